@@ -1,0 +1,88 @@
+import { bool, str } from 'envalid';
+import { cleanOrThrow } from './clean';
+import { commonEnvSpec } from './common-env';
+import { readEnv, type RawEnv, type ReadEnvOptions } from './read-env';
+import { intIn, matomoBaseUrl, milliseconds, siteIdList, type LogLevel } from './validators';
+import { ConfigError } from './config-error';
+
+/** Environment variables the poller reads (also checked against deploy/ manifests). */
+export const pollerEnvSpec = {
+  ...commonEnvSpec,
+  MATOMO_URL: matomoBaseUrl({ desc: 'Matomo base URL', example: 'https://matomo.example.org/' }),
+  MATOMO_TOKEN: str({ desc: 'Matomo token_auth with view access (or MATOMO_TOKEN_FILE)' }),
+  MATOMO_SITE_ID: intIn(1, Number.MAX_SAFE_INTEGER)({ default: 1, desc: 'site id to poll' }),
+  MATOMO_SITE_IDS: siteIdList({ default: undefined, desc: 'several site ids, e.g. 1,2,3 (overrides MATOMO_SITE_ID)' }),
+  MATOMO_TIMEOUT: milliseconds(100)({ default: 10_000, desc: 'timeout of one Matomo request, ms' }),
+  FETCH_INTERVAL: milliseconds(100)({ default: 1000, desc: 'poll interval, ms' }),
+  SUMMARY_INTERVAL: milliseconds(1000)({ default: 60_000, desc: 'how often daily totals are fetched, ms' }),
+  LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'number of latest visits fetched' }),
+  PUBLISH_VISITOR_IP: bool({ default: false, desc: 'publish real visitor IPs (personal data); otherwise ""' }),
+  KEEP_VISITS_WITHOUT_LOCATION: bool({ default: false, desc: 'keep visits with no coordinates' }),
+  LEASE_TTL: milliseconds(1000, 600_000)({ default: 5000, desc: 'poller leadership lease, ms' }),
+  POLLER_HEALTH_PORT: intIn(0, 65535)({ default: 8081, desc: 'port of the health endpoint; 0 turns it off' }),
+};
+
+/** The poller's settings, after validation and defaults. */
+export interface PollerConfig {
+  /** Matomo base URL, normalized to end in "/" (no index.php). */
+  matomoUrl: string;
+  /** token_auth; sent only in POST bodies, never logged. */
+  matomoToken: string;
+  /** Sites polled, in order; from MATOMO_SITE_IDS, else [MATOMO_SITE_ID]. Default [1]. */
+  siteIds: number[];
+  /** Timeout of one Matomo request, ms. Default 10000. */
+  matomoTimeoutMs: number;
+  /** Poll interval, ms. Default 1000 (the reference's). */
+  fetchIntervalMs: number;
+  /** Daily totals refresh interval, ms. Default 60000. */
+  summaryIntervalMs: number;
+  /** Latest visits fetched per tick. Default 5. */
+  liveLimit: number;
+  /** Publish real visitor IPs. Default false ("" is sent). */
+  publishVisitorIp: boolean;
+  /** Keep visits without coordinates. Default false (dropped, as the reference). */
+  keepVisitsWithoutLocation: boolean;
+  /** Leadership lease length, ms. Default 5000. */
+  leaseTtlMs: number;
+  /** Health endpoint port; 0 = off. Default 8081. */
+  healthPort: number;
+  /** Redis URL; undefined only in single-process mode. */
+  redisUrl: string | undefined;
+  /** Prefix of Redis keys and channels. Default "matomo-live:". */
+  redisPrefix: string;
+  /** Log level. Default "info". */
+  logLevel: LogLevel;
+  /** Pretty logs. Default false. */
+  logPretty: boolean;
+}
+
+export interface LoadConfigOptions extends ReadEnvOptions {
+  /** Require REDIS_URL (the split deployment). Default true. */
+  requireRedis?: boolean;
+}
+
+/** Reads, validates and defaults the poller's configuration; throws ConfigError. */
+export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigOptions = {}): PollerConfig {
+  const e = cleanOrThrow(readEnv(env, options), pollerEnvSpec);
+  if ((options.requireRedis ?? true) && e.REDIS_URL === undefined) {
+    throw new ConfigError(['REDIS_URL: required but not set (e.g. redis://redis:6379); or run `npm start` for the single-process mode']);
+  }
+  return {
+    matomoUrl: e.MATOMO_URL,
+    matomoToken: e.MATOMO_TOKEN,
+    siteIds: e.MATOMO_SITE_IDS ?? [e.MATOMO_SITE_ID],
+    matomoTimeoutMs: e.MATOMO_TIMEOUT,
+    fetchIntervalMs: e.FETCH_INTERVAL,
+    summaryIntervalMs: e.SUMMARY_INTERVAL,
+    liveLimit: e.LIVE_LIMIT,
+    publishVisitorIp: e.PUBLISH_VISITOR_IP,
+    keepVisitsWithoutLocation: e.KEEP_VISITS_WITHOUT_LOCATION,
+    leaseTtlMs: e.LEASE_TTL,
+    healthPort: e.POLLER_HEALTH_PORT,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    logLevel: e.LOG_LEVEL as LogLevel,
+    logPretty: e.LOG_PRETTY,
+  };
+}
+

@@ -1,0 +1,71 @@
+import { EnvError, makeValidator } from 'envalid';
+
+/** Whole number within [min, max]; rejects "1.5", "10ms", "". */
+export function intIn(min: number, max: number) {
+  return makeValidator<number>((input) => {
+    const text = input.trim();
+    if (!/^-?\d+$/.test(text)) throw new EnvError(`must be a whole number, got "${input}"`);
+    const value = Number(text);
+    if (value < min || value > max) throw new EnvError(`must be between ${min} and ${max}, got ${value}`);
+    return value;
+  });
+}
+
+/** Milliseconds as a whole number; the upper bound is what setTimeout accepts. */
+export const milliseconds = (min = 1, max = 2_147_483_647) => intIn(min, max);
+
+/** "1,2, 3" → [1, 2, 3]: positive whole numbers, duplicates removed, order kept. */
+export const siteIdList = makeValidator<number[]>((input) => {
+  const parts = input.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new EnvError('must list at least one site id, e.g. "1,2,3"');
+  const ids = parts.map((p) => {
+    if (!/^\d+$/.test(p) || Number(p) < 1) throw new EnvError(`"${p}" is not a site id (a whole number ≥ 1)`);
+    return Number(p);
+  });
+  return [...new Set(ids)];
+});
+
+/** Comma list, entries trimmed, empty entries dropped (as the reference's VALID_TOKENS). */
+export const commaList = makeValidator<string[]>((input) =>
+  input.split(',').map((p) => p.trim()).filter((p) => p !== ''),
+);
+
+/**
+ * Matomo's base URL as users write it — with or without a trailing slash or
+ * `index.php` — normalized to the directory URL ending in "/".
+ */
+export const matomoBaseUrl = makeValidator<string>((input) => normalizeMatomoUrl(input));
+
+export function normalizeMatomoUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    throw new EnvError(`must be a URL such as https://matomo.example.org/, got "${input}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new EnvError(`must start with http:// or https://, got "${url.protocol}"`);
+  }
+  if (url.username || url.password) throw new EnvError('must not contain credentials; use MATOMO_TOKEN');
+  url.search = '';
+  url.hash = '';
+  url.pathname = url.pathname.replace(/\/index\.php$/i, '/').replace(/\/*$/, '/');
+  return url.toString();
+}
+
+/** Redis connection URL (redis:// or rediss://). */
+export const redisUrl = makeValidator<string>((input) => {
+  let url: URL;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    throw new EnvError(`must be a URL such as redis://redis:6379, got a malformed value`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new EnvError(`must start with redis:// or rediss://, got "${url.protocol}"`);
+  }
+  return url.toString();
+});
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];

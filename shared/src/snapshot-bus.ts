@@ -1,0 +1,96 @@
+/**
+ * The transport between poller and gateways, as the two sides see it. Redis
+ * implements it in production (poller/src/redis-publisher.ts,
+ * gateway/src/redis-feed.ts); InMemorySnapshotBus implements both sides in one
+ * process for the single-process mode and for unit tests of code above it.
+ */
+
+/** What is stored for a site: the seq and content digest of its snapshot. */
+export interface StoredState {
+  seq: number;
+  digest: string;
+}
+
+export type PublishOutcome =
+  /** Stored and published. */
+  | { kind: 'published'; seq: number }
+  /** The stored snapshot has this digest already: nothing stored or published. */
+  | { kind: 'unchanged'; seq: number }
+  /** The stored seq is ≥ the offered one: retry with a seq above storedSeq. */
+  | { kind: 'seq-behind'; storedSeq: number }
+  /** Another poller holds the site's lease (fencing). */
+  | { kind: 'not-leader' };
+
+export interface PublishRequest {
+  /** contentDigest() of the content inside `bytes`. */
+  digest: string;
+  /** The seq inside `bytes`. */
+  seq: number;
+  /** The exact bytes stored and published. */
+  bytes: Buffer;
+  /** Lease owner id; when given, the publish is refused unless this owner holds the lease. */
+  leaseOwner?: string;
+}
+
+/** The poller's side. */
+export interface SnapshotPublisher {
+  /** The stored state of a site, or null when nothing is stored. */
+  readState(siteId: number): Promise<StoredState | null>;
+  /**
+   * Atomically: unless a snapshot is stored with the same digest, store
+   * `bytes`, record digest and seq, and publish `bytes` once on the site's channel.
+   */
+  publish(siteId: number, request: PublishRequest): Promise<PublishOutcome>;
+}
+
+/** The gateway's side. */
+export interface SnapshotFeed {
+  /**
+   * Starts delivering the site's published snapshots to `onSnapshot` and
+   * resolves with the cached snapshot (null when none). The cache is read
+   * after the subscription is in place, so nothing published in between is
+   * lost. After a reconnect the feed re-reads the cache and delivers it again:
+   * the same snapshot may arrive more than once, consumers drop repeats by seq.
+   */
+  subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null>;
+  unsubscribe(siteId: number): Promise<void>;
+  /** True while subscribed and connected (readiness). */
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+/** Both sides in one process: the single-process mode's replacement for Redis. */
+export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
+  private readonly stored = new Map<number, { bytes: Buffer; state: StoredState }>();
+  private readonly listeners = new Map<number, (bytes: Buffer) => void>();
+
+  async readState(siteId: number): Promise<StoredState | null> {
+    return this.stored.get(siteId)?.state ?? null;
+  }
+
+  async publish(siteId: number, { digest, seq, bytes }: PublishRequest): Promise<PublishOutcome> {
+    const current = this.stored.get(siteId);
+    if (current?.state.digest === digest) return { kind: 'unchanged', seq: current.state.seq };
+    if (current && current.state.seq >= seq) return { kind: 'seq-behind', storedSeq: current.state.seq };
+    this.stored.set(siteId, { bytes, state: { seq, digest } });
+    this.listeners.get(siteId)?.(bytes);
+    return { kind: 'published', seq };
+  }
+
+  async subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null> {
+    this.listeners.set(siteId, onSnapshot);
+    return this.stored.get(siteId)?.bytes ?? null;
+  }
+
+  async unsubscribe(siteId: number): Promise<void> {
+    this.listeners.delete(siteId);
+  }
+
+  isReady(): boolean {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+}
