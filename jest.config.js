@@ -14,6 +14,8 @@ module.exports = {
   moduleNameMapper: {
     '^@matomo-live/matomo-sim$': '<rootDir>/tools/matomo-sim/src/index.ts',
     '^@matomo-live/(shared|poller|gateway|client)$': '<rootDir>/$1/src/index.ts',
+    // A built-path import (the browser-safe shared modules the client uses) maps to its source too.
+    '^@matomo-live/(shared|poller|gateway|client)/dist/(.*)$': '<rootDir>/$1/src/$2',
     '^@matomo-live/(shared|poller|gateway|client)/(.*)$': '<rootDir>/$1/src/$2',
     '^@test-support/(.*)$': '<rootDir>/test-support/$1',
   },

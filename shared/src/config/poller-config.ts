@@ -63,7 +63,8 @@ export interface LoadConfigOptions extends ReadEnvOptions {
 
 /** Reads, validates and defaults the poller's configuration; throws ConfigError. */
 export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigOptions = {}): PollerConfig {
-  const e = cleanOrThrow(readEnv(env, options), pollerEnvSpec);
+  // Only our own names: an unrelated *_FILE variable (TF_CLI_CONFIG_FILE…) must not be opened as a secret.
+  const e = cleanOrThrow(readEnv(env, { ...options, names: Object.keys(pollerEnvSpec) }), pollerEnvSpec);
   if ((options.requireRedis ?? true) && e.REDIS_URL === undefined) {
     throw new ConfigError(['REDIS_URL: required but not set (e.g. redis://redis:6379); or run `npm start` for the single-process mode']);
   }

@@ -10,6 +10,12 @@ export interface ReadEnvOptions {
   cwd?: string;
   /** Read `.env` at all. Default: true. */
   dotenv?: boolean;
+  /**
+   * Only these variables (and their `_FILE` forms) are read; others are left
+   * out, so an unrelated `*_FILE` in the environment (e.g. TF_CLI_CONFIG_FILE)
+   * is never opened. Default: all.
+   */
+  names?: readonly string[];
 }
 
 /**
@@ -20,7 +26,7 @@ export interface ReadEnvOptions {
  * because silently preferring one hides a deployment mistake.
  */
 export function readEnv(env: RawEnv = process.env, options: ReadEnvOptions = {}): RawEnv {
-  const merged: RawEnv = { ...readDotenv(options), ...definedOnly(env) };
+  const merged: RawEnv = onlyNames({ ...readDotenv(options), ...definedOnly(env) }, options.names);
   const errors: string[] = [];
   for (const [key, path] of Object.entries(merged)) {
     if (!key.endsWith('_FILE') || path === undefined || path === '') continue;
@@ -48,6 +54,16 @@ function readDotenv({ cwd = process.cwd(), dotenv = true }: ReadEnvOptions): Raw
     return {};
   }
   return parseEnv(text) as RawEnv;
+}
+
+function onlyNames(env: RawEnv, names: readonly string[] | undefined): RawEnv {
+  if (names === undefined) return env;
+  const out: RawEnv = {};
+  for (const name of names) {
+    if (env[name] !== undefined) out[name] = env[name];
+    if (env[`${name}_FILE`] !== undefined) out[`${name}_FILE`] = env[`${name}_FILE`];
+  }
+  return out;
 }
 
 function definedOnly(env: RawEnv): RawEnv {

@@ -71,6 +71,10 @@ describe('loadPollerConfig', () => {
     expect(loadPollerConfig(rest, { cwd: dir }).matomoToken).toBe('dotenv-token');
   });
 
+  it('ignores *_FILE variables that are not its own (e.g. TF_CLI_CONFIG_FILE pointing nowhere)', () => {
+    expect(loadPollerConfig({ ...base, TF_CLI_CONFIG_FILE: '/nonexistent/.terraformrc' }, noDotenv).matomoToken).toBe('secret');
+  });
+
   it('never echoes a malformed REDIS_URL (it may hold a password)', () => {
     const lines = errorLines({ ...base, REDIS_URL: 'redis//:hunter2@host' });
     expect(lines.join('\n')).not.toContain('hunter2');

@@ -1,0 +1,281 @@
+/** Turns one benchmark run into docs/BENCHMARKS.md: machine, versions, commands, tables, targets. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { E2eResult } from './e2e-bench';
+import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout-bench';
+import type { PollerResult } from './poller-bench';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  fdLimit: string;
+  loadAverageAtStart: string;
+  versions: Record<string, string>;
+}
+
+export interface BenchRun {
+  startedAt: string;
+  minutes: number;
+  command: string;
+  quick: boolean;
+  machine: MachineInfo;
+  settings: Record<string, string>;
+  fanout: FanoutResult[];
+  poller: PollerResult[];
+  e2e: E2eResult | undefined;
+  notes: string[];
+}
+
+function firstLine(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]?.trim() ?? '?';
+  } catch (error) {
+    // nginx -v prints to stderr.
+    const stderr = (error as { stderr?: string }).stderr;
+    return stderr?.split('\n')[0]?.trim() || 'not installed';
+  }
+}
+
+function packageVersion(root: string, name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+export function describeMachine(root: string): MachineInfo {
+  // nginx -v writes its version to stderr.
+  const nginx = firstLine('sh', ['-c', 'nginx -v 2>&1']);
+  return {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    fdLimit: firstLine('sh', ['-c', 'ulimit -n']),
+    loadAverageAtStart: loadavg().map((l) => l.toFixed(2)).join(' '),
+    versions: {
+      'ws (peers, load generators)': packageVersion(root, 'ws'),
+      'ws (gateway)': packageVersion(join(root, 'gateway'), 'ws') === '?' ? packageVersion(root, 'ws') : packageVersion(join(root, 'gateway'), 'ws'),
+      bufferutil: packageVersion(root, 'bufferutil'),
+      'socket.io': packageVersion(root, 'socket.io'),
+      '@socket.io/redis-adapter': packageVersion(root, '@socket.io/redis-adapter'),
+      ioredis: packageVersion(root, 'ioredis'),
+      'redis-server': firstLine('redis-server', ['--version']),
+      nginx: nginx.replace(/^nginx version: /, ''),
+    },
+  };
+}
+
+const num = (v: number, digits = 0): string => (v === null || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const kib = (bytes: number): string => (bytes === null || Number.isNaN(bytes) ? '—' : (bytes / 1024).toFixed(1));
+
+function fanoutTable(rows: FanoutResult[]): string {
+  const head =
+    '| server | clients | updates/s | delivered / expected | delivered msg/s | first-client p50 ms | p50 ms | p99 ms | max ms | server CPU ms per 1k deliveries | server CPU % of a core | load-gen CPU ms per 1k | RSS KiB/client idle | RSS KiB/client under load | closes |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n';
+  return (
+    head +
+    rows
+      .map((r) =>
+        r.error
+          ? `| ${SERVER_LABELS[r.server]} | ${r.clients} | — | failed: ${r.error.replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | | |`
+          : `| ${SERVER_LABELS[r.server]} | ${num(r.clients)} | ${r.rate} | ${num(r.delivered)} / ${num(r.expected)} | ${num(r.deliveredPerSecond)} | ${num(r.firstClientP50Ms, 2)} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${num(r.maxMs, 1)} | ${num(r.serverCpuPer1kDeliveriesMs, 1)} | ${num(r.serverCpuPercent)} | ${num(r.loadGeneratorCpuPer1kDeliveriesMs, 1)} | ${kib(r.idleRssPerClientBytes)} | ${kib(r.loadRssPerClientBytes)} | ${Object.entries(r.closes).map(([c, n]) => `${c}×${n}`).join(' ') || '—'} |`,
+      )
+      .join('\n')
+  );
+}
+
+interface Target {
+  name: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/** "At equal CPU": deliveries per CPU-second of `a` over those of `b` (the inverse ratio of CPU per 1k deliveries). */
+function efficiencyRatio(a?: FanoutResult, b?: FanoutResult): number {
+  return a && b ? b.serverCpuPer1kDeliveriesMs / a.serverCpuPer1kDeliveriesMs : Number.NaN;
+}
+
+function memoryRatio(a?: FanoutResult, b?: FanoutResult): number {
+  return a && b ? b.idleRssPerClientBytes / a.idleRssPerClientBytes : Number.NaN;
+}
+
+/** The gateway against each peer, per size and rate. */
+function ratioTable(rows: FanoutResult[]): string {
+  const lines = rows
+    .filter((r) => r.server === 'gateway' && !r.error)
+    .map((gw) => {
+      const ws = find(rows, 'ws', gw.clients, gw.rate);
+      const sio = find(rows, 'socketio', gw.clients, gw.rate);
+      return `| ${num(gw.clients)} | ${gw.rate} | ${num(efficiencyRatio(gw, ws), 2)}× | ${num(efficiencyRatio(gw, sio), 2)}× | ${num(memoryRatio(gw, ws), 2)}× | ${num(memoryRatio(gw, sio), 2)}× |`;
+    });
+  return (
+    '| clients | updates/s | deliveries per CPU-s vs bare ws | vs Socket.IO | idle RSS/client: bare ws ÷ gateway | Socket.IO ÷ gateway |\n' +
+    '| ---: | ---: | ---: | ---: | ---: | ---: |\n' +
+    lines.join('\n')
+  );
+}
+
+function find(rows: FanoutResult[], server: ServerKind, clients: number, rate: number): FanoutResult | undefined {
+  return rows.find((r) => r.server === server && r.clients === clients && r.rate === rate && !r.error);
+}
+
+export function evaluateTargets(run: BenchRun): Target[] {
+  const rows = run.fanout;
+  const largest = Math.max(0, ...rows.filter((r) => !r.error).map((r) => r.clients));
+  const slowest = Math.min(...rows.filter((r) => !r.error).map((r) => r.rate));
+  // Headline at the largest size and the slowest rate: every server keeps up there, so all do the same work.
+  const gw = find(rows, 'gateway', largest, slowest);
+  const ws = find(rows, 'ws', largest, slowest);
+  const sio = find(rows, 'socketio', largest, slowest);
+  const targets: Target[] = [];
+  const vsWs = efficiencyRatio(gw, ws);
+  targets.push({
+    name: `gateway ≥ 0.9× bare-ws deliveries/s at equal CPU (${num(largest)} clients, ${slowest}/s; other sizes in the ratio table)`,
+    measured: `${num(vsWs, 2)}× (deliveries per CPU-second); delivered msg/s ${num(gw?.deliveredPerSecond ?? NaN)} vs ${num(ws?.deliveredPerSecond ?? NaN)}`,
+    met: Number.isNaN(vsWs) ? undefined : vsWs >= 0.9,
+  });
+  const vsSio = efficiencyRatio(gw, sio);
+  targets.push({
+    name: `gateway ≥ 3× Socket.IO (${num(largest)} clients, ${slowest}/s, deliveries per CPU-second)`,
+    measured: `${num(vsSio, 2)}×; memory per idle connection ${num(memoryRatio(gw, sio), 1)}× smaller`,
+    met: Number.isNaN(vsSio) ? undefined : vsSio >= 3,
+  });
+  const p99Row = find(rows, 'gateway', 10_000, 1) ?? find(rows, 'gateway', largest, slowest);
+  targets.push({
+    name: 'p99 publish→receive ≤ 25 ms at 10k clients and 1 update/s',
+    measured: p99Row ? `${num(p99Row.p99Ms, 2)} ms at ${num(p99Row.clients)} clients, ${p99Row.rate}/s` : 'not measured',
+    met: p99Row && p99Row.clients >= 10_000 ? p99Row.p99Ms <= 25 : undefined,
+  });
+  const idle = rows.filter((r) => r.server === 'gateway' && r.clients === largest && !r.error)[0];
+  targets.push({
+    name: '≤ 8 KB RSS per idle connection',
+    measured: idle ? `${kib(idle.idleRssPerClientBytes)} KiB at ${num(largest)} clients` : 'not measured',
+    met: idle ? idle.idleRssPerClientBytes <= 8 * 1024 : undefined,
+  });
+  const poller = run.poller.find((p) => p.poller === 'matomo-live poller' && !p.error);
+  targets.push({
+    name: '1 Matomo request per tick',
+    measured: poller ? `${num(poller.requestsPerTick, 2)} requests/tick (${poller.ticks} ticks)` : 'not measured',
+    met: poller ? poller.requestsPerTick <= 1.0001 : undefined,
+  });
+  return targets;
+}
+
+export function renderMarkdown(run: BenchRun, analysis: string): string {
+  const m = run.machine;
+  const targets = evaluateTargets(run);
+  const sizes = [...new Set(run.fanout.map((r) => r.clients))];
+  const poller = run.poller;
+  const e2e = run.e2e;
+  return `# Benchmarks
+
+Generated by \`${run.command}\` (bench/src/run.ts) on ${run.startedAt}, ${run.minutes.toFixed(1)} min${run.quick ? ', **quick mode: small sizes and short runs, not the real numbers**' : ''}.
+Rerun: \`npm run build && npm run bench\` (full, ~6 min on this machine) or \`npm run bench -- --quick\` (~2 min). Raw numbers: \`bench/results/latest.json\` (git-ignored, local to the machine that ran it).
+
+## Machine
+
+| | |
+| --- | --- |
+| CPU | ${m.cpu}, ${m.cores} cores |
+| memory | ${m.memoryGiB} GiB |
+| kernel | Linux ${m.kernel} |
+| Node | ${m.node} |
+| open files limit | ${m.fdLimit} |
+| load average at start | ${m.loadAverageAtStart} |
+${Object.entries(m.versions).map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
+
+${run.notes.map((n) => `- ${n}`).join('\n')}
+
+## Targets (issue 7)
+
+| target | measured | met |
+| --- | --- | --- |
+${targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? '**yes**' : '**no**'} |`).join('\n')}
+
+## Fan-out: three servers, same run, same load generator, same payloads
+
+Settings: ${Object.entries(run.settings).map(([k, v]) => `${k} ${v}`).join('; ')}.
+
+What is compared:
+
+- **matomo-live gateway** — \`node gateway/dist/main.js\` with its defaults (token check on connect, heartbeat, send-buffer limit, metrics), \`VALID_TOKENS\` set, per-IP and per-token limits raised so 10k clients from one address are allowed, \`DASHBOARD_DIR=off\`, \`LOG_LEVEL=warn\`. Clients connect to \`/?token=…\`.
+- **bare ws broadcast** (\`bench/src/peers/ws-broadcast-server.ts\`) — the ws README's broadcast loop: for every Redis message \`client.send(bytes)\` to every open client; cached snapshot on connect; nothing else (no tokens, limits, heartbeat or slow-consumer handling). The ceiling for a ws-based server.
+- **Socket.IO 4 + @socket.io/redis-adapter** (\`bench/src/peers/socketio-server.ts\`) — WebSocket transport only, no per-message deflate. The publisher is a second, server-less Socket.IO node calling \`io.emit('snapshot', object)\`; the adapter carries it through Redis (msgpack) and the server encodes the packet once and writes it to every socket — Socket.IO's documented multi-node setup (\`@socket.io/redis-emitter\` is not installed; it would publish the same adapter message). Clients are the same \`ws\` clients speaking Engine.IO v4 / Socket.IO v5 framing (answering pings), so the load generator costs the same for all three.
+- The gateway and the bare ws server get the poller's publish: \`MULTI SET key PUBLISH channel\` with the same bytes.
+- Every message is a ${run.settings['payload'] ?? '2048 B'} snapshot in the real format (\`encodeSnapshot()\`), with the publisher's send time (CLOCK_MONOTONIC, one clock for all processes) in an extra \`bench_sent_at\` field; clients find it and \`seq\` with a byte search (no JSON.parse), so the latency is publish→receive including Redis.
+- **delivered msg/s** = deliveries ÷ max(publishing time, first publish → last receipt); it equals clients × updates/s when a server keeps up. **CPU per 1k deliveries** = server process user+system CPU (from \`/proc/<pid>/stat\`) over the publishing and drain window ÷ deliveries × 1000 — "at equal CPU" comparisons use its inverse. **RSS per client** = (RSS after connecting and ${run.settings['idle wait'] ?? ''} idle − RSS before the first client) ÷ clients; "under load" uses the peak RSS sampled every 200 ms while publishing.
+- Each server process is started fresh for each client count; sizes run one after the other, and within one size the three servers run back to back.
+
+${fanoutTable(run.fanout)}
+
+${sizes.length ? '' : '(no fan-out results)'}
+
+Gateway against the peers (above 1 = the gateway is better):
+
+${ratioTable(run.fanout)}
+
+The gateway's own view of the same runs, from its \`/metrics\`: the lag from receiving a snapshot from Redis to writing it to a client socket (\`matomo_live_gateway_send_lag_seconds\`, so values are bucket bounds), and the messages its latest-wins policy skipped for clients whose previous write had not completed (those clients got the newer snapshot instead; the bare ws server queues them instead, which is why its latency grows without bound when the clients cannot keep up).
+
+| clients | updates/s | send lag p50 ≤ ms | send lag p99 ≤ ms | skipped (latest wins) |
+| ---: | ---: | ---: | ---: | ---: |
+${run.fanout
+  .filter((r) => r.server === 'gateway' && !r.error && r.gatewaySendLagP99Ms !== undefined)
+  .map((r) => `| ${num(r.clients)} | ${r.rate} | ${num(r.gatewaySendLagP50Ms ?? NaN, 1)} | ${num(r.gatewaySendLagP99Ms ?? NaN, 1)} | ${num(r.gatewaySkippedMessages ?? NaN)} |`)
+  .join('\n')}
+
+## Poller: requests, bytes and CPU per tick against the simulator
+
+Both pollers poll the same simulator (\`node tools/matomo-sim/dist/main.js\`, a synthetic visit every ${run.settings['poller visit every'] ?? '?'}) at the same time with FETCH_INTERVAL=${run.settings['poller interval'] ?? '?'}, each through its own counting proxy (\`bench/src/counting-proxy.ts\`): requests, request and response **body** bytes (HTTP headers excluded), API calls (sub-requests of a bulk request counted one by one) and ticks (= \`Live.getLastVisitsDetails\` calls). CPU is the poller process's user+system time. The reference loop (\`bench/src/reference-poller.ts\`) is a faithful re-implementation of the one-file script's loop: 7 POSTs per tick (1 × Live.getLastVisitsDetails + 3 days × 2 VisitsSummary.get). Note the matomo-live poller also publishes to Redis (counted in its CPU); the reference only builds its message.
+
+| poller | ticks | HTTP requests / tick | API calls / tick | request bytes / tick | response bytes / tick | CPU ms / tick | RSS MiB |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${poller
+  .map((p) =>
+    p.error
+      ? `| ${p.poller} | failed: ${p.error.replace(/\|/g, '/').slice(0, 200)} | | | | | | |`
+      : `| ${p.poller} | ${p.ticks} | ${num(p.requestsPerTick, 2)} | ${num(p.apiCallsPerTick, 2)} | ${num(p.requestBytesPerTick)} | ${num(p.responseBytesPerTick)} | ${num(p.cpuMsPerTick, 2)} | ${num(p.rssBytes / 2 ** 20, 1)} |`,
+  )
+  .join('\n')}
+
+## End to end through NGINX and 3 gateways
+
+Simulator change (\`POST /_sim/visits\`) → poller (FETCH_INTERVAL=${run.settings['e2e poll interval'] ?? '?'}) → Redis → ${e2e?.gateways ?? 3} gateway processes → NGINX (\`bench/src/nginx.ts\`: the installed nginx binary, generated config, round-robin upstream, HTTP/1.1 upgrade, no buffering) → Node \`ws\` clients. **publish→client** is measured from the moment the poller's publish reaches a Redis subscriber in the benchmark process to each client's receipt of that \`seq\` (same process, same clock), so the poll interval is excluded; **change→publish** (waiting for the next tick + one Matomo request) is shown apart.
+
+${
+  e2e
+    ? e2e.error
+      ? `Failed: ${e2e.error}`
+      : `| clients | gateways | publishes | delivered / expected | publish→client p50 ms | p99 ms | max ms | change→publish p50 ms | max ms |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| ${e2e.connected} | ${e2e.gateways} | ${e2e.publishes} | ${num(e2e.delivered)} / ${num(e2e.expected)} | ${num(e2e.p50Ms, 2)} | ${num(e2e.p99Ms, 2)} | ${num(e2e.maxMs, 1)} | ${num(e2e.pickupP50Ms)} | ${num(e2e.pickupMaxMs)} |`
+    : '(not run)'
+}
+
+## Analysis
+
+${analysis}
+
+## How to run
+
+\`\`\`sh
+npm run build          # the gateway, poller, simulator and bench/dist
+npm run bench          # everything, writes docs/BENCHMARKS.md and bench/results/latest.json
+npm run bench -- --quick                          # 200 and 1000 clients, short runs
+npm run bench -- --only=fanout --sizes=1000,5000 --servers=gateway,ws
+npm run bench -- --only=poller,e2e --no-write     # print only
+npm run bench -- --render                          # rewrite this file from bench/results/latest.json + bench/ANALYSIS.md
+BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write
+\`\`\`
+
+The full benchmark is not part of CI; \`bench/test/fanout-smoke.test.ts\` (a few hundred clients, every client must receive every message) is.
+The server under test needs one file descriptor per client: the open-files limit above bounds the largest size (20k clients need more than this machine's hard limit of ${m.fdLimit}).
+`;
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: fan-out (gateway, bare ws, Socket.IO), poller comparison
+ * and end-to-end, then docs/BENCHMARKS.md and bench/results/latest.json.
+ *
+ * Options: --quick (small sizes, short runs) · --only=fanout,poller,e2e ·
+ * --servers=gateway,ws,socketio · --sizes=1000,5000,10000 · --rates=1,10 ·
+ * --duration=S (per rate) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
+ * bench/results/latest.json and bench/ANALYSIS.md without measuring).
+ * BENCH_SERVER_NODE_ARGS: extra node flags for the server under test (e.g. --cpu-prof); BENCH_GATEWAY_MAIN: another gateway build.
+ * REDIS_URL is ignored on purpose: a private redis-server is started so other work sharing a Redis cannot disturb the numbers.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runE2e, type E2eResult } from './e2e-bench';
+import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
+import { runPollerBench, type PollerResult } from './poller-bench';
+import { startRedisServer } from './processes';
+import { describeMachine, renderMarkdown, type BenchRun } from './report';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+function option(name: string): string | undefined {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit?.slice(name.length + 3);
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+const numbers = (text: string | undefined, fallback: number[]): number[] => (text ? text.split(',').map(Number).filter((n) => n > 0) : fallback);
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+}
+
+function requireBuilt(paths: string[]): void {
+  const missing = paths.filter((p) => !existsSync(join(ROOT, p)));
+  if (missing.length) {
+    console.error(`missing ${missing.join(', ')}: run \`npm run build\` first`);
+    process.exit(1);
+  }
+}
+
+function writeReport(run: BenchRun): void {
+  const analysisFile = join(ROOT, 'bench/ANALYSIS.md');
+  const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : '(none written)';
+  writeFileSync(join(ROOT, 'docs/BENCHMARKS.md'), renderMarkdown(run, analysis));
+}
+
+async function main(): Promise<void> {
+  if (flag('render')) {
+    // Re-renders docs/BENCHMARKS.md from the last run's numbers (after editing bench/ANALYSIS.md), without measuring again.
+    writeReport(JSON.parse(readFileSync(join(ROOT, 'bench/results/latest.json'), 'utf8')) as BenchRun);
+    log('wrote docs/BENCHMARKS.md from bench/results/latest.json');
+    return;
+  }
+  const quick = flag('quick');
+  const only = new Set((option('only') ?? 'fanout,poller,e2e').split(','));
+  const servers = (option('servers') ?? 'gateway,ws,socketio').split(',') as ServerKind[];
+  const sizes = numbers(option('sizes'), quick ? [200, 1000] : [1000, 5000, 10000]);
+  const rates = numbers(option('rates'), [1, 10]);
+  const durationS = Number(option('duration') ?? (quick ? 3 : 10));
+  const started = Date.now();
+  const needs = ['bench/dist/load-generator-main.js'];
+  if (only.has('fanout') && servers.includes('gateway')) needs.push('gateway/dist/main.js');
+  if (only.has('poller') || only.has('e2e')) needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
+  requireBuilt(needs);
+
+  const redis = await startRedisServer();
+  log(`private Redis at ${redis.url}`);
+  const machine = describeMachine(ROOT);
+  const settings: Record<string, string> = {
+    payload: '2048 B',
+    'updates/s': rates.join(' and '),
+    'publishing per rate': `${durationS} s`,
+    'idle wait': quick ? '1 s' : '3 s',
+    'drain wait (max)': '5 s',
+    'load-generator processes': '2',
+  };
+  const fanout: FanoutResult[] = [];
+  let poller: PollerResult[] = [];
+  let e2e: E2eResult | undefined;
+  try {
+    if (only.has('fanout')) {
+      for (const clients of sizes) {
+        for (const server of servers) {
+          log(`fan-out: ${server}, ${clients} clients`);
+          fanout.push(
+            ...(await runFanout(server, clients, {
+              servers, sizes, rates, durationS,
+              idleMs: quick ? 1000 : 3000,
+              drainMs: 5000,
+              loadGenerators: 2,
+              payloadBytes: 2048,
+              redisUrl: redis.url,
+              root: ROOT,
+              log,
+            })),
+          );
+        }
+      }
+    }
+    if (only.has('poller')) {
+      const plan = { intervalMs: 1000, durationS: quick ? 12 : 62, warmupS: 3, visitEveryMs: 2000, redisUrl: redis.url, root: ROOT, log };
+      settings['poller interval'] = `${plan.intervalMs} ms`;
+      settings['poller visit every'] = `${plan.visitEveryMs} ms`;
+      log(`poller: both pollers for ${plan.durationS} s`);
+      poller = await runPollerBench(plan);
+    }
+    if (only.has('e2e')) {
+      const plan = { gateways: 3, clients: quick ? 100 : 500, changes: quick ? 5 : 15, changeEveryMs: 1500, pollIntervalMs: 500, redisUrl: redis.url, root: ROOT, log };
+      settings['e2e poll interval'] = `${plan.pollIntervalMs} ms`;
+      log(`e2e: ${plan.clients} clients, NGINX, ${plan.gateways} gateways`);
+      e2e = await runE2e(plan);
+    }
+  } finally {
+    await redis.process.stop();
+  }
+  const run: BenchRun = {
+    startedAt: new Date(started).toISOString(),
+    minutes: (Date.now() - started) / 60_000,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    quick,
+    machine,
+    settings,
+    fanout,
+    poller,
+    e2e,
+    notes: [
+      `The load generators (2 processes), Redis, the publisher and the server under test share the ${machine.cores} cores: a server that uses a whole core leaves the rest to the clients, so delivered msg/s at the largest sizes is a property of the whole box, not of the server alone. CPU per 1k deliveries is the fairer comparison.`,
+      `Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (at the start: ${machine.loadAverageAtStart}); anything above ~2 means other work competed for the 2 cores.`,
+      'Latency is measured to every client, and a load-generator process handles its clients one after another: with thousands of clients per process, p50/p99 include the load generator working through its share of the burst. "first-client p50" (the first client to receive each message) shows the publish→server→socket path alone.',
+      process.env.BENCH_NOTE ?? '',
+    ].filter((n) => n !== ''),
+  };
+  if (flag('no-write')) return;
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(run, null, 2)}\n`);
+  writeReport(run);
+  log(`wrote docs/BENCHMARKS.md and bench/results/latest.json (${run.minutes.toFixed(1)} min)`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    console.error(error.stack ?? error.message);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,11 @@
+import { LiveClient, type LiveClientOptions } from './live-client';
+
+export { backoffDelay } from './backoff';
+export { ClientCloseCode, CloseCode, closeReasons, isAuthFailure } from './close-codes';
+export { LiveClient } from './live-client';
+export type { ClientEvents, ConnectionState, LiveClientOptions, Snapshot, StatusEvent } from './live-client';
+
+/** Browser entry point (global `MatomoLive` in the IIFE build): the native WebSocket, nothing else. */
+export function connectLive(options: LiveClientOptions): LiveClient {
+  return new LiveClient(options).start();
+}

@@ -1,0 +1,18 @@
+import WebSocket from 'ws';
+import { LiveClient, type LiveClientOptions, type WebSocketConstructor } from './live-client';
+
+export * from './backoff';
+export * from './clock';
+export * from './close-codes';
+export * from './connect-url';
+export * from './live-client';
+export * from './seq-filter';
+
+/**
+ * Node entry point: like `new LiveClient(options).start()`, with `ws` as the
+ * WebSocket unless the runtime has one or another is passed.
+ */
+export function connectLive(options: LiveClientOptions): LiveClient {
+  const fallback = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? WebSocket;
+  return new LiveClient({ ...options, WebSocket: options.WebSocket ?? fallback }).start();
+}

@@ -1,0 +1,287 @@
+import type { Snapshot } from '@matomo-live/shared';
+import { backoffDelay } from './backoff';
+import { type Clock, systemClock } from './clock';
+import { ClientCloseCode, isAuthFailure } from './close-codes';
+import { connectRequest, type SnapshotField } from './connect-url';
+import { SeqFilter } from './seq-filter';
+import { TypedEmitter } from './typed-emitter';
+
+export type { Snapshot } from '@matomo-live/shared';
+
+/**
+ * The part of a WebSocket the client uses: the browser's and `ws`'s both fit.
+ * Handlers take their event as a bare shape so either implementation's
+ * richer event type is accepted.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'closed';
+
+export interface StatusEvent {
+  state: ConnectionState;
+  /** Consecutive failed attempts (back to 0 once the gateway sends data). */
+  attempt: number;
+  /** Close code of the connection that just ended (reconnecting/closed). */
+  code?: number;
+  reason?: string;
+  /** When state is 'reconnecting': the delay before the next attempt, ms. */
+  retryInMs?: number;
+  /** When state is 'closed' because the gateway refused the token or the site (4001–4004). */
+  authFailed?: boolean;
+}
+
+export interface ClientEvents extends Record<string, unknown> {
+  snapshot: Snapshot;
+  status: StatusEvent;
+}
+
+export interface LiveClientOptions {
+  /** Gateway URL, e.g. `wss://live.example.org/ws` (http(s):// works too). Required. */
+  url: string;
+  /** Access token. Default: none (only for gateways without tokens). */
+  token?: string;
+  /** How the token travels. Default 'subprotocol' (never in a URL); 'query' sends `?token=`. */
+  tokenTransport?: 'subprotocol' | 'query';
+  /** Site id. Default: the gateway's default site. */
+  site?: number;
+  /** Ask only for these top-level keys (small devices). Default: everything. */
+  fields?: readonly SnapshotField[];
+  /** Upper bound of the first retry's delay, ms. Default 1000. */
+  initialBackoffMs?: number;
+  /** Upper bound of any retry delay, ms. Default 10000. */
+  maxBackoffMs?: number;
+  /** Silence after which the client sends `{"type":"ping"}`, ms. Default 35000 (the gateway's heartbeat is 25 s). */
+  idleTimeoutMs?: number;
+  /** Time the gateway has to answer that ping before the connection is declared dead, ms. Default 10000. */
+  pongTimeoutMs?: number;
+  /** WebSocket implementation. Default: globalThis.WebSocket (the Node entry point supplies `ws`). */
+  WebSocket?: WebSocketConstructor;
+  /** Timers. Default: the real ones. */
+  clock?: Clock;
+  /** Uniform in [0, 1) for the backoff jitter. Default Math.random. */
+  random?: () => number;
+}
+
+type ResolvedOptions = Required<Omit<LiveClientOptions, 'token' | 'site' | 'fields'>> &
+  Pick<LiveClientOptions, 'token' | 'site' | 'fields'>;
+
+function resolveOptions(options: LiveClientOptions): ResolvedOptions {
+  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!WebSocketImpl) throw new TypeError('matomo-live: no WebSocket implementation; pass options.WebSocket');
+  return {
+    tokenTransport: 'subprotocol',
+    initialBackoffMs: 1000,
+    maxBackoffMs: 10_000,
+    idleTimeoutMs: 35_000,
+    pongTimeoutMs: 10_000,
+    clock: systemClock,
+    random: Math.random,
+    ...stripUndefined(options),
+    url: options.url,
+    WebSocket: WebSocketImpl,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const OPEN = 1;
+
+/**
+ * A WebSocket to one gateway that stays connected: it reconnects with
+ * exponential backoff and full jitter, notices dead connections with an
+ * application-level ping (browsers cannot see protocol pings), and delivers
+ * each snapshot once, in seq order. It stops for good on `close()` or when
+ * the gateway refuses the token or site (4001–4004).
+ */
+export class LiveClient extends TypedEmitter<ClientEvents> {
+  private readonly options: ResolvedOptions;
+  private readonly seqFilter = new SeqFilter();
+  private socket: WebSocketLike | null = null;
+  private failedAttempts = 0;
+  private retryTimer: unknown = null;
+  private idleTimer: unknown = null;
+  private pongTimer: unknown = null;
+  private stopped = true;
+  private current: StatusEvent = { state: 'closed', attempt: 0 };
+  private latest: Snapshot | null = null;
+
+  constructor(options: LiveClientOptions) {
+    super();
+    this.options = resolveOptions(options);
+    // Fail on a bad URL or token now, not on the first attempt.
+    connectRequest(this.target());
+  }
+
+  /** The last delivered snapshot. */
+  get snapshot(): Snapshot | null {
+    return this.latest;
+  }
+
+  get status(): StatusEvent {
+    return this.current;
+  }
+
+  /** Connects (and keeps reconnecting). Calling it again while running does nothing. */
+  start(): this {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.failedAttempts = 0;
+    this.setStatus({ state: 'connecting', attempt: 0 });
+    this.openSocket();
+    return this;
+  }
+
+  /**
+   * Replaces the token for the next connection attempt, e.g. after a 4002
+   * (expired) closed the client: `client.setToken(fresh); client.start()`.
+   */
+  setToken(token: string): void {
+    connectRequest({ ...this.target(), token });
+    this.options.token = token;
+  }
+
+  /** Closes the connection with 1000 and stops reconnecting. */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) {
+      detach(socket);
+      if (socket.readyState <= OPEN) socket.close(ClientCloseCode.Normal, 'client closed');
+    }
+    this.setStatus({ state: 'closed', attempt: this.failedAttempts, code: ClientCloseCode.Normal, reason: 'client closed' });
+  }
+
+  private target() {
+    const { url, token, tokenTransport, site, fields } = this.options;
+    return { url, token, tokenTransport, site, fields };
+  }
+
+  private openSocket(): void {
+    const { url, protocols } = connectRequest(this.target());
+    let socket: WebSocketLike;
+    try {
+      socket = new this.options.WebSocket(url, protocols);
+    } catch (error) {
+      this.handleClose(ClientCloseCode.Abnormal, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = (() => {
+      this.seqFilter.newConnection();
+      this.setStatus({ state: 'live', attempt: this.failedAttempts });
+      this.armIdleTimer();
+    }) as never;
+    socket.onmessage = ((event: { data: unknown }) => this.handleMessage(event.data)) as never;
+    socket.onclose = ((event: { code: number; reason: string }) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.handleClose(event.code, event.reason);
+    }) as never;
+    // An error is always followed by a close event; the close decides what happens next.
+    socket.onerror = (() => undefined) as never;
+  }
+
+  private handleMessage(data: unknown): void {
+    // Backoff restarts only once the gateway has said something: one that
+    // accepts and closes at once (capacity, 1013) must still see growing delays.
+    this.failedAttempts = 0;
+    this.armIdleTimer();
+    if (typeof data !== 'string') return; // the protocol is text only
+    let message: unknown;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message === null || typeof message !== 'object') return;
+    const record = message as Record<string, unknown>;
+    if (record['type'] !== undefined) return; // control frames such as {"type":"pong"}: liveness only
+    const seq = record['seq'];
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return;
+    const verdict = this.seqFilter.judge(seq);
+    if (verdict === 'deliver' || verdict === 'reset') {
+      this.latest = message as Snapshot;
+      this.emit('snapshot', this.latest);
+    }
+  }
+
+  private handleClose(code: number, reason: string): void {
+    this.clearTimers();
+    if (this.stopped) return;
+    if (isAuthFailure(code)) {
+      this.stopped = true;
+      this.setStatus({ state: 'closed', attempt: this.failedAttempts, code, reason, authFailed: true });
+      return;
+    }
+    const retryInMs = backoffDelay(this.failedAttempts, {
+      initialMs: this.options.initialBackoffMs,
+      maxMs: this.options.maxBackoffMs,
+      random: this.options.random,
+    });
+    this.failedAttempts += 1;
+    this.setStatus({ state: 'reconnecting', attempt: this.failedAttempts, code, reason, retryInMs });
+    this.retryTimer = this.options.clock.setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.openSocket();
+    }, retryInMs);
+  }
+
+  /** Any frame proves the connection alive; silence first earns a ping, then a reconnect. */
+  private armIdleTimer(): void {
+    const { clock, idleTimeoutMs, pongTimeoutMs } = this.options;
+    this.clearTimer('idleTimer');
+    this.clearTimer('pongTimer');
+    this.idleTimer = clock.setTimeout(() => {
+      this.idleTimer = null;
+      const socket = this.socket;
+      if (!socket || socket.readyState !== OPEN) return;
+      socket.send('{"type":"ping"}');
+      this.pongTimer = clock.setTimeout(() => {
+        this.pongTimer = null;
+        if (this.socket !== socket) return;
+        // Do not wait for a close handshake the dead peer will never answer.
+        this.socket = null;
+        detach(socket);
+        socket.close(ClientCloseCode.DeadConnection, 'no pong');
+        this.handleClose(ClientCloseCode.DeadConnection, 'no message or pong in time');
+      }, pongTimeoutMs);
+    }, idleTimeoutMs);
+  }
+
+  private clearTimer(name: 'retryTimer' | 'idleTimer' | 'pongTimer'): void {
+    if (this[name] !== null) this.options.clock.clearTimeout(this[name]);
+    this[name] = null;
+  }
+
+  private clearTimers(): void {
+    this.clearTimer('retryTimer');
+    this.clearTimer('idleTimer');
+    this.clearTimer('pongTimer');
+  }
+
+  private setStatus(status: StatusEvent): void {
+    this.current = status;
+    this.emit('status', status);
+  }
+}
+
+function detach(socket: WebSocketLike): void {
+  socket.onopen = null;
+  socket.onmessage = null;
+  socket.onclose = null;
+  socket.onerror = (() => undefined) as never;
+}

@@ -1,0 +1,54 @@
+import { LiveClient } from '../live-client';
+import { DashboardView } from './dashboard-view';
+import { gatewayUrlFor, parseFragment } from './fragment-params';
+
+/**
+ * The dashboard's entry point (bundled to dist/dashboard/dashboard.js). The
+ * token comes from the URL fragment or the form and is sent only in the
+ * WebSocket subprotocol.
+ */
+function boot(): void {
+  const view = new DashboardView(document);
+  let client: LiveClient | null = null;
+
+  const connect = (token: string, site: number | undefined) => {
+    client?.close();
+    view.showTokenForm(false);
+    try {
+      client = new LiveClient({ url: gatewayUrlFor(location.href), token, site });
+    } catch (error) {
+      view.showStatus({ state: 'closed', attempt: 0, reason: error instanceof Error ? error.message.replace(/^matomo-live: /, '') : String(error) });
+      view.showTokenForm(true);
+      return;
+    }
+    client.on('snapshot', (snapshot) => view.showSnapshot(snapshot));
+    client.on('status', (status) => {
+      view.showStatus(status);
+      if (status.authFailed) view.showTokenForm(true);
+    });
+    client.start();
+  };
+
+  const fromFragment = () => {
+    const { token, site } = parseFragment(location.hash);
+    if (token) connect(token, site);
+    else {
+      view.showStatus({ state: 'closed', attempt: 0, reason: 'Waiting for a token' });
+      view.showTokenForm(true);
+    }
+  };
+
+  const form = document.getElementById('token-form') as HTMLFormElement;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = document.getElementById('token-input') as HTMLInputElement;
+    const token = input.value.trim();
+    input.value = '';
+    if (token) connect(token, parseFragment(location.hash).site);
+  });
+  window.addEventListener('hashchange', fromFragment);
+  fromFragment();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+else boot();

@@ -1,0 +1,239 @@
+import { WebSocket } from 'ws';
+import { ClientCloseCode, CloseCode, LiveClient, type LiveClientOptions, type Snapshot, type StatusEvent, type WebSocketConstructor } from '@matomo-live/client';
+import { createGateway, type Gateway } from '@matomo-live/gateway';
+import { contentDigest, createLogger, encodeSnapshot, InMemorySnapshotBus, loadGatewayConfig } from '@matomo-live/shared';
+import { ManualClock } from './support/manual-clock';
+import { frame, ScriptedServer } from './support/scripted-server';
+import { snapshotContent } from './support/snapshot-content';
+import { waitFor } from './support/wait-for';
+
+const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+
+/** A started client that records what it emits. */
+function recordingClient(options: LiveClientOptions) {
+  const client = new LiveClient({ WebSocket: NodeWebSocket, ...options });
+  const seqs: number[] = [];
+  const statuses: StatusEvent[] = [];
+  client.on('snapshot', (snapshot: Snapshot) => seqs.push(snapshot.seq));
+  client.on('status', (status) => statuses.push(status));
+  client.start();
+  return { client, seqs, statuses };
+}
+
+describe('LiveClient against a scripted ws server', () => {
+  let server: ScriptedServer | undefined;
+  let client: LiveClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await server?.close();
+    client = server = undefined;
+  });
+
+  it('sends site, fields and the token as a subprotocol, never in the URL', async () => {
+    server = await ScriptedServer.start((c) => c.socket.send(frame(1)));
+    const run = recordingClient({ url: server.url, token: 'tok', site: 3, fields: ['summary', 'counters'] });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'the first snapshot');
+    const [connection] = server.connections;
+    expect(connection?.protocols).toEqual(['matomo-live.v1', 'token.tok']);
+    expect(connection?.url).toBe('/ws?site=3&fields=summary%2Ccounters');
+    expect(run.statuses.map((s) => s.state)).toEqual(['connecting', 'live']);
+  });
+
+  it('drops duplicate and older seqs within a connection, and ignores junk frames', async () => {
+    server = await ScriptedServer.start((c) => {
+      for (const message of [frame(5), frame(5), frame(3), 'not json', '{"type":"pong"}', '{"seq":"7"}', frame(6), frame(4), frame(8)]) c.socket.send(message);
+    });
+    const run = recordingClient({ url: server.url, token: 'tok' });
+    client = run.client;
+    await waitFor(() => run.seqs.includes(8), 'seq 8');
+    expect(run.seqs).toEqual([5, 6, 8]);
+    expect(client.snapshot?.seq).toBe(8);
+  });
+
+  it('after a reconnect drops the resent current snapshot and accepts a lower seq as a reset', async () => {
+    const script: string[][] = [[frame(10), frame(11)], [frame(11), frame(12)], [frame(2), frame(3)]];
+    server = await ScriptedServer.start((c, index) => {
+      for (const message of script[index] ?? []) c.socket.send(message);
+      if (index < 2) setImmediate(() => c.socket.close(CloseCode.GoingAway, 'restart'));
+    });
+    const run = recordingClient({ url: server.url, token: 'tok', initialBackoffMs: 50 });
+    client = run.client;
+    await waitFor(() => run.seqs.includes(3), 'the reset stream');
+    expect(run.seqs).toEqual([10, 11, 12, 2, 3]);
+    expect(run.statuses.filter((s) => s.state === 'reconnecting').map((s) => s.code)).toEqual([1001, 1001]);
+  });
+
+  it('pings after silence and reconnects when no pong comes back', async () => {
+    server = await ScriptedServer.start((c, index) => {
+      c.socket.send(frame(index + 1));
+      // The first connection goes silent (a dead peer); the second answers pings.
+      if (index > 0) c.socket.on('message', (data) => data.toString() === '{"type":"ping"}' && c.socket.send('{"type":"pong"}'));
+    });
+    const run = recordingClient({ url: server.url, token: 'tok', idleTimeoutMs: 150, pongTimeoutMs: 150, initialBackoffMs: 50 });
+    client = run.client;
+    await waitFor(() => run.seqs.includes(2), 'the second connection');
+    expect(server.connections[0]?.received).toContain('{"type":"ping"}');
+    const dead = run.statuses.find((s) => s.state === 'reconnecting');
+    expect(dead?.code).toBe(ClientCloseCode.DeadConnection);
+    // The live connection answers its pings, so it is kept.
+    await waitFor(() => (server?.connections[1]?.received.length ?? 0) >= 2, 'two pings on the healthy connection');
+    expect(server.connections).toHaveLength(2);
+    expect(run.statuses.at(-1)?.state).toBe('live');
+  });
+
+  it('backs off with growing, jittered, capped delays while connections fail', async () => {
+    // Accepts, then closes at once (capacity): the attempts must not reset to the first delay.
+    server = await ScriptedServer.start((c) => c.socket.close(CloseCode.TryAgainLater, 'full'));
+    const clock = new ManualClock();
+    const draws = [0.5, 0.999, 0, 0.25, 0.9, 0.9];
+    const run = recordingClient({ url: server.url, token: 'tok', clock, random: () => draws.shift() ?? 0.5 });
+    client = run.client;
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 6; attempt += 1) {
+      await waitFor(() => run.statuses.filter((s) => s.state === 'reconnecting').length === attempt, `failure ${attempt}`);
+      expect(clock.pendingDelays()).toHaveLength(1);
+      delays.push(clock.runNext());
+    }
+    expect(delays).toEqual([500, 1998, 0, 2000, 9000, 9000]);
+    expect(run.statuses.filter((s) => s.state === 'reconnecting').map((s) => [s.attempt, s.code, s.retryInMs])).toEqual([
+      [1, 1013, 500],
+      [2, 1013, 1998],
+      [3, 1013, 0],
+      [4, 1013, 2000],
+      [5, 1013, 9000],
+      [6, 1013, 9000],
+    ]);
+    await waitFor(() => server?.connections.length === 7, 'the seventh attempt');
+  });
+
+  it('stops retrying when the server closes with 4001 and reports the auth failure', async () => {
+    server = await ScriptedServer.start((c) => c.socket.close(4001, 'Invalid token'));
+    const clock = new ManualClock();
+    const run = recordingClient({ url: server.url, token: 'wrong', clock });
+    client = run.client;
+    const closed = await waitFor(() => run.statuses.find((s) => s.state === 'closed'), 'the closed status');
+    expect(closed).toMatchObject({ state: 'closed', code: 4001, reason: 'Invalid token', authFailed: true });
+    expect(clock.pending.size).toBe(0);
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it('starts again with a fresh token after an auth failure', async () => {
+    server = await ScriptedServer.start((c) => (c.protocols.includes('token.fresh') ? c.socket.send(frame(1)) : c.socket.close(4002, 'Token expired')));
+    const run = recordingClient({ url: server.url, token: 'old' });
+    client = run.client;
+    await waitFor(() => run.statuses.some((s) => s.authFailed), 'the expiry');
+    expect(() => client?.setToken('not a token')).toThrow(/subprotocol/);
+    client.setToken('fresh');
+    client.start();
+    await waitFor(() => run.seqs.length === 1, 'a snapshot with the fresh token');
+    expect(server.connections.map((c) => c.protocols[1])).toEqual(['token.old', 'token.fresh']);
+  });
+
+  it('close() stops for good', async () => {
+    server = await ScriptedServer.start((c) => c.socket.send(frame(1)));
+    const run = recordingClient({ url: server.url, token: 'tok' });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'the first snapshot');
+    const closedByServer = new Promise((resolve) => server?.connections[0]?.socket.once('close', resolve));
+    client.close();
+    expect(await closedByServer).toBe(1000);
+    expect(run.statuses.at(-1)).toMatchObject({ state: 'closed', code: 1000 });
+  });
+});
+
+describe('LiveClient against the real gateway', () => {
+  const logger = createLogger({ name: 'client-test', level: 'silent' });
+  const gateways: Gateway[] = [];
+  let client: LiveClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await Promise.all(gateways.splice(0).map((g) => g.dispose()));
+  });
+
+  async function startGateway(feed: InMemorySnapshotBus, port = 0): Promise<number> {
+    const config = loadGatewayConfig(
+      { PORT: String(port), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' },
+      { dotenv: false, requireRedis: false },
+    );
+    const gateway = createGateway({ config, feed, logger });
+    gateways.push(gateway);
+    return gateway.listen();
+  }
+
+  async function publish(bus: InMemorySnapshotBus, seq: number, todayVisits = seq): Promise<void> {
+    const content = snapshotContent(todayVisits);
+    const outcome = await bus.publish(1, { digest: contentDigest(content), seq, bytes: encodeSnapshot(content, seq, new Date()) });
+    expect(outcome).toEqual({ kind: 'published', seq });
+  }
+
+  /** `ws` that also counts raw frames per connection, to see what the client chose to drop. */
+  function countingWebSocket(framesPerConnection: number[]): WebSocketConstructor {
+    return class extends WebSocket {
+      constructor(url: string, protocols: string[]) {
+        super(url, protocols);
+        const index = framesPerConnection.push(0) - 1;
+        this.on('message', () => (framesPerConnection[index] = (framesPerConnection[index] ?? 0) + 1));
+      }
+    } as unknown as WebSocketConstructor;
+  }
+
+  it('survives a gateway restart on the same port, drops the resent snapshot, and follows a stream reset', async () => {
+    const bus = new InMemorySnapshotBus();
+    await publish(bus, 1);
+    const port = await startGateway(bus);
+    const frames: number[] = [];
+    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', initialBackoffMs: 200, WebSocket: countingWebSocket(frames) });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'the current snapshot');
+
+    await gateways.shift()!.dispose();
+    await waitFor(() => run.statuses.some((s) => s.state === 'reconnecting' && s.code === CloseCode.GoingAway), 'reconnecting after 1001');
+    await startGateway(bus, port);
+    // The new gateway resends seq 1 at once: received, not delivered again.
+    await waitFor(() => frames.length >= 2 && frames.at(-1) === 1, 'the resent current snapshot');
+    await publish(bus, 2);
+    await waitFor(() => run.seqs.includes(2), 'seq 2');
+    expect(run.seqs).toEqual([1, 2]);
+    expect(client.snapshot?.summary.today.visits).toBe(2);
+
+    // Redis flushed behind a restarted gateway: seq starts over and the client follows.
+    await gateways.shift()!.dispose();
+    const fresh = new InMemorySnapshotBus();
+    await publish(fresh, 1, 77);
+    await startGateway(fresh, port);
+    await waitFor(() => run.seqs.length === 3, 'the reset stream');
+    expect(run.seqs).toEqual([1, 2, 1]);
+    expect(client.snapshot?.summary.today.visits).toBe(77);
+    expect(run.statuses.at(-1)?.state).toBe('live');
+  });
+
+  it('stops after 4001 from the gateway and reports it; the reference ?token= still works', async () => {
+    const bus = new InMemorySnapshotBus();
+    await publish(bus, 3);
+    const port = await startGateway(bus);
+    const clock = new ManualClock();
+    const refused = recordingClient({ url: `ws://127.0.0.1:${port}/`, token: 'wrong', clock });
+    client = refused.client;
+    const closed = await waitFor(() => refused.statuses.find((s) => s.state === 'closed'), 'the closed status');
+    expect(closed).toMatchObject({ code: 4001, authFailed: true });
+    expect(refused.seqs).toEqual([]);
+    expect(clock.pending.size).toBe(0);
+
+    const byQuery = recordingClient({ url: `ws://127.0.0.1:${port}/`, token: 'tok', tokenTransport: 'query' });
+    client = byQuery.client;
+    await waitFor(() => byQuery.seqs.length === 1, 'a snapshot via ?token=');
+    expect(byQuery.seqs).toEqual([3]);
+  });
+
+  it('asks for the summary only with fields=summary', async () => {
+    const bus = new InMemorySnapshotBus();
+    await publish(bus, 4);
+    const port = await startGateway(bus);
+    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', fields: ['summary'] });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'the summary');
+    expect(Object.keys(client.snapshot ?? {}).sort()).toEqual(['seq', 'site', 'summary', 'updated_at']);
+  });
+});

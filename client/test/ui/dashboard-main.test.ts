@@ -1,0 +1,162 @@
+/**
+ * End to end in a real browser: the Matomo simulator, the poller and the
+ * gateway as their built processes over a real Redis, the dashboard built from
+ * the current sources, Debian's Chromium driven by playwright-core.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
+import { freePort, testRedisUrl, uniquePrefix } from '@test-support/redis';
+import { buildAssets } from '../../scripts/build-assets';
+import { REPO_ROOT, startService, waitForHttpOk, type ServiceProcess } from '../support/processes';
+import { waitFor } from '../support/wait-for';
+
+/** Waits until `read()` gives a value `accept` likes; the failure names the last value seen. */
+async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs: number): Promise<T> {
+  let last: T | undefined;
+  await waitFor(async () => accept((last = await read())), `${what} (last seen: ${JSON.stringify(last)})`, timeoutMs);
+  return last as T;
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  // Loud on purpose: CI installs chromium, so a skip there is a broken setup.
+  console.warn(`\n*** SKIPPING the dashboard browser test: ${CHROMIUM} is missing (apt-get install chromium) ***\n`);
+}
+const describeWithBrowser = haveChromium ? describe : describe.skip;
+
+jest.setTimeout(120_000);
+
+describeWithBrowser('dashboard in headless Chromium', () => {
+  let sim: MatomoSim;
+  let browser: Browser;
+  let page: Page;
+  let poller: ServiceProcess;
+  let gateway: ServiceProcess;
+  let gatewayPort: number;
+  let gatewayEnv: Record<string, string>;
+  let assetsDir: string;
+  const pageErrors: string[] = [];
+
+  async function control(path: string, body: unknown): Promise<void> {
+    const response = await fetch(new URL(`_sim/${path}`, sim.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`POST /_sim/${path}: ${response.status} ${await response.text()}`);
+  }
+
+  const addVisit = (city: string, country: string, countryCode: string, latitude: number, longitude: number) =>
+    control('visits', { siteId: 1, city, country, countryCode, latitude, longitude, browserName: 'Firefox', referrerName: 'duckduckgo.com' });
+
+  async function startGateway(): Promise<void> {
+    gateway = startService('gateway/dist/main.js', gatewayEnv);
+    await waitForHttpOk(`http://127.0.0.1:${gatewayPort}/healthz`, gateway);
+  }
+
+  const cities = () => page.locator('#visits-body td.place .main').allTextContents();
+  const todayTimeSpent = () => page.locator('#day-today [data-field="time_spent"]').textContent();
+  const statusText = () => page.locator('#status-text').textContent();
+
+  beforeAll(async () => {
+    assetsDir = mkdtempSync(join(tmpdir(), 'matomo-live-dashboard-'));
+    await buildAssets({ outDir: assetsDir });
+    const redisUrl = await testRedisUrl();
+    const prefix = uniquePrefix('dashboard');
+    sim = await startMatomoSim({ token: 'sim-token', timezone: 'Europe/Paris' });
+    await addVisit('Paris', 'France', 'fr', 48.8566, 2.3522);
+    await addVisit('Reykjavik', 'Iceland', 'is', 64.1466, -21.9426);
+    await control('summary', {
+      siteId: 1,
+      today: { nb_visits: 1234, nb_actions: 4000, sum_visit_length: 3723 },
+      yesterday: { nb_visits: 2345, nb_actions: 7000, sum_visit_length: 90_061 },
+      day_before: { nb_visits: 2201, nb_actions: 6600, sum_visit_length: 86_400 },
+    });
+
+    gatewayPort = await freePort();
+    const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', MATOMO_SITE_ID: '1' };
+    poller = startService('poller/dist/main.js', {
+      ...common,
+      MATOMO_URL: sim.url,
+      MATOMO_TOKEN: 'sim-token',
+      FETCH_INTERVAL: '250',
+      SUMMARY_INTERVAL: '1000',
+      POLLER_HEALTH_PORT: '0',
+    });
+    gatewayEnv = { ...common, PORT: String(gatewayPort), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: join(assetsDir, 'dashboard') };
+    await startGateway();
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      // Chromium logs each refused WebSocket attempt while the gateway is down: expected here.
+      if (message.type() === 'error' && !/WebSocket connection to .* failed/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([gateway?.kill(), poller?.kill()]);
+    await sim?.close();
+    if (assetsDir) rmSync(assetsDir, { recursive: true, force: true });
+  });
+
+  it('shows live data, updates without reload, and recovers from a gateway restart', async () => {
+    await page.goto(`http://127.0.0.1:${gatewayPort}/dashboard/#token=tok`);
+    await page.waitForFunction(() => document.querySelectorAll('#visits-body td.place').length >= 2, undefined, { timeout: 15_000 }).catch(async (error) => {
+      throw new Error(`${error}\npoller:\n${poller.output()}\ngateway:\n${gateway.output()}`);
+    });
+    expect(await cities()).toEqual(expect.arrayContaining(['Paris', 'Reykjavik']));
+    await eventually(todayTimeSpent, (t) => t === '01:02:03', "today's time spent", 5_000);
+    expect(await todayTimeSpent()).toMatch(/^\d{2,}:\d{2}:\d{2}$/);
+    expect(await statusText()).toBe('Live');
+    expect(await page.locator('#day-yesterday [data-field="time_spent"]').textContent()).toBe('25:01:01');
+    expect(await page.locator('#day-day_before [data-field="visits"]').textContent()).toBe('2,201');
+
+    // A new visit and new totals reach the page within 2 s, without a reload.
+    await addVisit('Valparaíso', 'Chile', 'cl', -33.0472, -71.6127);
+    await control('summary', { siteId: 1, today: { nb_visits: 1235, nb_actions: 4003, sum_visit_length: 3800 } });
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('#visits-body td.place .main')).some((cell) => cell.textContent === 'Valparaíso') &&
+        document.querySelector('#day-today [data-field="time_spent"]')?.textContent === '01:03:20',
+      undefined,
+      { timeout: 2_000 },
+    );
+    expect(await page.locator('#day-today [data-field="visits"]').textContent()).toBe('1,235');
+    expect(await page.locator('#map-dots circle.visit-dot').count()).toBeGreaterThanOrEqual(3);
+
+    // Kill the gateway: the page says so, then recovers by itself on the restarted one.
+    await gateway.kill();
+    await eventually(statusText, (t) => /^Reconnecting/.test(t ?? ''), 'the reconnecting status', 15_000);
+    expect(await page.locator('#status').getAttribute('class')).toContain('status--reconnecting');
+    await startGateway();
+    await eventually(statusText, (t) => t === 'Live', 'the live status', 20_000);
+    await addVisit('Tromsø', 'Norway', 'no', 69.6492, 18.9553);
+    await eventually(cities, (c) => c.includes('Tromsø'), 'the visit after the restart', 10_000);
+
+    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('asks for a token when the fragment has none and reports a wrong one without retrying', async () => {
+    const fresh = await browser.newPage();
+    await fresh.goto(`http://127.0.0.1:${gatewayPort}/dashboard/`);
+    await eventually(() => fresh.locator('#token-form').isVisible(), (v) => v, 'the token form', 5_000);
+    expect(await fresh.locator('#status-text').textContent()).toBe('Waiting for a token');
+    await fresh.getByLabel('Access token').fill('wrong-token');
+    await fresh.getByRole('button', { name: 'Connect' }).click();
+    await eventually(() => fresh.locator('#status-text').textContent(), (t) => t === 'Disconnected: Invalid token', 'the auth failure', 10_000);
+    expect(await fresh.locator('#token-form').isVisible()).toBe(true);
+    await fresh.getByLabel('Access token').fill('tok');
+    await fresh.getByRole('button', { name: 'Connect' }).click();
+    await eventually(() => fresh.locator('#status-text').textContent(), (t) => t === 'Live', 'the live status', 10_000);
+    await eventually(() => fresh.locator('#visits-body td.place .main').count(), (n) => n > 0, 'visits', 10_000);
+    await fresh.close();
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * The docker and compose command lines, for tests that drive a real Docker
+ * engine: is there one, build an image (timed), run a compose project, and
+ * read what the engine says about it.
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The repository root: the compose file and the build context. */
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; rejects with its exit status and the tail of stderr. */
+export function run(
+  file: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<CommandResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      file,
+      args,
+      { cwd: REPO_ROOT, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) {
+          const tail = `${stderr}`.trim().split('\n').slice(-30).join('\n');
+          reject(new Error(`${file} ${args.join(' ')} failed (${error.code ?? error.signal}):\n${tail}`));
+        } else {
+          resolvePromise({ stdout: `${stdout}`, stderr: `${stderr}` });
+        }
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+export type DockerSupport = { ok: true; compose: readonly string[] } | { ok: false; reason: string };
+
+/**
+ * A reachable engine and a compose CLI: `docker compose` (v2) when present,
+ * else Debian's `docker-compose` 1.29.
+ */
+export function detectDocker(): DockerSupport {
+  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 });
+  if (info.error || info.status !== 0) {
+    return { ok: false, reason: `no Docker engine (docker info: ${info.error?.message ?? info.stderr.trim().split('\n').pop()})` };
+  }
+  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', timeout: 20_000 }).status === 0) {
+    return { ok: true, compose: ['docker', 'compose'] };
+  }
+  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 20_000 }).status === 0) {
+    return { ok: true, compose: ['docker-compose'] };
+  }
+  return { ok: false, reason: 'a Docker engine but neither `docker compose` nor `docker-compose`' };
+}
+
+export interface BuiltImage {
+  tag: string;
+  seconds: number;
+  megabytes: number;
+}
+
+/** `docker build` of one of the repository's Dockerfiles, timed and sized. */
+export async function buildImage(dockerfile: string, tag: string, env: NodeJS.ProcessEnv): Promise<BuiltImage> {
+  const args = ['build', '-f', dockerfile, '-t', tag, '--label', 'matomo-live.test=e2e'];
+  if (env.NODE_IMAGE) args.push('--build-arg', `NODE_IMAGE=${env.NODE_IMAGE}`);
+  if (env.DOCKER_BUILD_NETWORK) args.push('--network', env.DOCKER_BUILD_NETWORK);
+  const started = Date.now();
+  await run('docker', [...args, '.'], { env, timeoutMs: 15 * 60_000 });
+  const seconds = (Date.now() - started) / 1000;
+  const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{.Size}}', tag], { env });
+  return { tag, seconds, megabytes: Number(stdout.trim()) / 1e6 };
+}
+
+/** One compose project: its own name, environment and containers. */
+export class ComposeProject {
+  /** An empty env file: a developer's own .env in the checkout must not leak into the test's stack. */
+  private readonly emptyEnvFile: string;
+
+  constructor(
+    private readonly composeCli: readonly string[],
+    readonly name: string,
+    readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.emptyEnvFile = join(mkdtempSync(join(tmpdir(), 'matomo-live-compose-')), 'empty.env');
+    writeFileSync(this.emptyEnvFile, '');
+  }
+
+  /** `compose -p NAME --profile demo ARGS` (compose 1.29 wants a real file for --env-file). */
+  compose(args: readonly string[], timeoutMs = 300_000): Promise<CommandResult> {
+    const [file, ...prefix] = this.composeCli;
+    return run(file!, [...prefix, '--env-file', this.emptyEnvFile, '-p', this.name, '--profile', 'demo', ...args], {
+      env: this.env,
+      timeoutMs,
+    });
+  }
+
+  /** Ids of the project's containers of one service (running or not, with `all`). */
+  async containerIds(service?: string, all = false): Promise<string[]> {
+    const filters = ['--filter', `label=com.docker.compose.project=${this.name}`];
+    if (service) filters.push('--filter', `label=com.docker.compose.service=${service}`);
+    const { stdout } = await run('docker', ['ps', ...(all ? ['-a'] : []), '-q', '--no-trunc', ...filters]);
+    return lines(stdout);
+  }
+
+  /** Networks and volumes compose created for the project. */
+  async leftovers(): Promise<{ containers: string[]; networks: string[]; volumes: string[] }> {
+    const label = `label=com.docker.compose.project=${this.name}`;
+    const [containers, networks, volumes] = await Promise.all([
+      this.containerIds(undefined, true),
+      run('docker', ['network', 'ls', '-q', '--filter', label]).then((r) => lines(r.stdout)),
+      run('docker', ['volume', 'ls', '-q', '--filter', label]).then((r) => lines(r.stdout)),
+    ]);
+    return { containers, networks, volumes };
+  }
+
+  /** The health status of each container of a service ("healthy", "starting", …). */
+  async health(service: string): Promise<string[]> {
+    const ids = await this.containerIds(service);
+    if (ids.length === 0) return [];
+    const { stdout } = await run('docker', ['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', ...ids]);
+    return lines(stdout);
+  }
+}
+
+/** Runs a node one-liner inside a container and returns what it prints. */
+export async function nodeInContainer(containerId: string, script: string): Promise<string> {
+  const { stdout } = await run('docker', ['exec', containerId, 'node', '-e', script], { timeoutMs: 30_000 });
+  return stdout;
+}
+
+/** An HTTP request made from inside a container (its ports are not published). */
+export function httpInContainer(containerId: string, url: string, init: { method?: string; body?: unknown } = {}): Promise<string> {
+  const options = JSON.stringify({
+    method: init.method ?? 'GET',
+    headers: { 'content-type': 'application/json' },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return nodeInContainer(
+    containerId,
+    `fetch(${JSON.stringify(url)}, ${options}).then(async (r) => { const t = await r.text(); if (!r.ok) { console.error(r.status, t); process.exit(1); } process.stdout.write(t); }, (e) => { console.error(e.message); process.exit(1); })`,
+  );
+}
+
+function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+}

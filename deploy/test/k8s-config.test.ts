@@ -1,0 +1,169 @@
+// The environment the manifests give each container is exactly what the
+// services read: checked against the envalid specs (names, required ones)
+// and by running the services' own config loaders on it, so config and
+// manifests cannot drift apart.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gatewayEnvSpec, loadGatewayConfig, loadPollerConfig, pollerEnvSpec } from '@matomo-live/shared';
+import {
+  containerEnvironment,
+  containerOf,
+  envSpecProblems,
+  find,
+  K8sObject,
+  KUSTOMIZATIONS,
+  podSpecOf,
+  rendered,
+  secretFiles,
+  type EnvSpec,
+  type SecretFile,
+} from './k8s-manifests';
+
+const FIRST_FETCH_MS = 300_000;
+
+/** What each service is, in the manifests and in shared/. */
+const SERVICES = {
+  poller: { deployment: 'matomo-live-poller', container: 'poller', spec: pollerEnvSpec as EnvSpec },
+  gateway: { deployment: 'matomo-live-gateway', container: 'gateway', spec: gatewayEnvSpec as EnvSpec },
+} as const;
+type ServiceName = keyof typeof SERVICES;
+
+/** Plausible Secret contents, by the variable a file stands for. */
+const SAMPLE_SECRETS: Record<string, string> = {
+  MATOMO_TOKEN: 'f3b2c1d0e9a8b7c6d5e4f3a2b1c0d9e8',
+  VALID_TOKENS: 'screen-token-1,screen-token-2',
+  REDIS_URL: 'rediss://:redis-password@redis.example.org:6380/0',
+  JWT_SECRET: 'a-thirty-two-byte-or-longer-hs256-secret',
+};
+
+let secretDir: string;
+beforeAll(() => {
+  rendered(KUSTOMIZATIONS.trial);
+  secretDir = mkdtempSync(join(tmpdir(), 'matomo-live-k8s-secrets-'));
+}, FIRST_FETCH_MS);
+afterAll(() => rmSync(secretDir, { recursive: true, force: true }));
+
+function environmentOf(objects: K8sObject[], service: ServiceName) {
+  const workload = find(objects, 'Deployment', SERVICES[service].deployment);
+  const container = containerOf(workload, SERVICES[service].container);
+  const { vars, problems } = containerEnvironment(objects, container);
+  const mounted = secretFiles(podSpecOf(workload), container, vars);
+  return { workload, container, vars, files: mounted.files, problems: [...problems, ...mounted.problems] };
+}
+
+/** The environment with every *_FILE pointing at a local file holding a sample secret. */
+function withSampleSecretFiles(vars: Record<string, string>, files: SecretFile[]): Record<string, string> {
+  const env = { ...vars };
+  for (const { variable } of files) {
+    const name = variable.slice(0, -'_FILE'.length);
+    const path = join(secretDir, name);
+    writeFileSync(path, `${SAMPLE_SECRETS[name] ?? `sample-${name}`}\n`);
+    env[variable] = path;
+  }
+  return env;
+}
+
+describe.each([
+  ['trial', KUSTOMIZATIONS.trial],
+  ['example', KUSTOMIZATIONS.example],
+] as const)('kustomization %s', (_name, dir) => {
+  describe.each(Object.keys(SERVICES) as ServiceName[])('%s', (service) => {
+    test('sets only variables the service reads, and every required one', () => {
+      const { vars, problems } = environmentOf(rendered(dir), service);
+      expect(problems).toEqual([]);
+      expect(envSpecProblems(vars, SERVICES[service].spec)).toEqual([]);
+    });
+
+    test("the service's own config loader accepts the environment", () => {
+      const { vars, files } = environmentOf(rendered(dir), service);
+      const env = withSampleSecretFiles(vars, files);
+      const options = { dotenv: false };
+      expect(() => (service === 'poller' ? loadPollerConfig(env, options) : loadGatewayConfig(env, options))).not.toThrow();
+    });
+  });
+
+  test('each service mounts only its own secrets (the gateways never see the Matomo token)', () => {
+    const secretsOf = (service: ServiceName) => environmentOf(rendered(dir), service).files.map((f) => `${f.secretName}/${f.key}`);
+    const shared = dir === KUSTOMIZATIONS.example ? ['matomo-live-redis/redis-url'] : [];
+    expect(secretsOf('poller').sort()).toEqual(['matomo-live-poller-secrets/matomo-token', ...shared].sort());
+    expect(secretsOf('gateway').sort()).toEqual(['matomo-live-gateway-secrets/valid-tokens', ...shared].sort());
+  });
+
+  test('ports in the manifests are the ports the services listen on', () => {
+    const objects = rendered(dir);
+    const poller = environmentOf(objects, 'poller');
+    const gateway = environmentOf(objects, 'gateway');
+    const pollerConfig = loadPollerConfig(withSampleSecretFiles(poller.vars, poller.files), { dotenv: false });
+    const gatewayConfig = loadGatewayConfig(withSampleSecretFiles(gateway.vars, gateway.files), { dotenv: false });
+    const port = (container: typeof poller.container, name: string) =>
+      (container as unknown as { ports: { name: string; containerPort: number }[] }).ports.find((p) => p.name === name)?.containerPort;
+    expect(port(poller.container, 'health')).toBe(pollerConfig.healthPort);
+    expect(port(gateway.container, 'http')).toBe(gatewayConfig.port);
+  });
+});
+
+test('the base alone is not deployable: it leaves REDIS_URL to a component or overlay', () => {
+  const { vars, files } = environmentOf(rendered(KUSTOMIZATIONS.base), 'poller');
+  expect(() => loadPollerConfig(withSampleSecretFiles(vars, files), { dotenv: false })).toThrow(/REDIS_URL: required/);
+});
+
+test('commented-out examples in the .env files name real variables', () => {
+  const readers: [string, EnvSpec[]][] = [
+    ['common.env', [pollerEnvSpec, gatewayEnvSpec]],
+    ['poller.env', [pollerEnvSpec]],
+    ['gateway.env', [gatewayEnvSpec]],
+  ];
+  for (const [file, specs] of readers) {
+    const text = readFileSync(join(KUSTOMIZATIONS.base, file), 'utf8');
+    const names = [...text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) for (const spec of specs) expect([file, name, name in spec]).toEqual([file, name, true]);
+  }
+});
+
+describe('drift is caught', () => {
+  const pollerVars = () => environmentOf(rendered(KUSTOMIZATIONS.trial), 'poller');
+
+  test('a misspelt variable', () => {
+    const { vars } = pollerVars();
+    expect(envSpecProblems({ ...vars, FETCH_INTERVALL: '1000' }, pollerEnvSpec as EnvSpec)).toEqual([
+      'FETCH_INTERVALL: set by the manifests but not read by the service',
+    ]);
+  });
+
+  test('a required variable left out', () => {
+    const { MATOMO_URL: _dropped, ...vars } = pollerVars().vars;
+    expect(envSpecProblems(vars, pollerEnvSpec as EnvSpec)).toEqual(['MATOMO_URL: required by the service but not set']);
+  });
+
+  test('a variable set both plainly and as a file', () => {
+    const { vars } = pollerVars();
+    expect(envSpecProblems({ ...vars, MATOMO_TOKEN: 'x' }, pollerEnvSpec as EnvSpec)).toEqual([
+      'MATOMO_TOKEN_FILE: set together with MATOMO_TOKEN; the service refuses both',
+    ]);
+  });
+
+  test('a *_FILE path where no Secret is mounted', () => {
+    const { workload, container, vars } = pollerVars();
+    const moved = { ...vars, MATOMO_TOKEN_FILE: '/run/secrets/elsewhere/matomo-token' };
+    expect(secretFiles(podSpecOf(workload), container, moved).problems).toEqual([
+      'MATOMO_TOKEN_FILE=/run/secrets/elsewhere/matomo-token: no Secret item is mounted at that path',
+    ]);
+  });
+
+  test('a ConfigMap value the service would refuse at start-up', () => {
+    const { vars, files } = pollerVars();
+    const env = withSampleSecretFiles({ ...vars, LEASE_TTL: '5s' }, files);
+    expect(() => loadPollerConfig(env, { dotenv: false })).toThrow(/LEASE_TTL/);
+  });
+
+  test('a Secret put into the environment instead of mounted', () => {
+    const objects = rendered(KUSTOMIZATIONS.trial);
+    const container = structuredClone(containerOf(find(objects, 'Deployment', 'matomo-live-poller'), 'poller'));
+    container.envFrom = [...(container.envFrom ?? []), { secretRef: { name: 'matomo-live-poller-secrets' } }];
+    expect(containerEnvironment(objects, container).problems).toEqual([
+      'envFrom secret matomo-live-poller-secrets: secrets are mounted as files (*_FILE), not put in the environment',
+    ]);
+  });
+});

@@ -1,0 +1,132 @@
+import WebSocket from 'ws';
+import { CloseCode, closeReasons } from '@matomo-live/shared';
+import type { GatewayMetrics } from './gateway-metrics';
+import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-hub';
+import type { TokenBucket } from './rate-limits';
+
+/** ws internals the shared-frame fast path relies on (ws 8: lib/sender.js). */
+interface SenderInternals {
+  _state: number;
+  _queue: unknown[];
+}
+interface WebSocketInternals {
+  _socket: import('node:net').Socket | null;
+  _sender: SenderInternals | null;
+}
+
+const PONG = Buffer.from('{"type":"pong"}');
+
+export interface ClientSessionOptions {
+  /** Unsent bytes (socket buffer + skipped snapshots) before close 4005. */
+  sendBufferLimit: number;
+  metrics: GatewayMetrics;
+  messageBucket: TokenBucket;
+  now: () => number;
+  /** Called once when the connection is gone. */
+  onClosed: (session: ClientSession) => void;
+  onSlow: (session: ClientSession) => void;
+}
+
+/**
+ * One client connection. Latest-wins: while an earlier write is still in the
+ * socket's buffer, a new snapshot replaces the pending one instead of queueing;
+ * the pending one goes out when the earlier write completes. A client whose
+ * unsent bytes pass the limit is closed with 4005, without touching others.
+ */
+export class ClientSession implements HubSubscriber {
+  /** Cleared by each heartbeat, set by any pong or message. */
+  alive = true;
+  membership: HubMembership | null = null;
+  private inFlight = 0;
+  private pending: OutgoingMessage | null = null;
+  /** Bytes of snapshots replaced while waiting (the client never got them). */
+  private skippedBytes = 0;
+  private closing = false;
+  private readonly raw: WebSocketInternals;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly info: { ip: string; tokenKey: string; tokenId: string; siteId: number },
+    private readonly options: ClientSessionOptions,
+  ) {
+    this.raw = ws as unknown as WebSocketInternals;
+    ws.on('pong', this.markAlive);
+    ws.on('message', this.onMessage);
+    ws.once('close', () => {
+      this.closing = true;
+      this.membership?.leave();
+      options.onClosed(this);
+    });
+  }
+
+  deliver(message: OutgoingMessage): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.inFlight > 0) {
+      if (this.pending !== null) {
+        this.skippedBytes += this.pending.frame.length;
+        this.options.metrics.skippedMessages.inc();
+      }
+      this.pending = message;
+      if (this.ws.bufferedAmount + this.skippedBytes + message.frame.length > this.options.sendBufferLimit) {
+        this.options.onSlow(this);
+        this.close(CloseCode.SlowConsumer);
+      }
+      return;
+    }
+    this.write(message);
+  }
+
+  close(code: CloseCode): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.pending = null;
+    this.options.metrics.clientCloses.inc({ code });
+    this.ws.close(code, closeReasons[code]);
+  }
+
+  private write(message: OutgoingMessage): void {
+    this.inFlight += 1;
+    const socket = this.raw._socket;
+    const sender = this.raw._sender;
+    // The shared frame can go straight to the socket only when ws has nothing
+    // queued of its own and no extension (deflate) transforms frames.
+    if (socket !== null && sender !== null && sender._state === 0 && sender._queue.length === 0 && this.ws.extensions === '') {
+      socket.write(message.frame, this.onWritten);
+    } else {
+      this.ws.send(message.payload, { binary: false }, this.onWritten);
+    }
+    const { metrics } = this.options;
+    metrics.messagesSent.inc();
+    metrics.bytesSent.inc(message.frame.length);
+    metrics.sendLag.observe((this.options.now() - message.receivedAt) / 1000);
+  }
+
+  private readonly onWritten = (error?: Error | null): void => {
+    this.inFlight -= 1;
+    if (error || this.inFlight > 0 || this.pending === null) return;
+    const next = this.pending;
+    this.pending = null;
+    this.skippedBytes = 0;
+    if (!this.closing && this.ws.readyState === WebSocket.OPEN) this.write(next);
+  };
+
+  private readonly markAlive = (): void => {
+    this.alive = true;
+  };
+
+  /** Clients need send nothing; what they send is rate-limited and must be JSON. */
+  private readonly onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
+    this.alive = true;
+    if (!this.options.messageBucket.take()) return this.close(CloseCode.PolicyViolation);
+    if (isBinary) return this.close(CloseCode.PolicyViolation);
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      return this.close(CloseCode.PolicyViolation);
+    }
+    if (message === null || typeof message !== 'object') return this.close(CloseCode.PolicyViolation);
+    // Unknown types are ignored: newer clients may send what this server does not know yet.
+    if ((message as { type?: unknown }).type === 'ping' && this.ws.readyState === WebSocket.OPEN) this.ws.send(PONG);
+  };
+}

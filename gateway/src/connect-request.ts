@@ -1,0 +1,117 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+
+/** The subprotocol the gateway speaks; selected whenever a client offers it. */
+export const PROTOCOL_NAME = 'matomo-live.v1';
+const TOKEN_PROTOCOL_PREFIX = 'token.';
+/** Paths that accept WebSocket upgrades (the forms in use). */
+const WS_PATHS = new Set(['/', '/ws', '/ws/']);
+
+/** Top-level snapshot keys a client may pick with `fields=`. */
+export const SELECTABLE_FIELDS = ['visits_live', 'summary', 'counters', 'timezone'] as const;
+export type SelectableField = (typeof SELECTABLE_FIELDS)[number];
+
+/** What a WebSocket upgrade asks for, read from its URL and headers only. */
+export interface ConnectRequest {
+  /** Token from Authorization: Bearer, else subprotocol token.T, else ?token=. */
+  token: string | undefined;
+  /** Requested site, or undefined for the default. NaN when not a site id. */
+  siteId: number | undefined;
+  /** Requested fields (sorted, unique), or undefined for the whole snapshot. */
+  fields: SelectableField[] | undefined;
+  /** Error text when `fields=` names an unknown field. */
+  fieldsError: string | undefined;
+}
+
+/** True when the path (without query) takes upgrades. */
+export function isWebSocketPath(url: string | undefined): boolean {
+  const path = (url ?? '/').split('?', 1)[0] ?? '/';
+  return WS_PATHS.has(path);
+}
+
+export function parseConnectRequest(url: string | undefined, headers: IncomingHttpHeaders): ConnectRequest {
+  const query = new URL(url ?? '/', 'http://gateway.invalid').searchParams;
+  const token = bearerToken(headers.authorization) ?? protocolToken(headers['sec-websocket-protocol']) ?? query.get('token') ?? undefined;
+  const siteText = query.get('site');
+  const siteId = siteText === null || siteText === '' ? undefined : /^\d+$/.test(siteText) ? Number(siteText) : Number.NaN;
+  const { fields, error } = parseFields(query.get('fields'));
+  return { token, siteId, fields, fieldsError: error };
+}
+
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+function protocolToken(header: string | undefined): string | undefined {
+  for (const part of (header ?? '').split(',')) {
+    const name = part.trim();
+    if (name.startsWith(TOKEN_PROTOCOL_PREFIX) && name.length > TOKEN_PROTOCOL_PREFIX.length) return name.slice(TOKEN_PROTOCOL_PREFIX.length);
+  }
+  return undefined;
+}
+
+/** ws's handleProtocols: select matomo-live.v1, never echo the token protocol back. */
+export function selectProtocol(offered: Set<string>): string | false {
+  return offered.has(PROTOCOL_NAME) ? PROTOCOL_NAME : false;
+}
+
+function parseFields(text: string | null): { fields: SelectableField[] | undefined; error: string | undefined } {
+  if (text === null || text.trim() === '') return { fields: undefined, error: undefined };
+  const wanted = new Set<SelectableField>();
+  for (const name of text.split(',').map((f) => f.trim()).filter((f) => f !== '')) {
+    // site, seq and updated_at are always included; naming them is harmless.
+    if (name === 'site' || name === 'seq' || name === 'updated_at') continue;
+    if (!(SELECTABLE_FIELDS as readonly string[]).includes(name)) return { fields: undefined, error: `unknown field "${name}"` };
+    wanted.add(name as SelectableField);
+  }
+  const fields = SELECTABLE_FIELDS.filter((f) => wanted.has(f));
+  // Asking for every field is the whole snapshot: share its frames.
+  return { fields: fields.length === SELECTABLE_FIELDS.length ? undefined : fields, error: undefined };
+}
+
+/**
+ * The client's address: the socket's, or — only when the socket's peer is a
+ * trusted proxy — the right-most X-Forwarded-For entry not itself trusted.
+ */
+export class ClientAddressResolver {
+  private readonly trusted = new BlockList();
+  private readonly any: boolean;
+
+  constructor(trustedRanges: readonly string[]) {
+    this.any = trustedRanges.length > 0;
+    for (const range of trustedRanges) {
+      const [address = '', bits = ''] = range.split('/');
+      this.trusted.addSubnet(address, Number(bits), isIP(address) === 6 ? 'ipv6' : 'ipv4');
+    }
+  }
+
+  resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
+    let address = normalize(socketAddress ?? '');
+    if (!this.any || !this.isTrusted(address) || forwardedFor === undefined) return address;
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => normalize(h.trim()));
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i] ?? '';
+      if (isIP(hop) === 0) break;
+      address = hop;
+      if (!this.isTrusted(hop)) break;
+    }
+    return address;
+  }
+
+  private isTrusted(address: string): boolean {
+    const family = isIP(address);
+    return family !== 0 && this.trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  }
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1", so IPv4 ranges match dual-stack sockets. */
+function normalize(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** Is this Origin allowed? No Origin (non-browser clients) is always allowed. */
+export function originAllowed(origin: string | undefined, allowed: readonly string[] | undefined): boolean {
+  if (allowed === undefined || origin === undefined) return true;
+  return allowed.includes(origin);
+}

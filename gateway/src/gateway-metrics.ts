@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, on a registry of their own (several gateways may share a process). */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'matomo_live_gateway_connections', help: 'Open WebSocket connections', labelNames: ['site'], registers: [this.registry] });
+  readonly messagesSent = new Counter({ name: 'matomo_live_gateway_messages_sent_total', help: 'Snapshot messages written to clients', registers: [this.registry] });
+  readonly bytesSent = new Counter({ name: 'matomo_live_gateway_bytes_sent_total', help: 'Snapshot bytes (frames) written to clients', registers: [this.registry] });
+  readonly slowClientCloses = new Counter({ name: 'matomo_live_gateway_slow_client_closes_total', help: 'Clients closed with 4005 (slow consumer)', registers: [this.registry] });
+  readonly skippedMessages = new Counter({ name: 'matomo_live_gateway_skipped_messages_total', help: 'Snapshots a busy client skipped (latest-wins)', registers: [this.registry] });
+  readonly authFailures = new Counter({ name: 'matomo_live_gateway_auth_failures_total', help: 'Refused connections by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly clientCloses = new Counter({ name: 'matomo_live_gateway_closes_total', help: 'Connections the gateway closed, by code', labelNames: ['code'], registers: [this.registry] });
+  /** Read at scrape time; set by the gateway. */
+  feedReadiness: () => boolean = () => false;
+  readonly feedReady: Gauge = new Gauge({
+    name: 'matomo_live_gateway_feed_ready',
+    help: '1 while the snapshot feed (Redis) is subscribed',
+    registers: [this.registry],
+    collect: (): void => this.feedReady.set(this.feedReadiness() ? 1 : 0),
+  });
+  readonly lastSeq = new Gauge({ name: 'matomo_live_gateway_last_seq', help: 'Last snapshot seq per site', labelNames: ['site'], registers: [this.registry] });
+  readonly snapshotsReceived = new Counter({ name: 'matomo_live_gateway_snapshots_received_total', help: 'Snapshots received from the feed, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly sendLag = new Histogram({
+    name: 'matomo_live_gateway_send_lag_seconds',
+    help: 'From receiving a snapshot to writing it to a client socket',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** updated_at is when the poller first saw the content, not a publish timestamp: hence "age", not "publish lag". */
+  readonly contentAge = new Histogram({
+    name: 'matomo_live_gateway_content_age_seconds',
+    help: "Age of a snapshot's content (now - updated_at) when it reaches the gateway: Matomo answer to poller to Redis to here",
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor({ defaultMetrics = false }: { defaultMetrics?: boolean } = {}) {
+    // Process metrics only for a real process; tests run several gateways in one.
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,256 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { CloseCode, closeReasons, tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
+import { ClientSession } from './client-session';
+import { systemClock, type Clock } from './clock';
+import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequest, selectProtocol } from './connect-request';
+import { GatewayMetrics } from './gateway-metrics';
+import { createHttpHandler } from './http-routes';
+import { KeyedCounter, TokenBucket, WindowCounter } from './rate-limits';
+import { SnapshotHub } from './snapshot-hub';
+import { resolveDashboardDir } from './static-files';
+import { grantAllows, TokenAuth } from './token-auth';
+import { encodeTextFrame } from './text-frame';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  feed: SnapshotFeed;
+  logger: Logger;
+  /** Clock for heartbeats, drain spreading, rate limits and lag metrics. Default: the system clock. */
+  clock?: Clock;
+  /** Metrics; default a fresh registry without process metrics. */
+  metrics?: GatewayMetrics;
+}
+
+export interface Gateway {
+  /** Starts listening and subscribing (in the background: no Redis ⇒ running but not ready). Resolves with the port. */
+  listen(): Promise<number>;
+  /** Readiness 503, refuse upgrades, close clients with 1001 spread over the drain window. */
+  drain(): Promise<void>;
+  /** Closes every client with 1001 at once and stops the server. Idempotent. Does not close the feed (the caller owns it). */
+  dispose(): Promise<void>;
+  /** True while the feed is subscribed and the gateway is not draining. */
+  isReady(): boolean;
+  readonly hub: SnapshotHub;
+  readonly metrics: GatewayMetrics;
+  /** Open connections. */
+  readonly connectionCount: number;
+}
+
+/** How long a closed client may take to answer the close handshake before its socket is destroyed. */
+const CLOSE_HANDSHAKE_MS = 2000;
+
+export function createGateway({ config, feed, logger, clock = systemClock, metrics = new GatewayMetrics() }: GatewayOptions): Gateway {
+  const now = () => clock.now();
+  const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: encodeTextFrame, now });
+  const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt, now });
+  const addresses = new ClientAddressResolver(config.trustProxy);
+  const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
+  const perToken = new KeyedCounter(config.maxConnectionsPerToken);
+  const sessions = new Set<ClientSession>();
+  let draining = false;
+  let disposed = false;
+  let heartbeat: unknown;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.maxPayloadBytes,
+    perMessageDeflate: config.perMessageDeflate,
+    clientTracking: false,
+    handleProtocols: selectProtocol,
+  });
+
+  const isReady = () => !draining && !disposed && feed.isReady();
+  const dashboardDir = resolveDashboardDir(config.dashboardDir);
+  const server: Server = config.tls
+    ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert })
+    : createHttpServer();
+  server.on('request', createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }) as (req: IncomingMessage, res: ServerResponse) => void);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    void handleUpgrade(req, socket, head).catch((error: Error) => {
+      logger.error({ err: error.message }, 'upgrade failed');
+      socket.destroy();
+    });
+  });
+
+  function refuse(socket: Socket, status: number, text: string): void {
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+
+  async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
+    if (!isWebSocketPath(req.url)) return refuse(socket, 404, 'Not Found');
+    if (!originAllowed(req.headers.origin, config.allowedOrigins)) {
+      metrics.authFailures.inc({ reason: 'origin' });
+      return refuse(socket, 403, 'Forbidden');
+    }
+    const ip = addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const request = parseConnectRequest(req.url, req.headers);
+    const overRate = !attemptsPerIp.take(ip);
+    const result = overRate ? undefined : await auth.verify(request.token);
+    if (socket.destroyed) return;
+    if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // A peer's protocol error is an 'error' event; unhandled it would end the process.
+      ws.on('error', (error) => logger.debug({ err: error.message, ip }, 'client socket error'));
+      const closeWith = (code: CloseCode, reason?: string) => {
+        if (reason !== undefined) metrics.authFailures.inc({ reason });
+        metrics.clientCloses.inc({ code });
+        ws.close(code, closeReasons[code]);
+        terminateLater(ws);
+      };
+      if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
+      if (!result.ok) {
+        logger.info({ ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) }, 'connection refused');
+        return closeWith(result.code, result.reason);
+      }
+      const siteId = request.siteId ?? config.defaultSiteId;
+      if (!hub.hasSite(siteId)) return closeWith(CloseCode.UnknownSite, 'unknown-site');
+      if (!grantAllows(result.grant, siteId)) return closeWith(CloseCode.SiteNotAllowed, 'site-not-allowed');
+      if (request.fieldsError !== undefined) return closeWith(CloseCode.PolicyViolation, 'bad-fields');
+      if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections');
+      if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections');
+      attach(ws, { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId }, request.fields);
+    });
+  }
+
+  function attach(ws: WebSocket, info: ClientSession['info'], fields: Parameters<SnapshotHub['join']>[1]): void {
+    const session = new ClientSession(ws, info, {
+      sendBufferLimit: config.sendBufferLimitBytes,
+      metrics,
+      now,
+      messageBucket: new TokenBucket(config.clientMessageRate, config.clientMessageRate * 2, now),
+      onSlow: (s) => {
+        metrics.slowClientCloses.inc();
+        logger.warn({ ip: s.info.ip, tokenId: s.info.tokenId, site: s.info.siteId }, 'slow consumer closed');
+        terminateLater(s.ws);
+      },
+      onClosed: (s) => {
+        sessions.delete(s);
+        perToken.release(s.info.tokenKey);
+        metrics.connections.dec({ site: s.info.siteId });
+      },
+    });
+    sessions.add(session);
+    metrics.connections.inc({ site: info.siteId });
+    session.membership = hub.join(info.siteId, fields, session);
+    logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');
+    if (session.membership.current !== null) session.deliver(session.membership.current);
+  }
+
+  /** ws waits 30 s for the peer's close frame; a drained or cut client gets a shorter grace. */
+  function terminateLater(ws: WebSocket): void {
+    const timer = clock.setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS);
+    // Never the reason a process stays alive.
+    (timer as { unref?: () => void }).unref?.();
+    ws.once('close', () => clock.clearTimeout(timer));
+  }
+
+  function beat(): void {
+    for (const session of sessions) {
+      if (!session.alive) {
+        logger.debug({ ip: session.info.ip }, 'terminating a peer that stopped answering pings');
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }
+
+  function onSnapshot(siteId: number) {
+    return (bytes: Buffer) => {
+      const outcome = hub.accept(siteId, bytes);
+      metrics.snapshotsReceived.inc({ outcome });
+      if (outcome !== 'delivered') return;
+      const seq = hub.lastSeq(siteId);
+      if (seq !== undefined) metrics.lastSeq.set({ site: siteId }, seq);
+      const updatedAt = Date.parse(hub.updatedAt(siteId) ?? '');
+      if (Number.isFinite(updatedAt)) metrics.contentAge.observe(Math.max(0, now() - updatedAt) / 1000);
+    };
+  }
+
+  async function listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    heartbeat = clock.setInterval(beat, config.heartbeatIntervalMs);
+    metrics.feedReadiness = () => feed.isReady();
+    for (const siteId of config.siteIds) {
+      const deliver = onSnapshot(siteId);
+      feed.subscribe(siteId, deliver).then(
+        (cached) => {
+          if (cached !== null) deliver(cached);
+        },
+        (error: Error) => logger.warn({ site: siteId, err: error.message }, 'subscribe failed; the feed retries on reconnect'),
+      );
+    }
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ port, tls: config.tls !== undefined, sites: config.siteIds, dashboard: dashboardDir ?? 'off' }, 'gateway listening');
+    return port;
+  }
+
+  async function drain(): Promise<void> {
+    if (draining || disposed) return;
+    draining = true;
+    const clients = [...sessions];
+    logger.info({ clients: clients.length, windowMs: config.drainWindowMs }, 'draining');
+    // Spread the closes so the clients' reconnects do not land on the other replicas at once.
+    const step = clients.length > 1 ? config.drainWindowMs / clients.length : 0;
+    await Promise.all(
+      clients.map(
+        (session, i) =>
+          new Promise<void>((resolve) => {
+            if (session.ws.readyState === WebSocket.CLOSED) return resolve();
+            session.ws.once('close', () => resolve());
+            clock.setTimeout(() => {
+              session.close(CloseCode.GoingAway);
+              terminateLater(session.ws);
+            }, Math.floor(i * step));
+          }),
+      ),
+    );
+  }
+
+  async function dispose(): Promise<void> {
+    if (disposed) return;
+    draining = true;
+    disposed = true;
+    if (heartbeat !== undefined) clock.clearInterval(heartbeat);
+    const closing = [...sessions].map(
+      (session) =>
+        new Promise<void>((resolve) => {
+          if (session.ws.readyState === WebSocket.CLOSED) return resolve();
+          session.ws.once('close', () => resolve());
+          session.close(CloseCode.GoingAway);
+          terminateLater(session.ws);
+        }),
+    );
+    await Promise.all(closing);
+    await new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    wss.close();
+  }
+
+  return {
+    listen,
+    drain,
+    dispose,
+    isReady,
+    hub,
+    metrics,
+    get connectionCount() {
+      return sessions.size;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GatewayConfig, Logger } from '@matomo-live/shared';
+import { bearerToken } from './connect-request';
+import type { GatewayMetrics } from './gateway-metrics';
+import type { SnapshotHub } from './snapshot-hub';
+import { plain, serveStatic } from './static-files';
+import { grantAllows, type TokenAuth } from './token-auth';
+
+export interface HttpRoutesOptions {
+  config: GatewayConfig;
+  hub: SnapshotHub;
+  auth: TokenAuth;
+  metrics: GatewayMetrics;
+  isReady: () => boolean;
+  /** Served at /dashboard/; null = off. */
+  dashboardDir: string | null;
+  logger: Logger;
+}
+
+const DASHBOARD_MOUNT = '/dashboard/';
+
+/**
+ * Plain HTTP: /healthz (liveness, no Redis), /readyz, /metrics, /debug (needs
+ * Authorization: Bearer — never a token in the URL), /dashboard/.
+ */
+export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }: HttpRoutesOptions) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
+    if (path === '/healthz') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const ready = isReady();
+      return json(res, ready ? 200 : 503, { ready, sites: config.siteIds.map((site) => ({ site, seq: hub.lastSeq(site) ?? null })) });
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
+          res.end(text);
+        },
+        (error: Error) => {
+          logger.error({ err: error.message }, 'metrics failed');
+          plain(res, 500, 'Metrics failed');
+        },
+      );
+      return;
+    }
+    if (path === '/debug') {
+      debugPage(req, res).catch((error: Error) => {
+        logger.error({ err: error.message }, 'debug page failed');
+        if (!res.headersSent) plain(res, 500, 'Debug page failed');
+      });
+      return;
+    }
+    if (path === '/dashboard' && dashboardDir !== null) return plain(res, 301, 'Moved', { Location: DASHBOARD_MOUNT });
+    if (path.startsWith(DASHBOARD_MOUNT) && dashboardDir !== null) return serveStatic(dashboardDir, DASHBOARD_MOUNT, req, res);
+    if (path === '/' || path === '/ws' || path === '/ws/') return plain(res, 426, 'This is a WebSocket endpoint', { Upgrade: 'websocket' });
+    return plain(res, 404, 'Not found');
+  };
+
+  /** The reference's current-snapshot page, behind a token. */
+  async function debugPage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const result = await auth.verify(bearerToken(req.headers.authorization));
+    if (!result.ok) {
+      metrics.authFailures.inc({ reason: `debug-${result.reason}` });
+      return plain(res, 401, 'Send Authorization: Bearer <token>', { 'WWW-Authenticate': 'Bearer' });
+    }
+    const siteText = new URL(req.url ?? '/', 'http://gateway.invalid').searchParams.get('site');
+    const siteId = siteText === null ? config.defaultSiteId : Number(siteText);
+    if (!hub.hasSite(siteId)) return plain(res, 404, 'Unknown site');
+    if (!grantAllows(result.grant, siteId)) return plain(res, 403, 'Site not allowed for this token');
+    const bytes = hub.latest(siteId);
+    const pretty = bytes === null ? 'no snapshot yet' : JSON.stringify(JSON.parse(bytes.toString()), null, 2);
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.end(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>matomo-live site ${siteId}</title>` +
+        `<style>body{font:14px monospace;margin:1rem}</style></head><body><h1>Site ${siteId}, seq ${hub.lastSeq(siteId) ?? '-'}</h1>` +
+        `<pre>${escapeHtml(pretty)}</pre></body></html>`,
+    );
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

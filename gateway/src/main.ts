@@ -1,0 +1,31 @@
+import { createLogger, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
+import { createGateway } from './gateway';
+import { GatewayMetrics } from './gateway-metrics';
+import { RedisSnapshotFeed } from './redis-feed';
+import { createRedisClients } from './redis-clients';
+import { exitOnSignals } from './shutdown';
+
+/** The split deployment's gateway: `node gateway/dist/main.js` (needs REDIS_URL, no MATOMO_*). */
+async function main(): Promise<void> {
+  const config = loadOrExit(() => loadGatewayConfig(process.env));
+  const logger = createLogger({ name: 'gateway', level: config.logLevel, pretty: config.logPretty });
+  const redis = createRedisClients(config.redisUrl as string);
+  const feed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger });
+  const gateway = createGateway({ config, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
+  exitOnSignals(
+    async () => {
+      await gateway.drain();
+      await gateway.dispose();
+      await feed.close();
+      redis.subscriber.disconnect();
+      await redis.command.quit().catch(() => undefined);
+    },
+    { logger, deadlineMs: config.drainWindowMs + 5000 },
+  );
+  await gateway.listen();
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`gateway failed to start: ${error.message}\n`);
+  process.exit(1);
+});

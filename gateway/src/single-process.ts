@@ -1,0 +1,112 @@
+import { createPoller, createPollerRedis, RedisLeaseManager, RedisSnapshotPublisher, type Poller } from '@matomo-live/poller';
+import {
+  ConfigError,
+  createLogger,
+  InMemorySnapshotBus,
+  loadGatewayConfig,
+  loadOrExit,
+  loadPollerConfig,
+  tokenFingerprint,
+  type Logger,
+  type RawEnv,
+  type SnapshotFeed,
+} from '@matomo-live/shared';
+import { createGateway, type Gateway } from './gateway';
+import { GatewayMetrics } from './gateway-metrics';
+import { createRedisClients } from './redis-clients';
+import { RedisSnapshotFeed } from './redis-feed';
+import { exitOnSignals } from './shutdown';
+
+export interface SingleProcess {
+  gateway: Gateway;
+  poller: Poller;
+  port: number;
+  /** "memory" without REDIS_URL, "redis" with it. */
+  bus: 'memory' | 'redis';
+  logger: Logger;
+  /** How long shutdown may take: the drain window plus 5 s. */
+  shutdownDeadlineMs: number;
+  /** Drains the gateway, stops the poller, closes everything. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Poller and gateway in one process (`npm start`, the one-box setup). Without
+ * REDIS_URL an in-memory bus joins them; with REDIS_URL they use exactly the
+ * split deployment's Redis classes, so this mode tests the same code paths.
+ */
+export async function startSingleProcess(env: RawEnv = process.env): Promise<SingleProcess> {
+  const { pollerConfig, gatewayConfig } = loadOrExit(() => loadBoth(env));
+  const logger = createLogger({ name: 'matomo-live', level: gatewayConfig.logLevel, pretty: gatewayConfig.logPretty });
+  const closers: Array<() => Promise<void>> = [];
+  let feed: SnapshotFeed;
+  let poller: Poller;
+  if (gatewayConfig.redisUrl === undefined) {
+    const bus = new InMemorySnapshotBus();
+    feed = bus;
+    poller = createPoller({ config: pollerConfig, publisher: bus, logger: logger.child({ part: 'poller' }) });
+  } else {
+    const pollerRedis = createPollerRedis(gatewayConfig.redisUrl);
+    pollerRedis.on('error', (error: Error) => logger.debug({ err: error.message }, 'poller Redis error'));
+    const leases = new RedisLeaseManager(pollerRedis, pollerConfig.leaseTtlMs, pollerConfig.redisPrefix);
+    poller = createPoller({ config: pollerConfig, publisher: new RedisSnapshotPublisher(pollerRedis, pollerConfig.redisPrefix), leases, logger: logger.child({ part: 'poller' }) });
+    const gatewayRedis = createRedisClients(gatewayConfig.redisUrl);
+    feed = new RedisSnapshotFeed({ ...gatewayRedis, prefix: gatewayConfig.redisPrefix, logger });
+    closers.push(async () => {
+      await pollerRedis.quit().catch(() => pollerRedis.disconnect());
+      gatewayRedis.subscriber.disconnect();
+      await gatewayRedis.command.quit().catch(() => gatewayRedis.command.disconnect());
+    });
+  }
+  const gateway = createGateway({ config: gatewayConfig, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
+  logger.info(
+    { matomoUrl: pollerConfig.matomoUrl, token: tokenFingerprint(pollerConfig.matomoToken), sites: pollerConfig.siteIds, bus: gatewayConfig.redisUrl ? 'redis' : 'memory' },
+    'single-process mode',
+  );
+  const port = await gateway.listen();
+  await poller.start();
+  return {
+    gateway,
+    poller,
+    port,
+    bus: gatewayConfig.redisUrl === undefined ? 'memory' : 'redis',
+    logger,
+    shutdownDeadlineMs: gatewayConfig.drainWindowMs + 5000,
+    async shutdown() {
+      await gateway.drain();
+      await poller.stop();
+      await gateway.dispose();
+      await feed.close();
+      for (const close of closers) await close();
+    },
+  };
+}
+
+/** Both configurations, with every bad variable of either reported in one go. */
+function loadBoth(env: RawEnv) {
+  const lines: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const line of error.lines) if (!lines.includes(line)) lines.push(line);
+      return undefined;
+    }
+  };
+  const pollerConfig = attempt(() => loadPollerConfig(env, { requireRedis: false }));
+  const gatewayConfig = attempt(() => loadGatewayConfig(env, { requireRedis: false }));
+  if (pollerConfig === undefined || gatewayConfig === undefined) throw new ConfigError(lines);
+  return { pollerConfig, gatewayConfig };
+}
+
+if (require.main === module) {
+  startSingleProcess().then(
+    (running) =>
+      exitOnSignals(running.shutdown, { logger: running.logger, deadlineMs: running.shutdownDeadlineMs }),
+    (error: Error) => {
+      process.stderr.write(`matomo-live failed to start: ${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,97 @@
+import { createHash, createPublicKey, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JwtConfig } from '@matomo-live/shared';
+import { CloseCode } from '@matomo-live/shared';
+
+/** Who a token belongs to, as far as the gateway needs to know. */
+export interface TokenGrant {
+  /** sha256 of the token (hex): a key for per-token limits; never log it whole, log tokenFingerprint(). */
+  tokenKey: string;
+  /** Sites the token may see; "*" = all. */
+  sites: number[] | '*';
+  /** Token kind, for metrics and logs. */
+  kind: 'static' | 'jwt';
+}
+
+export type AuthResult =
+  | { ok: true; grant: TokenGrant }
+  | { ok: false; code: CloseCode.InvalidToken | CloseCode.TokenExpired; reason: 'missing' | 'invalid' | 'expired' };
+
+export interface TokenAuthOptions {
+  /** Static tokens. Default []. */
+  validTokens?: readonly string[];
+  /** Signed-token settings. Default: none. */
+  jwt?: JwtConfig;
+  /** Clock for `exp` checks, ms. Default Date.now. */
+  now?: () => number;
+}
+
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/**
+ * Checks client tokens; knows nothing of HTTP or WebSockets. Static tokens are
+ * compared as sha256 digests with timingSafeEqual over the whole list, so
+ * neither a token's prefix nor its position leaks through timing.
+ */
+export class TokenAuth {
+  private readonly staticDigests: Buffer[];
+  private readonly jwtKeys: Array<{ key: KeyObject | JWTVerifyGetKey; algorithms: string[] }> = [];
+  private readonly jwt: JwtConfig | undefined;
+  private readonly now: () => number;
+
+  constructor({ validTokens = [], jwt, now = Date.now }: TokenAuthOptions) {
+    this.staticDigests = validTokens.map(sha256);
+    this.jwt = jwt;
+    this.now = now;
+    if (jwt?.secret !== undefined) this.jwtKeys.push({ key: createSecretKey(Buffer.from(jwt.secret)), algorithms: ['HS256'] });
+    if (jwt?.publicKeyPem !== undefined) this.jwtKeys.push({ key: createPublicKey(jwt.publicKeyPem), algorithms: ASYMMETRIC_ALGS });
+    if (jwt?.jwks !== undefined) {
+      this.jwtKeys.push({ key: createLocalJWKSet(jwt.jwks as Parameters<typeof createLocalJWKSet>[0]), algorithms: ASYMMETRIC_ALGS });
+    }
+  }
+
+  async verify(token: string | undefined): Promise<AuthResult> {
+    if (token === undefined || token === '') return { ok: false, code: CloseCode.InvalidToken, reason: 'missing' };
+    const digest = sha256(token);
+    let match = false;
+    for (const candidate of this.staticDigests) match = timingSafeEqual(candidate, digest) || match;
+    const tokenKey = digest.toString('hex');
+    if (match) return { ok: true, grant: { tokenKey, sites: '*', kind: 'static' } };
+    if (this.jwtKeys.length === 0 || token.split('.').length !== 3) return { ok: false, code: CloseCode.InvalidToken, reason: 'invalid' };
+    let expired = false;
+    for (const { key, algorithms } of this.jwtKeys) {
+      try {
+        const { payload } = await jwtVerify(token, key as KeyObject, {
+          algorithms,
+          issuer: this.jwt?.issuer,
+          audience: this.jwt?.audience,
+          currentDate: new Date(this.now()),
+          requiredClaims: ['exp'],
+        });
+        return { ok: true, grant: { tokenKey, sites: this.sitesOf(payload), kind: 'jwt' } };
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) expired = true;
+      }
+    }
+    return expired
+      ? { ok: false, code: CloseCode.TokenExpired, reason: 'expired' }
+      : { ok: false, code: CloseCode.InvalidToken, reason: 'invalid' };
+  }
+
+  /** The sites claim: "*", [1, 2], ["1", "2"] or "1,2". Missing or malformed = no site (least privilege). */
+  private sitesOf(payload: JWTPayload): number[] | '*' {
+    const claim = payload[this.jwt?.sitesClaim ?? 'sites'];
+    if (claim === '*') return '*';
+    const list = typeof claim === 'string' ? claim.split(',') : Array.isArray(claim) ? claim : [];
+    return list.map((s) => Number(typeof s === 'string' ? s.trim() : s)).filter((n) => Number.isSafeInteger(n) && n > 0);
+  }
+}
+
+/** May this grant see the site? */
+export function grantAllows(grant: TokenGrant, siteId: number): boolean {
+  return grant.sites === '*' || grant.sites.includes(siteId);
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}

@@ -1,0 +1,62 @@
+import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
+import { startSingleProcess, type SingleProcess } from '../src/single-process';
+import { redisWorld, TestClient, TOKEN } from './support/harness';
+
+describe('single-process mode (poller + gateway in one process)', () => {
+  let sim: MatomoSim;
+  let running: SingleProcess | undefined;
+  let client: TestClient | undefined;
+
+  beforeEach(async () => {
+    sim = await startMatomoSim({ token: 'sim-token' });
+    sim.setSummary({ today: { nb_visits: 12, sum_visit_length: 3723 } } as never);
+  });
+
+  afterEach(async () => {
+    client?.ws.terminate();
+    await running?.shutdown();
+    running = undefined;
+    await sim.close();
+  });
+
+  const env = (extra: Record<string, string> = {}) => ({
+    MATOMO_URL: sim.url,
+    MATOMO_TOKEN: 'sim-token',
+    FETCH_INTERVAL: '200',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    VALID_TOKENS: TOKEN,
+    DASHBOARD_DIR: 'off',
+    DRAIN_WINDOW: '0',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  });
+
+  async function seesNewVisit(): Promise<void> {
+    client = TestClient.connect(`ws://127.0.0.1:${running!.port}/?token=${TOKEN}`);
+    await client.until(() => client!.messages.some((m) => JSON.parse(m).summary?.today?.time_spent === '01:02:03'), 'the first snapshot', 15_000);
+    sim.addVisit({ city: 'Tromsø', latitude: 69.65, longitude: 18.96 });
+    await client.until(() => client!.messages.some((m) => JSON.parse(m).visits_live?.some((v: { city: string }) => v.city === 'Tromsø')), 'the new visit', 15_000);
+  }
+
+  it('runs on the in-memory bus without REDIS_URL', async () => {
+    running = await startSingleProcess(env());
+    expect(running.bus).toBe('memory');
+    await seesNewVisit();
+  });
+
+  it('runs on the Redis code paths with REDIS_URL', async () => {
+    const world = await redisWorld('single');
+    try {
+      running = await startSingleProcess(env({ REDIS_URL: world.url, REDIS_PREFIX: world.prefix }));
+      expect(running.bus).toBe('redis');
+      await seesNewVisit();
+      expect(await world.publisher.redis.exists(`${world.prefix}site:1:snapshot`)).toBe(1);
+    } finally {
+      client?.ws.terminate();
+      await running?.shutdown();
+      running = undefined;
+      await world.close();
+    }
+  });
+});

@@ -1,0 +1,9 @@
+export { createPoller, type Poller, type PollerOptions, type PollerStatus, type PollerTiming, type SiteStatus } from './poller';
+export { RedisSnapshotPublisher } from './redis-publisher';
+export { RedisLeaseManager, type LeaseManager } from './redis-lease';
+export { createPollerRedis } from './redis-clients';
+export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server';
+export { startPollerProcess, type PollerProcess } from './poller-process';
+export { systemClock, type Clock } from './clock';
+export { MatomoRequestError, type MatomoFailureKind } from './matomo-client';
+export { hhmmss, readCounters, readSiteTimezone, readSummary, readVisits, AnswerShapeError } from './matomo-answers';

@@ -1,0 +1,49 @@
+import { once } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createLogger, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
+import { startHealthServer, type HealthServer } from './health-server';
+import { createPoller, type Poller } from './poller';
+import { createPollerRedis } from './redis-clients';
+import { RedisLeaseManager } from './redis-lease';
+import { RedisSnapshotPublisher } from './redis-publisher';
+
+export interface PollerProcess {
+  poller: Poller;
+  logger: Logger;
+  health: HealthServer | undefined;
+  /** Stops polling, releases leases, closes the health server and Redis. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The split-deployment poller: config (exits 78 on bad env) → logger → Redis
+ * → leases + publisher → poller → health endpoint. Signals are main.ts's job.
+ */
+export async function startPollerProcess(env: RawEnv = process.env): Promise<PollerProcess> {
+  const config = loadOrExit(() => loadPollerConfig(env));
+  const logger = createLogger({ name: 'poller', level: config.logLevel, pretty: config.logPretty });
+  const redis = createPollerRedis(config.redisUrl!);
+  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error; reconnecting'));
+  redis.on('ready', () => logger.info('redis ready'));
+  const leases = new RedisLeaseManager(redis, config.leaseTtlMs, config.redisPrefix);
+  const poller = createPoller({ config, publisher: new RedisSnapshotPublisher(redis, config.redisPrefix), leases, logger });
+  logger.info(
+    { matomoUrl: config.matomoUrl, tokenFingerprint: tokenFingerprint(config.matomoToken), sites: config.siteIds, owner: leases.owner, prefix: config.redisPrefix },
+    'configuration loaded',
+  );
+  // Give Redis a moment so the first lease round usually succeeds; a Redis that is down does not block the start.
+  await Promise.race([once(redis, 'ready'), delay(Math.min(config.leaseTtlMs, 3000), undefined, { ref: false })]);
+  await poller.start();
+  const health = config.healthPort > 0 ? await startHealthServer({ port: config.healthPort, status: () => poller.status(), ready: () => redis.status === 'ready' }) : undefined;
+  if (health) logger.info({ port: health.port }, 'health endpoint on /healthz and /readyz');
+  return {
+    poller,
+    logger,
+    health,
+    async shutdown() {
+      await poller.stop();
+      await health?.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

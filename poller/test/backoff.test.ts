@@ -1,0 +1,17 @@
+import { fullJitterDelay } from '../src/backoff';
+
+describe('fullJitterDelay', () => {
+  it('doubles the ceiling per failure up to the cap', () => {
+    const top = () => 0.999999;
+    expect([1, 2, 3, 4, 5, 6].map((n) => fullJitterDelay(n, 250, 5000, top))).toEqual([249, 499, 999, 1999, 3999, 4999]);
+  });
+
+  it('draws uniformly below the ceiling', () => {
+    expect(fullJitterDelay(3, 250, 5000, () => 0)).toBe(0);
+    expect(fullJitterDelay(3, 250, 5000, () => 0.5)).toBe(500);
+  });
+
+  it('stays capped after very many failures', () => {
+    expect(fullJitterDelay(10_000, 1000, 5000, () => 0.999)).toBeLessThan(5000);
+  });
+});

@@ -1,0 +1,51 @@
+import { startHealthServer, type HealthServer } from '../src/health-server';
+import type { PollerStatus } from '../src/poller';
+
+const status = (over: Partial<PollerStatus> = {}): PollerStatus => ({
+  running: true,
+  healthy: true,
+  lastSuccessAt: '2024-07-04T16:43:37.000Z',
+  lastAttemptAt: '2024-07-04T16:43:37.000Z',
+  consecutiveFailures: 0,
+  lastError: null,
+  authBlocked: false,
+  nextAttemptAt: null,
+  requests: 3,
+  published: 1,
+  sites: [{ siteId: 1, leader: true, timezone: 'Europe/Paris', seq: 5, lastPublishedAt: null, lastError: null }],
+  ...over,
+});
+
+let server: HealthServer | undefined;
+afterEach(() => server?.close());
+
+async function get(path: string, method = 'GET'): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${server!.port}${path}`, { method });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('health endpoint', () => {
+  it('/healthz answers the status with 200 while healthy', async () => {
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status() });
+    expect(await get('/healthz')).toEqual({ status: 200, body: status() });
+  });
+
+  it('/healthz answers 503 when the token is refused or polling fails for long', async () => {
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status({ healthy: false, authBlocked: true }) });
+    expect(await get('/healthz')).toMatchObject({ status: 503, body: { authBlocked: true } });
+  });
+
+  it('/readyz follows the poller and its dependencies', async () => {
+    let redisReady = false;
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status(), ready: () => redisReady });
+    expect(await get('/readyz')).toEqual({ status: 503, body: { ready: false } });
+    redisReady = true;
+    expect(await get('/readyz')).toEqual({ status: 200, body: { ready: true } });
+  });
+
+  it('answers 404 for other paths and 405 for other methods', async () => {
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status() });
+    expect((await get('/nope')).status).toBe(404);
+    expect((await get('/healthz', 'POST')).status).toBe(405);
+  });
+});

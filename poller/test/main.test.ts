@@ -1,0 +1,89 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { redisNames } from '@matomo-live/shared';
+import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
+import { freePort } from '@test-support/redis';
+import { SIM_TOKEN, waitFor, watchRedis, type RedisWatch } from './support/harness';
+
+const MAIN = join(__dirname, '..', 'dist', 'main.js');
+// Only what the poller needs: no stray REDIS_URL or *_FILE from the test runner's environment.
+const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+
+beforeAll(() => {
+  // CI runs `npm run build` first; building here keeps `npx jest poller` honest on its own.
+  const build = spawnSync('npx', ['tsc', '-b', join(__dirname, '..')], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`tsc -b poller failed: ${build.stdout}${build.stderr}`);
+}, 120_000);
+
+describe('node poller/dist/main.js', () => {
+  it('exits 78 with one line per invalid variable, naming it, and no stack trace', () => {
+    const run = spawnSync(process.execPath, [MAIN], {
+      cwd: __dirname,
+      env: { ...baseEnv, MATOMO_URL: 'ftp://x', FETCH_INTERVAL: '10ms', MATOMO_SITE_IDS: '1,x', REDIS_URL: 'redis://127.0.0.1:1' },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(78);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    for (const name of ['MATOMO_URL', 'MATOMO_TOKEN', 'FETCH_INTERVAL', 'MATOMO_SITE_IDS']) {
+      expect(lines.filter((l) => l.includes(name))).toHaveLength(1);
+    }
+    expect(run.stderr).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it('exits 78 when REDIS_URL is missing', () => {
+    const run = spawnSync(process.execPath, [MAIN], { cwd: __dirname, env: { ...baseEnv, MATOMO_URL: 'http://m/', MATOMO_TOKEN: 't' }, encoding: 'utf8' });
+    expect(run.status).toBe(78);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining('REDIS_URL')]);
+  });
+
+  describe('against the simulator and Redis', () => {
+    let sim: MatomoSim;
+    let watch: RedisWatch;
+    let child: ChildProcess | undefined;
+    beforeEach(async () => {
+      sim = await startMatomoSim({ token: SIM_TOKEN });
+      watch = await watchRedis([1]);
+    });
+    afterEach(async () => {
+      if (child && child.exitCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+      await sim.close();
+      await watch.close();
+    });
+
+    it('publishes once, serves /healthz, and on SIGTERM releases its lease and exits 0, never logging the token', async () => {
+      const healthPort = await freePort();
+      child = spawn(process.execPath, [MAIN], {
+        cwd: __dirname,
+        env: { ...baseEnv, MATOMO_URL: `${sim.url}index.php`, MATOMO_TOKEN: SIM_TOKEN, REDIS_URL: watch.url, REDIS_PREFIX: watch.prefix, FETCH_INTERVAL: '200', POLLER_HEALTH_PORT: String(healthPort), LOG_LEVEL: 'debug' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+      await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+      await sim.waitForRequests(sim.stats().requests + 3);
+      expect(watch.messages()).toHaveLength(1);
+      expect(sim.stats().tokenInUrl).toBe(0);
+
+      const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ running: true, healthy: true, sites: [{ siteId: 1, leader: true, timezone: 'Europe/Paris' }] });
+      expect((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status).toBe(200);
+
+      const leaseKey = redisNames(watch.prefix, 1).leaseKey;
+      expect(await watch.command.exists(leaseKey)).toBe(1);
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      expect((await exited)[0]).toBe(0);
+      expect(await watch.command.exists(leaseKey)).toBe(0);
+      expect(output).toContain('"msg":"published"');
+      expect(output).not.toContain(SIM_TOKEN);
+    });
+  });
+});

@@ -1,0 +1,83 @@
+import { Agent } from 'undici';
+import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
+import { buildBulkRequest } from '../src/bulk-request';
+import { isAuthRefusal, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from '../src/matomo-client';
+
+const TOKEN = 'client-test-token';
+let sim: MatomoSim;
+let dispatcher: Agent;
+
+beforeEach(async () => {
+  sim = await startMatomoSim({ token: TOKEN });
+  dispatcher = new Agent({ keepAliveTimeout: 10_000 });
+});
+afterEach(async () => {
+  await dispatcher.close();
+  await sim.close();
+});
+
+const bulk = (token = TOKEN) => buildBulkRequest([{ siteId: 1, liveLimit: 5, withSite: true, withSummary: true }], token);
+const post = (token?: string, timeoutMs = 2000) => postBulkRequest(bulk(token), { baseUrl: sim.url, dispatcher, timeoutMs });
+
+async function failureKind(promise: Promise<unknown>): Promise<MatomoFailureKind> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(error instanceof MatomoRequestError)) throw new Error(`expected a MatomoRequestError, got ${String(error)}`);
+  return error.kind;
+}
+
+describe('postBulkRequest', () => {
+  it('answers the array, one POST with the token in the body only', async () => {
+    const answer = await post();
+    expect(answer).toHaveLength(4);
+    const stats = sim.stats();
+    expect(stats).toMatchObject({ requests: 1, bulkRequests: 1, tokenInUrl: 0 });
+    expect(stats.recent[0]).toMatchObject({ httpMethod: 'POST', url: '/index.php', tokenInBody: true });
+  });
+
+  it('reuses keep-alive connections', async () => {
+    let connections = 0;
+    dispatcher.on('connect', () => connections++);
+    for (let i = 0; i < 6; i++) await post();
+    expect(connections).toBeGreaterThan(0);
+    expect(connections).toBeLessThanOrEqual(2);
+  });
+
+  it.each<[FaultInput, MatomoFailureKind]>([
+    [{ kind: 'http-5xx' }, 'http'],
+    [{ kind: 'http-5xx', status: 502 }, 'http'],
+    [{ kind: 'invalid-json' }, 'invalid-json'],
+    [{ kind: 'html-login' }, 'not-json'],
+    [{ kind: 'error' }, 'api-error'],
+    [{ kind: 'auth' }, 'auth'],
+    [{ kind: 'reset' }, 'network'],
+  ])('classifies %j as %s', async (fault, kind) => {
+    sim.injectFault(fault);
+    expect(await failureKind(post())).toBe(kind);
+  });
+
+  it('classifies a hung request as timeout', async () => {
+    sim.injectFault({ kind: 'timeout' });
+    expect(await failureKind(post(TOKEN, 300))).toBe('timeout');
+  });
+
+  it('classifies a closed port as network', async () => {
+    sim.injectFault({ kind: 'refused', durationMs: 60_000 });
+    expect(await failureKind(post())).toBe('network');
+  });
+
+  it('classifies a wrong token as auth', async () => {
+    expect(await failureKind(post('wrong'))).toBe('auth');
+  });
+
+  it('passes sub-request errors through at their position (the poller judges them)', async () => {
+    sim.injectFault({ kind: 'sub-error', method: 'Live.getCounters' });
+    const answer = await post();
+    expect(answer[1]).toMatchObject({ result: 'error' });
+  });
+
+  it('recognises Matomo\'s token refusal messages and nothing else', () => {
+    expect(isAuthRefusal('Unable to authenticate with the provided token. It is either invalid, expired or is not valid for this request.')).toBe(true);
+    expect(isAuthRefusal("You can't access this resource as it requires 'view' access for the website id = 1.")).toBe(true);
+    expect(isAuthRefusal('Mysql error: SQLSTATE[HY000] [2002] Connection refused')).toBe(false);
+  });
+});

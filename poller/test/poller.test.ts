@@ -1,0 +1,357 @@
+import { once } from 'node:events';
+import type Redis from 'ioredis';
+import { decodeSnapshot, formatLocalDateTime, parseSiteTimezone, redisNames, type Snapshot } from '@matomo-live/shared';
+import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
+import { spawnRedisServer } from '@test-support/redis';
+import { createPoller, type Poller, type PollerOptions } from '../src/poller';
+import { createPollerRedis } from '../src/redis-clients';
+import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';
+import { RedisSnapshotPublisher } from '../src/redis-publisher';
+import { capturedLogger, ManualClock, SIM_TOKEN, testConfig, waitFor, watchRedis, type RedisWatch } from './support/harness';
+
+let sim: MatomoSim;
+let watch: RedisWatch;
+const cleanups: Array<() => Promise<void> | void> = [];
+
+beforeEach(async () => {
+  sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1, 2], timezone: 'Europe/Paris' });
+  sim.setSummary({ today: { nb_visits: 3, sum_visit_length: 125 }, yesterday: { nb_visits: 10, sum_visit_length: 3600 } });
+  watch = await watchRedis([1, 2]);
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await sim.close();
+  await watch.close();
+});
+
+interface Started {
+  poller: Poller;
+  redis: Redis;
+  log: ReturnType<typeof capturedLogger>;
+}
+
+/** A poller on the simulator and the shared Redis (own connection), stopped after the test. */
+async function startPoller(env: Record<string, string> = {}, extra: Partial<PollerOptions> & { leased?: boolean; redisUrl?: string } = {}): Promise<Started> {
+  const redisUrl = extra.redisUrl ?? watch.url;
+  const config = testConfig(sim, redisUrl, watch.prefix, { MATOMO_SITE_IDS: '1,2', ...env });
+  const redis = createPollerRedis(redisUrl);
+  redis.on('error', () => undefined);
+  const log = capturedLogger();
+  const leases = extra.leases ?? (extra.leased ? new RedisLeaseManager(redis, config.leaseTtlMs, watch.prefix) : undefined);
+  const poller = createPoller({ config, publisher: new RedisSnapshotPublisher(redis, watch.prefix), logger: log.logger, leases, ...extra });
+  cleanups.push(async () => {
+    await poller.stop();
+    redis.disconnect();
+  });
+  // As poller-process does: the poller copes with a Redis that is not ready yet, but tests start from a connected one.
+  if (!extra.redisUrl) await once(redis, 'ready');
+  await poller.start();
+  return { poller, redis, log };
+}
+
+const snapshots = (siteId = 1): Snapshot[] =>
+  watch.messages(siteId).map((bytes) => {
+    const decoded = decodeSnapshot(bytes);
+    if ('error' in decoded) throw new Error(`published bytes are not a snapshot: ${decoded.error}`);
+    return decoded.snapshot;
+  });
+
+/** Waits until the simulator has answered `more` further API requests. */
+const moreRequests = (more: number) => sim.waitForRequests(sim.stats().requests + more, 15_000);
+
+describe('polling and publishing', () => {
+  it('publishes the first snapshot once, in the reference shape plus extras, and nothing while unchanged', async () => {
+    sim.addVisit({ city: 'Bezons', latitude: 48.924, longitude: 2.213, actions: 3, referrerName: 'Google', visitIp: '12.123.0.0' });
+    await startPoller();
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    await moreRequests(5);
+    expect(watch.messages()).toHaveLength(1);
+    const [snapshot] = snapshots();
+    expect(Object.keys(snapshot!).slice(0, 2)).toEqual(['visits_live', 'summary']);
+    expect(snapshot).toMatchObject({
+      site: 1,
+      timezone: 'Europe/Paris',
+      visits_live: [{ city: 'Bezons', latitude: 48.924, longitude: 2.213, actions: 3, source: 'Google', visitIp: '' }],
+      summary: { today: { visits: 4, time_spent: expect.stringMatching(/^\d\d:\d\d:\d\d$/) }, yesterday: { visits: 10, time_spent: '01:00:00' }, day_before: { visits: 0, time_spent: '00:00:00' } },
+      counters: { minutes: 30, visits: 1, actions: 3 },
+    });
+    expect(await watch.command.getBuffer(redisNames(watch.prefix, 1).snapshotKey)).toEqual(watch.messages()[0]);
+  });
+
+  it('makes one POST per tick, token in the body only, and folds totals in only when due', async () => {
+    await startPoller({ SUMMARY_INTERVAL: '60000' });
+    await sim.waitForRequests(15);
+    const stats = sim.stats();
+    expect(stats.bulkRequests).toBe(stats.requests);
+    expect(stats.tokenInUrl).toBe(0);
+    for (const r of stats.recent) expect(r).toMatchObject({ httpMethod: 'POST', url: '/index.php', tokenInBody: true, tokenInUrl: false });
+    // Both sites in each single request.
+    expect(stats.subRequests['Live.getLastVisitsDetails']).toBe(2 * stats.requests);
+    // Totals (and the timezone) once per SUMMARY_INTERVAL, not every tick.
+    expect(stats.subRequests['VisitsSummary.get']).toBe(2);
+    expect(stats.subRequests['SitesManager.getSiteFromId']).toBe(2);
+  });
+
+  it('publishes a new visit once, with its time in the site\'s timezone, and each site on its own channel', async () => {
+    sim.setSite({ siteId: 2, timezone: 'UTC-4.5' });
+    await startPoller();
+    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, 'both sites\' first snapshots');
+    const visit = sim.addVisit({ siteId: 2, city: 'Lyon', latitude: 45.764, longitude: 4.8357 });
+    const before = sim.stats().requests;
+    await waitFor(() => watch.messages(2).length === 2, 'the new visit');
+    expect(sim.stats().requests - before).toBeLessThanOrEqual(2);
+    await moreRequests(3);
+    expect(watch.messages(2)).toHaveLength(2);
+    expect(watch.messages(1)).toHaveLength(1);
+    const latest = snapshots(2)[1]!;
+    const instant = (visit.lastActionTimestamp as number) * 1000;
+    expect(latest.visits_live[0]).toMatchObject({
+      city: 'Lyon',
+      lastActionDateTime: formatLocalDateTime(instant, parseSiteTimezone('UTC-4.5')),
+      lastActionUtc: new Date(instant).toISOString().replace('.000Z', 'Z'),
+    });
+    expect(latest.timezone).toBe('UTC-4.5');
+    expect(latest.seq).toBeGreaterThan(snapshots(2)[0]!.seq);
+  });
+
+  it('fetches the totals again once SUMMARY_INTERVAL has passed', async () => {
+    await startPoller({ SUMMARY_INTERVAL: '1000' });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    sim.setSummary({ siteId: 1, today: { nb_visits: 77, sum_visit_length: 60 } });
+    await waitFor(() => watch.messages().length === 2, 'the new totals');
+    expect(snapshots()[1]!.summary.today).toMatchObject({ visits: 77, time_spent: '00:01:00' });
+  });
+
+  it('after the site\'s midnight, fetches the totals at once so "today" is the new day', async () => {
+    // 23:59:50 in Paris (UTC+1 in winter); timers short enough run by themselves, the clock moves only when told.
+    const clock = new ManualClock(Date.parse('2024-01-15T22:59:50Z'), 500);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    sim.setSummary({ today: { nb_visits: 40, sum_visit_length: 400 } });
+    await startPoller({ MATOMO_SITE_IDS: '1', SUMMARY_INTERVAL: '3600000' }, { clock });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    expect(snapshots()[0]!.summary).toMatchObject({ today: { date: '2024-01-15', visits: 40 }, yesterday: { date: '2024-01-14' } });
+    clock.advance(20_000);
+    await waitFor(() => watch.messages().length === 2, 'the snapshot of the new day');
+    expect(snapshots()[1]!.summary).toMatchObject({ today: { date: '2024-01-16', visits: 0 }, yesterday: { date: '2024-01-15', visits: 40 } });
+    expect(sim.stats().subRequests['VisitsSummary.get']).toBe(2);
+  });
+
+  it('a restarted poller does not republish unchanged data, and continues the seq', async () => {
+    const first = await startPoller();
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    await first.poller.stop();
+    const second = await startPoller();
+    await moreRequests(5);
+    expect(watch.messages()).toHaveLength(1);
+    expect(second.poller.status().sites[0]!.seq).toBe(snapshots()[0]!.seq);
+    sim.addVisit({ city: 'Paris' });
+    await waitFor(() => watch.messages().length === 2, 'the change after restart');
+    expect(snapshots()[1]!.seq).toBeGreaterThan(snapshots()[0]!.seq);
+  });
+
+  it('never writes the token to the log, even at debug level and when it is refused', async () => {
+    const { log } = await startPoller();
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    sim.injectFault({ kind: 'auth', count: 2 });
+    sim.injectFault({ kind: 'html-login' });
+    await moreRequests(4);
+    expect(log.lines().length).toBeGreaterThan(2);
+    expect(log.text()).not.toContain(SIM_TOKEN);
+  });
+});
+
+describe('faults: nothing is published, and the poller recovers by itself', () => {
+  const cases: Array<[string, FaultInput]> = [
+    ['HTTP 5xx', { kind: 'http-5xx', count: 3 }],
+    ['a timeout', { kind: 'timeout', count: 2 }],
+    ['a connection reset', { kind: 'reset', count: 3 }],
+    ['invalid JSON', { kind: 'invalid-json', count: 3 }],
+    ['an HTML login page', { kind: 'html-login', count: 3 }],
+    ['an error for the whole request', { kind: 'error', count: 3 }],
+    ['an error in the visits sub-request', { kind: 'sub-error', method: 'Live.getLastVisitsDetails', count: 3 }],
+    ['an error in the counters sub-request', { kind: 'sub-error', method: 'Live.getCounters', count: 3 }],
+    ['a wrong shape in the visits sub-request', { kind: 'bad-shape', method: 'Live.getLastVisitsDetails', count: 3 }],
+    ['a wrong shape in the counters sub-request', { kind: 'bad-shape', method: 'Live.getCounters', count: 3 }],
+    ['two token refusals', { kind: 'auth', count: 2 }],
+  ];
+
+  it.each(cases)('%s', async (_what, fault) => {
+    const { poller } = await startPoller({ MATOMO_TIMEOUT: '300' });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    sim.injectFault(fault);
+    await waitFor(() => (sim.stats().faultsServed[fault.kind] ?? 0) >= 1, 'the first faulty answer');
+    // New data arrives while Matomo misbehaves: it must only appear once a whole good answer does.
+    sim.addVisit({ city: 'Recovered', latitude: 1, longitude: 2 });
+    await waitFor(() => poller.status().consecutiveFailures > 0, 'the failure to be seen');
+    await waitFor(() => watch.messages().length >= 2, 'the recovery snapshot');
+    await moreRequests(2);
+    expect(watch.messages()).toHaveLength(2);
+    expect(snapshots()[1]!.visits_live[0]).toMatchObject({ city: 'Recovered' });
+    expect(snapshots()[1]!.counters).toMatchObject({ visits: 1 });
+    expect(poller.status()).toMatchObject({ consecutiveFailures: 0, authBlocked: false, healthy: true });
+  });
+
+  it('a refused connection', async () => {
+    await startPoller();
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    const answered = sim.stats().requests;
+    sim.injectFault({ kind: 'refused', durationMs: 1000 });
+    sim.addVisit({ city: 'Recovered', latitude: 1, longitude: 2 });
+    await waitFor(() => watch.messages().length >= 2, 'the recovery snapshot');
+    expect(sim.stats().requests).toBeGreaterThan(answered);
+    expect(watch.messages()).toHaveLength(2);
+    expect(snapshots()[1]!.visits_live[0]).toMatchObject({ city: 'Recovered' });
+  });
+
+  it('keeps the previous summary when only the totals sub-request fails, and retries it next tick', async () => {
+    const { poller } = await startPoller({ SUMMARY_INTERVAL: '1000' });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    sim.injectFault({ kind: 'sub-error', method: 'VisitsSummary.get', count: 2 });
+    sim.setSummary({ today: { nb_visits: 99, sum_visit_length: 99 } });
+    await waitFor(() => (sim.stats().faultsServed['sub-error'] ?? 0) === 2, 'both faulty totals');
+    await waitFor(() => watch.messages().length === 2, 'the new totals');
+    expect(snapshots()[1]!.summary.today.visits).toBe(99);
+    await waitFor(() => poller.status().consecutiveFailures === 0, 'the failure count to reset');
+  });
+
+  it('after three token refusals in a row, tries at most once per auth retry period, says so loudly, and recovers', async () => {
+    const clock = new ManualClock(Date.now(), 50);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    sim.injectFault({ kind: 'auth', count: -1 });
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock, timing: { random: () => 0 } });
+    await waitFor(() => poller.status().authBlocked, 'the auth block');
+    expect(sim.stats().requests).toBe(3);
+    expect(clock.pendingDelays()).toEqual([300_000]);
+    expect(poller.status()).toMatchObject({ healthy: false, authBlocked: true, lastError: { kind: 'auth' } });
+    expect(log.lines().some((l) => l.level === 50 && String(l.msg).includes('REFUSES THE TOKEN'))).toBe(true);
+    expect(watch.messages()).toHaveLength(0);
+
+    clock.advance(299_999);
+    expect(sim.stats().requests).toBe(3);
+    clock.advance(1); // one attempt, still refused: the next one is 5 minutes later again
+    await sim.waitForRequests(4);
+    await waitFor(() => clock.pendingDelays()[0] === 300_000, 'the next slow attempt');
+    expect(sim.stats().requests).toBe(4);
+
+    sim.clearFaults();
+    clock.advance(300_000);
+    await waitFor(() => watch.messages().length === 1, 'the snapshot after the token works again');
+    await waitFor(() => !poller.status().authBlocked, 'the block to lift');
+    expect(poller.status()).toMatchObject({ healthy: true, consecutiveFailures: 0 });
+  });
+
+  it('keeps running while Redis is down and publishes the current state once it is back (even empty)', async () => {
+    const privateRedis = await spawnRedisServer();
+    cleanups.push(() => privateRedis.stop());
+    const { poller } = await startPoller({}, { redisUrl: privateRedis.url, leased: true });
+    const reader = createPollerRedis(privateRedis.url);
+    reader.on('error', () => undefined);
+    cleanups.push(() => reader.disconnect());
+    const key = redisNames(watch.prefix, 1).snapshotKey;
+    await waitFor(async () => reader.status === 'ready' && (await reader.exists(key)) === 1, 'the first snapshot in the private Redis');
+    const firstSeq = (JSON.parse((await reader.get(key))!) as Snapshot).seq;
+    await privateRedis.stop();
+    sim.addVisit({ city: 'While Redis was down', latitude: 1, longitude: 1 });
+    await waitFor(() => poller.status().lastError?.kind === 'publish', 'the publish failure');
+    expect(poller.status().running).toBe(true);
+    await privateRedis.start();
+    await waitFor(async () => reader.status === 'ready' && (await reader.exists(key).catch(() => 0)) === 1, 'the snapshot after Redis came back', 20_000);
+    const after = JSON.parse((await reader.get(key))!) as Snapshot;
+    expect(after.visits_live[0]).toMatchObject({ city: 'While Redis was down' });
+    expect(after.seq).toBeGreaterThan(firstSeq);
+    expect(await reader.get(redisNames(watch.prefix, 1).leaseKey)).not.toBeNull();
+  });
+});
+
+describe('several sites', () => {
+  it('publishes the sites that answered well while one site keeps failing, and reports that site', async () => {
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1,3,2' });
+    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, 'the good sites\' snapshots');
+    await waitFor(() => poller.status().consecutiveFailures > 0, 'the failing site to count');
+    const site3 = poller.status().sites.find((s) => s.siteId === 3)!;
+    expect(site3.lastError).toContain("website id = 3");
+    expect(await watch.command.exists(redisNames(watch.prefix, 3).snapshotKey)).toBe(0);
+    expect(poller.status().lastError).toMatchObject({ kind: 'api-error' });
+  });
+});
+
+describe('leases', () => {
+  /** A lease manager that cannot release: stopping its poller looks like a crash. */
+  const crashing = (leases: LeaseManager): LeaseManager => ({
+    owner: leases.owner,
+    ttlMs: leases.ttlMs,
+    acquire: (siteId) => leases.acquire(siteId),
+    release: async () => undefined,
+  });
+
+  it('one poller leads; the standby asks Matomo nothing; it takes over within about two lease periods after a crash', async () => {
+    const env = { LEASE_TTL: '1000', MATOMO_SITE_IDS: '1' };
+    const leaderRedis = createPollerRedis(watch.url);
+    cleanups.push(() => leaderRedis.disconnect());
+    const leader = await startPoller(env, { leases: crashing(new RedisLeaseManager(leaderRedis, 1000, watch.prefix, 'leader')) });
+    await waitFor(() => watch.messages().length === 1, 'the leader\'s snapshot');
+    const standby = await startPoller(env, { leased: true });
+    await moreRequests(5);
+    expect(standby.poller.status()).toMatchObject({ requests: 0, sites: [{ siteId: 1, leader: false }] });
+    expect(leader.poller.status().sites[0]!.leader).toBe(true);
+
+    await leader.poller.stop(); // crash: the lease stays until it expires
+    const crashedAt = Date.now();
+    sim.addVisit({ city: 'After failover', latitude: 1, longitude: 1 });
+    await waitFor(() => watch.messages().length === 2, 'the standby\'s snapshot');
+    expect(Date.now() - crashedAt).toBeLessThan(5 * 1000); // ≈ 1.3 lease periods; generous for a loaded CI machine
+    expect(snapshots()[1]!.visits_live[0]).toMatchObject({ city: 'After failover' });
+    expect(standby.poller.status().sites[0]!.leader).toBe(true);
+  });
+
+  it('a leader releases its lease when stopped, and the standby takes over at its next lease round', async () => {
+    const env = { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' };
+    const leaderRedis = createPollerRedis(watch.url);
+    cleanups.push(() => leaderRedis.disconnect());
+    const leader = await startPoller(env, { leases: new RedisLeaseManager(leaderRedis, 60_000, watch.prefix, 'leader') });
+    await waitFor(() => watch.messages().length === 1, 'the leader\'s snapshot');
+    const standby = await startPoller(env, { leased: true, timing: { leaseRefreshMs: 200 } });
+    expect(await watch.command.get(redisNames(watch.prefix, 1).leaseKey)).toBe('leader');
+    await leader.poller.stop();
+    expect(await watch.command.get(redisNames(watch.prefix, 1).leaseKey)).not.toBe('leader');
+    await waitFor(() => standby.poller.status().sites[0]!.leader, 'the standby to lead', 5000);
+    sim.addVisit({ city: 'Standby', latitude: 1, longitude: 1 });
+    await waitFor(() => watch.messages().length === 2, 'the standby\'s snapshot');
+  });
+
+  it('a leader whose lease key vanished takes it back at once', async () => {
+    const { poller } = await startPoller({ LEASE_TTL: '1000', MATOMO_SITE_IDS: '1' }, { leased: true });
+    await waitFor(() => poller.status().sites[0]!.leader, 'leadership');
+    const leaseKey = redisNames(watch.prefix, 1).leaseKey;
+    await watch.command.del(leaseKey);
+    await waitFor(async () => (await watch.command.exists(leaseKey)) === 1, 'the lease to be retaken');
+    expect(poller.status().sites[0]!.leader).toBe(true);
+  });
+
+  it('fencing: a poller that lost its lease publishes nothing', async () => {
+    const { poller } = await startPoller({ LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' }, { leased: true, timing: { leaseRefreshMs: 60_000 } });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    await watch.command.set(redisNames(watch.prefix, 1).leaseKey, 'someone-else', 'PX', 60_000);
+    sim.addVisit({ city: 'Must not be published' });
+    await waitFor(() => !poller.status().sites[0]!.leader, 'the poller to notice');
+    expect(watch.messages()).toHaveLength(1);
+  });
+});
+
+describe('status', () => {
+  it('reports leadership, timezone, seq and request counts', async () => {
+    const { poller } = await startPoller();
+    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, 'both snapshots');
+    const status = poller.status();
+    expect(status).toMatchObject({ running: true, healthy: true, consecutiveFailures: 0, authBlocked: false });
+    expect(status.published).toBe(2);
+    expect(status.sites).toEqual([
+      expect.objectContaining({ siteId: 1, leader: true, timezone: 'Europe/Paris', seq: snapshots(1)[0]!.seq }),
+      expect.objectContaining({ siteId: 2, leader: true, timezone: 'Europe/Paris', seq: snapshots(2)[0]!.seq }),
+    ]);
+    await poller.stop();
+    expect(poller.status()).toMatchObject({ running: false, healthy: false });
+  });
+});

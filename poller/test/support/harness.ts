@@ -1,0 +1,138 @@
+/** Real parts for poller tests: the simulator over HTTP, a real Redis with a private prefix, captured logs. */
+import { Writable } from 'node:stream';
+import Redis from 'ioredis';
+import { createLogger, loadPollerConfig, redisNames, type Logger, type PollerConfig } from '@matomo-live/shared';
+import type { MatomoSim } from '@matomo-live/matomo-sim';
+import { testRedisUrl, uniquePrefix } from '@test-support/redis';
+
+export const SIM_TOKEN = 'poller-test-token-5f3a9c';
+
+/** A PollerConfig through the real loader, pointed at `sim`, with short intervals. */
+export function testConfig(sim: MatomoSim, redisUrl: string, prefix: string, env: Record<string, string> = {}): PollerConfig {
+  return loadPollerConfig(
+    {
+      MATOMO_URL: sim.url,
+      MATOMO_TOKEN: SIM_TOKEN,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      FETCH_INTERVAL: '100',
+      SUMMARY_INTERVAL: '60000',
+      LEASE_TTL: '1000',
+      POLLER_HEALTH_PORT: '0',
+      MATOMO_TIMEOUT: '1000',
+      ...env,
+    },
+    { dotenv: false },
+  );
+}
+
+/** A logger whose JSON lines are kept for assertions. */
+export function capturedLogger(level: 'debug' | 'info' = 'debug'): { logger: Logger; text: () => string; lines: () => Array<Record<string, unknown>> } {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = createLogger({ name: 'poller', level, destination });
+  const text = () => chunks.join('');
+  return { logger, text, lines: () => text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+export interface RedisWatch {
+  url: string;
+  prefix: string;
+  command: Redis;
+  /** Every message published on site `siteId`'s snapshot channel since watch() was called. */
+  messages(siteId?: number): Buffer[];
+  close(): Promise<void>;
+}
+
+/** Connections to the shared test Redis, subscribed to the snapshot channels of `siteIds` under a fresh prefix. */
+export async function watchRedis(siteIds: number[] = [1], url?: string): Promise<RedisWatch> {
+  const redisUrl = url ?? (await testRedisUrl());
+  const prefix = uniquePrefix('poller');
+  const command = new Redis(redisUrl);
+  const subscriber = new Redis(redisUrl);
+  const received = new Map<number, Buffer[]>();
+  for (const id of siteIds) received.set(id, []);
+  const channels = new Map(siteIds.map((id) => [redisNames(prefix, id).snapshotChannel, id]));
+  subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+    const id = channels.get(channel.toString());
+    if (id !== undefined) received.get(id)!.push(message);
+  });
+  await subscriber.subscribe(...channels.keys());
+  return {
+    url: redisUrl,
+    prefix,
+    command,
+    messages: (siteId = siteIds[0]!) => received.get(siteId)!,
+    async close() {
+      const keys = await command.keys(`${prefix}*`);
+      if (keys.length > 0) await command.del(...keys);
+      subscriber.disconnect();
+      command.disconnect();
+    },
+  };
+}
+
+/** Polls `condition` until true; rejects with `what` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * A clock tests drive by hand: timers of at most `autoFireMs` run on their own
+ * (real short timers), longer ones wait for advance(). now() moves only with advance().
+ */
+export class ManualClock {
+  private time: number;
+  private nextId = 0;
+  private readonly held = new Map<number, { at: number; fn: () => void }>();
+  private readonly real = new Map<number, NodeJS.Timeout>();
+
+  constructor(
+    start = Date.now(),
+    private readonly autoFireMs = 0,
+  ) {
+    this.time = start;
+  }
+
+  now = (): number => this.time;
+
+  setTimeout = (fn: () => void, ms: number): number => {
+    const id = ++this.nextId;
+    if (ms <= this.autoFireMs) {
+      this.real.set(id, setTimeout(() => this.real.delete(id) && fn(), ms));
+    } else {
+      this.held.set(id, { at: this.time + ms, fn });
+    }
+    return id;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    const id = handle as number;
+    this.held.delete(id);
+    clearTimeout(this.real.get(id));
+    this.real.delete(id);
+  };
+
+  /** Delays (from now) of the timers waiting for advance(). */
+  pendingDelays(): number[] {
+    return [...this.held.values()].map((t) => t.at - this.time).sort((a, b) => a - b);
+  }
+
+  advance(ms: number): void {
+    this.time += ms;
+    for (const [id, timer] of [...this.held]) {
+      if (timer.at > this.time) continue;
+      this.held.delete(id);
+      timer.fn();
+    }
+  }
+}

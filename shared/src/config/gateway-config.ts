@@ -1,0 +1,274 @@
+import { bool, EnvError, makeValidator, str } from 'envalid';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { cleanOrThrow } from './clean';
+import { commonEnvSpec } from './common-env';
+import { ConfigError } from './config-error';
+import type { LoadConfigOptions } from './poller-config';
+import { readEnv, type RawEnv } from './read-env';
+import { commaList, intIn, milliseconds, siteIdList, type LogLevel } from './validators';
+
+/** "https://a.example, http://b.example:8080" → normalized origins (scheme://host[:port]). */
+export const originList = makeValidator<string[]>((input) =>
+  input
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map((p) => {
+      if (p === '*') return '*';
+      let url: URL;
+      try {
+        url = new URL(p);
+      } catch {
+        throw new EnvError(`"${p}" is not an origin such as https://dashboard.example.org`);
+      }
+      return url.origin;
+    }),
+);
+
+/** "10.0.0.0/8, 127.0.0.1, ::1" → addresses and CIDR ranges, checked. "loopback" = 127.0.0.1/8 and ::1. */
+export const proxyList = makeValidator<string[]>((input) => {
+  const out: string[] = [];
+  for (const part of input.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    if (part === 'loopback') {
+      out.push('127.0.0.0/8', '::1/128');
+      continue;
+    }
+    const [address, bits, extra] = part.split('/');
+    const family = isIP(address ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (family === 0 || !bitsOk || extra !== undefined) {
+      throw new EnvError(`"${part}" is not an IP address or CIDR range (e.g. 10.0.0.0/8, ::1, loopback)`);
+    }
+    out.push(bits === undefined ? `${address}/${maxBits}` : part);
+  }
+  return out;
+});
+
+/** A JWKS document ({"keys":[...]}) as JSON text; usually given as JWT_JWKS_FILE. */
+export const jwksJson = makeValidator<{ keys: object[] }>((input) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    throw new EnvError('must be a JWKS JSON document {"keys":[...]}; the text is not JSON');
+  }
+  const keys = (parsed as { keys?: unknown })?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'object' && k !== null)) {
+    throw new EnvError('must be a JWKS JSON document with a non-empty "keys" array');
+  }
+  return { keys: keys as object[] };
+});
+
+const MIB = 1024 * 1024;
+
+/** Environment variables the gateway reads (also checked against deploy/ manifests). */
+export const gatewayEnvSpec = {
+  ...commonEnvSpec,
+  PORT: intIn(0, 65535)({ default: 8080, desc: 'HTTP/WebSocket port; 0 picks a free one' }),
+  HOST: str({ default: undefined, desc: 'listen address; default all interfaces' }),
+  MATOMO_SITE_ID: intIn(1, Number.MAX_SAFE_INTEGER)({ default: 1, desc: 'site served (default of ?site=)' }),
+  MATOMO_SITE_IDS: siteIdList({ default: undefined, desc: 'several sites served, e.g. 1,2,3; the first is the default of ?site=' }),
+  VALID_TOKENS: commaList({ default: undefined, desc: 'static client tokens, comma separated (or VALID_TOKENS_FILE)' }),
+  JWT_SECRET: str({ default: undefined, desc: 'HS256 secret of signed client tokens (or JWT_SECRET_FILE)' }),
+  JWT_PUBLIC_KEY: str({ default: undefined, desc: 'PEM public key (RS*/PS*/ES*/EdDSA) of signed client tokens (or JWT_PUBLIC_KEY_FILE)' }),
+  JWT_JWKS: jwksJson({ default: undefined, desc: 'JWKS JSON of signed client tokens; usually JWT_JWKS_FILE=/path/jwks.json' }),
+  JWT_ISSUER: str({ default: undefined, desc: 'required "iss" of signed tokens; unset = not checked' }),
+  JWT_AUDIENCE: str({ default: undefined, desc: 'required "aud" of signed tokens; unset = not checked' }),
+  JWT_SITES_CLAIM: str({ default: 'sites', desc: 'claim listing the sites a signed token may see ([1,2] or "*")' }),
+  SSL_KEY: str({ default: undefined, desc: 'TLS private key: file path or PEM text; with SSL_CERT serves https/wss' }),
+  SSL_CERT: str({ default: undefined, desc: 'TLS certificate chain: file path or PEM text' }),
+  ALLOWED_ORIGINS: originList({ default: undefined, desc: 'allowed browser Origins, comma separated; unset = any (no Origin is always allowed)' }),
+  TRUST_PROXY: proxyList({ default: undefined, desc: 'proxy addresses/CIDRs whose X-Forwarded-For is believed, or "loopback"; unset = none' }),
+  MAX_CONNECTIONS: intIn(1, 10_000_000)({ default: 100_000, desc: 'open WebSocket connections per process; beyond: close 1013' }),
+  MAX_CONNECTIONS_PER_TOKEN: intIn(1, 10_000_000)({ default: 10_000, desc: 'open connections per token per process; beyond: close 1013' }),
+  CONNECT_RATE_PER_IP: intIn(1, 10_000_000)({ default: 6000, desc: 'connection attempts per client IP per minute; beyond: HTTP 429' }),
+  MAX_PAYLOAD: intIn(64, 16 * MIB)({ default: 4096, desc: 'largest client frame, bytes; beyond: close 1009' }),
+  CLIENT_MESSAGE_RATE: intIn(1, 100_000)({ default: 10, desc: 'client messages per second (burst twice that); beyond: close 1008' }),
+  HEARTBEAT_INTERVAL: milliseconds(1000, 600_000)({ default: 25_000, desc: 'WebSocket ping interval, ms; a peer silent for two intervals is dropped' }),
+  DRAIN_WINDOW: milliseconds(0, 10_000)({ default: 5000, desc: 'on SIGTERM clients are closed with 1001 spread over this window, ms' }),
+  SEND_BUFFER_LIMIT: intIn(1024, 1024 * MIB)({ default: MIB, desc: 'unsent bytes a client may lag behind before close 4005' }),
+  PER_MESSAGE_DEFLATE: bool({ default: false, desc: 'offer permessage-deflate (costs CPU and memory per client)' }),
+  DASHBOARD_DIR: str({ default: undefined, desc: 'directory served at /dashboard/; default the client package\'s dist/dashboard; "" or "off" disables' }),
+};
+
+/** Verification settings of signed (JWT) client tokens. */
+export interface JwtConfig {
+  /** HS256 shared secret. Default: none. */
+  secret: string | undefined;
+  /** PEM public key (SPKI or certificate). Default: none. */
+  publicKeyPem: string | undefined;
+  /** JWKS document. Default: none. */
+  jwks: { keys: object[] } | undefined;
+  /** Required issuer. Default: not checked. */
+  issuer: string | undefined;
+  /** Required audience. Default: not checked. */
+  audience: string | undefined;
+  /** Claim with the allowed sites. Default "sites". */
+  sitesClaim: string;
+}
+
+/** The gateway's settings, after validation and defaults. */
+export interface GatewayConfig {
+  /** Listen port; 0 = any free port. Default 8080. */
+  port: number;
+  /** Listen address. Default undefined (all interfaces). */
+  host: string | undefined;
+  /** Sites served, in order; from MATOMO_SITE_IDS, else [MATOMO_SITE_ID]. Default [1]. */
+  siteIds: number[];
+  /** Site of a connection without ?site=: the first of siteIds. Default 1. */
+  defaultSiteId: number;
+  /** Static tokens (compared timing-safe). Default [] (none). */
+  validTokens: string[];
+  /** Signed-token verification; undefined when no JWT_* key is set. */
+  jwt: JwtConfig | undefined;
+  /** TLS key and certificate (PEM text); undefined = plain http/ws. */
+  tls: { key: string; cert: string } | undefined;
+  /** Allowed Origins; undefined = any. Requests without Origin are always allowed. */
+  allowedOrigins: string[] | undefined;
+  /** CIDR ranges of proxies whose X-Forwarded-For is used. Default [] (the socket address is used). */
+  trustProxy: string[];
+  /** Open connections per process. Default 100000. */
+  maxConnections: number;
+  /** Open connections per token per process. Default 10000. */
+  maxConnectionsPerToken: number;
+  /** Connection attempts per client IP per minute. Default 6000. */
+  connectRatePerIp: number;
+  /** Largest accepted client frame, bytes. Default 4096. */
+  maxPayloadBytes: number;
+  /** Client messages per second (token bucket, burst 2×). Default 10. */
+  clientMessageRate: number;
+  /** WebSocket ping interval, ms. Default 25000 (below NGINX's 60 s proxy_read_timeout). */
+  heartbeatIntervalMs: number;
+  /** Drain window on SIGTERM, ms (0–10000). Default 5000. */
+  drainWindowMs: number;
+  /** Unsent bytes a client may lag behind before close 4005. Default 1 MiB. */
+  sendBufferLimitBytes: number;
+  /** Offer permessage-deflate. Default false. */
+  perMessageDeflate: boolean;
+  /** Directory served at /dashboard/: a path, "auto" (resolve @matomo-live/client's dist/dashboard), or null (off). Default "auto". */
+  dashboardDir: string | null;
+  /** Redis URL; undefined only in single-process mode. */
+  redisUrl: string | undefined;
+  /** Prefix of Redis keys and channels. Default "matomo-live:". */
+  redisPrefix: string;
+  /** Log level. Default "info". */
+  logLevel: LogLevel;
+  /** Pretty logs. Default false. */
+  logPretty: boolean;
+}
+
+/**
+ * Reads, validates and defaults the gateway's configuration; throws ConfigError.
+ * `readPem` turns SSL_KEY/SSL_CERT paths into PEM text (injected for tests).
+ */
+export function loadGatewayConfig(
+  env: RawEnv = process.env,
+  options: LoadConfigOptions & { readPem?: (path: string) => string } = {},
+): GatewayConfig {
+  // SSL_CERT_FILE is OpenSSL's CA-bundle variable, set in many images: it must not become SSL_CERT.
+  const raw = readEnv({ ...env, SSL_CERT_FILE: undefined, SSL_KEY_FILE: undefined }, { ...options, names: Object.keys(gatewayEnvSpec) });
+  // Checks across variables run on the raw values too, so one run reports every bad line.
+  const errors = crossCheck(raw, options.requireRedis ?? true);
+  let e: ReturnType<typeof cleanOrThrow<typeof gatewayEnvSpec>>;
+  try {
+    e = cleanOrThrow(raw, gatewayEnvSpec);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError([...error.lines, ...errors]);
+    throw error;
+  }
+  const jwt: JwtConfig | undefined =
+    e.JWT_SECRET !== undefined || e.JWT_PUBLIC_KEY !== undefined || e.JWT_JWKS !== undefined
+      ? {
+          secret: e.JWT_SECRET,
+          publicKeyPem: e.JWT_PUBLIC_KEY,
+          jwks: e.JWT_JWKS,
+          issuer: e.JWT_ISSUER,
+          audience: e.JWT_AUDIENCE,
+          sitesClaim: e.JWT_SITES_CLAIM,
+        }
+      : undefined;
+  const validTokens = e.VALID_TOKENS ?? [];
+  const tls = loadTls(e.SSL_KEY, e.SSL_CERT, options.readPem, errors);
+  if (errors.length > 0) throw new ConfigError(errors);
+  const siteIds = e.MATOMO_SITE_IDS ?? [e.MATOMO_SITE_ID];
+  const dashboard = raw.DASHBOARD_DIR;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    siteIds,
+    defaultSiteId: siteIds[0] ?? 1,
+    validTokens,
+    jwt,
+    tls,
+    allowedOrigins: e.ALLOWED_ORIGINS === undefined || e.ALLOWED_ORIGINS.includes('*') ? undefined : e.ALLOWED_ORIGINS,
+    trustProxy: e.TRUST_PROXY ?? [],
+    maxConnections: e.MAX_CONNECTIONS,
+    maxConnectionsPerToken: e.MAX_CONNECTIONS_PER_TOKEN,
+    connectRatePerIp: e.CONNECT_RATE_PER_IP,
+    maxPayloadBytes: e.MAX_PAYLOAD,
+    clientMessageRate: e.CLIENT_MESSAGE_RATE,
+    heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
+    drainWindowMs: e.DRAIN_WINDOW,
+    sendBufferLimitBytes: e.SEND_BUFFER_LIMIT,
+    perMessageDeflate: e.PER_MESSAGE_DEFLATE,
+    // "" must mean "off", but cleanOrThrow treats "" as unset: look at the raw value.
+    dashboardDir: dashboard === undefined ? 'auto' : dashboard.trim() === '' || dashboard.trim() === 'off' ? null : dashboard.trim(),
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    logLevel: e.LOG_LEVEL as LogLevel,
+    logPretty: e.LOG_PRETTY,
+  };
+}
+
+function crossCheck(raw: RawEnv, requireRedis: boolean): string[] {
+  const set = (name: string) => (raw[name] ?? '').trim() !== '';
+  const errors: string[] = [];
+  if (requireRedis && !set('REDIS_URL')) {
+    errors.push('REDIS_URL: required but not set (e.g. redis://redis:6379); or run `npm start` for the single-process mode');
+  }
+  const anyStatic = (raw.VALID_TOKENS ?? '').split(',').some((t) => t.trim() !== '');
+  if (!anyStatic && !set('JWT_SECRET') && !set('JWT_PUBLIC_KEY') && !set('JWT_JWKS')) {
+    errors.push('VALID_TOKENS: required but not set — no client could connect; set VALID_TOKENS or JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_FILE');
+  }
+  if (set('JWT_SECRET') && Buffer.byteLength(raw.JWT_SECRET as string) < 32) {
+    errors.push('JWT_SECRET: must be at least 32 bytes (HS256 keys shorter than the hash are guessable)');
+  }
+  if (set('JWT_PUBLIC_KEY') && !(raw.JWT_PUBLIC_KEY as string).includes('-----BEGIN')) {
+    errors.push('JWT_PUBLIC_KEY: must be PEM text starting with -----BEGIN PUBLIC KEY----- (or use JWT_PUBLIC_KEY_FILE)');
+  }
+  if (set('SSL_KEY') !== set('SSL_CERT')) {
+    const [missing, present] = set('SSL_KEY') ? ['SSL_CERT', 'SSL_KEY'] : ['SSL_KEY', 'SSL_CERT'];
+    errors.push(`${missing}: required when ${present} is set (both or neither)`);
+  }
+  return errors;
+}
+
+/** SSL_KEY/SSL_CERT are file paths (the reference's meaning) or PEM text (what SSL_KEY_FILE yields). */
+function loadTls(
+  key: string | undefined,
+  cert: string | undefined,
+  readPem: (path: string) => string = defaultReadPem,
+  errors: string[],
+): { key: string; cert: string } | undefined {
+  if (key === undefined && cert === undefined) return undefined;
+  if (key === undefined || cert === undefined) return undefined; // reported by crossCheck
+  const out: { key?: string; cert?: string } = {};
+  for (const [name, value] of [['SSL_KEY', key], ['SSL_CERT', cert]] as const) {
+    if (value.includes('-----BEGIN')) {
+      out[name === 'SSL_KEY' ? 'key' : 'cert'] = value;
+      continue;
+    }
+    try {
+      out[name === 'SSL_KEY' ? 'key' : 'cert'] = readPem(value);
+    } catch (error) {
+      errors.push(`${name}: cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  return out.key !== undefined && out.cert !== undefined ? { key: out.key, cert: out.cert } : undefined;
+}
+
+function defaultReadPem(path: string): string {
+  return readFileSync(path, 'utf8');
+}

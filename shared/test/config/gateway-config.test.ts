@@ -1,0 +1,101 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadGatewayConfig } from '@matomo-live/shared';
+
+const base = { REDIS_URL: 'redis://127.0.0.1:6379', VALID_TOKENS: 'tok' };
+const noDotenv = { dotenv: false };
+
+function errorLines(env: Record<string, string | undefined>, options = {}): string[] {
+  try {
+    loadGatewayConfig(env, { ...noDotenv, ...options });
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.lines];
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadGatewayConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadGatewayConfig(base, noDotenv)).toMatchObject({
+      port: 8080,
+      siteIds: [1],
+      defaultSiteId: 1,
+      validTokens: ['tok'],
+      jwt: undefined,
+      tls: undefined,
+      allowedOrigins: undefined,
+      trustProxy: [],
+      heartbeatIntervalMs: 25_000,
+      drainWindowMs: 5000,
+      maxPayloadBytes: 4096,
+      sendBufferLimitBytes: 1024 * 1024,
+      perMessageDeflate: false,
+      dashboardDir: 'auto',
+      redisPrefix: 'matomo-live:',
+    });
+  });
+
+  it('trims VALID_TOKENS as the reference did and takes the first of MATOMO_SITE_IDS as the default site', () => {
+    const config = loadGatewayConfig({ ...base, VALID_TOKENS: ' a, b ,,c ', MATOMO_SITE_IDS: '4,2' }, noDotenv);
+    expect(config.validTokens).toEqual(['a', 'b', 'c']);
+    expect(config).toMatchObject({ siteIds: [4, 2], defaultSiteId: 4 });
+  });
+
+  it('reports every bad variable, one line each', () => {
+    const lines = errorLines({ PORT: 'http', DRAIN_WINDOW: '20000', TRUST_PROXY: '10.0.0.0/99', SSL_KEY: '/k.pem' });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        expect.stringMatching(/^DRAIN_WINDOW: must be between 0 and 10000/),
+        expect.stringMatching(/^TRUST_PROXY: "10.0.0.0\/99"/),
+        expect.stringMatching(/^REDIS_URL: required/),
+        expect.stringMatching(/^VALID_TOKENS: required/),
+        expect.stringMatching(/^SSL_CERT: required when SSL_KEY is set/),
+      ]),
+    );
+    expect(lines).toHaveLength(6);
+  });
+
+  it('does not need REDIS_URL in single-process mode, nor any MATOMO_* variable', () => {
+    expect(loadGatewayConfig({ VALID_TOKENS: 'tok' }, { ...noDotenv, requireRedis: false }).redisUrl).toBeUndefined();
+  });
+
+  it('accepts JWT settings instead of static tokens, rejects a short HS256 secret', () => {
+    const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
+    expect(loadGatewayConfig({ REDIS_URL: base.REDIS_URL, JWT_JWKS: jwks }, noDotenv).jwt).toMatchObject({ sitesClaim: 'sites', jwks: JSON.parse(jwks) });
+    expect(errorLines({ REDIS_URL: base.REDIS_URL, JWT_SECRET: 'short' })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32 bytes/)]);
+    expect(errorLines({ ...base, JWT_JWKS: '{"keys":[]}' })).toEqual([expect.stringMatching(/^JWT_JWKS: /)]);
+  });
+
+  it('reads secrets from *_FILE, but never an unrelated *_FILE or OpenSSL\'s SSL_CERT_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+    writeFileSync(join(dir, 'tokens'), 'from-file\n');
+    const config = loadGatewayConfig(
+      { REDIS_URL: base.REDIS_URL, VALID_TOKENS_FILE: join(dir, 'tokens'), SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt', TF_CLI_CONFIG_FILE: '/nonexistent' },
+      noDotenv,
+    );
+    expect(config.validTokens).toEqual(['from-file']);
+    expect(config.tls).toBeUndefined();
+  });
+
+  it('takes SSL_KEY/SSL_CERT as paths (the reference) or PEM text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
+    writeFileSync(join(dir, 'key.pem'), '-----BEGIN PRIVATE KEY-----\nkey\n');
+    const config = loadGatewayConfig({ ...base, SSL_KEY: join(dir, 'key.pem'), SSL_CERT: '-----BEGIN CERTIFICATE-----\ncert\n' }, noDotenv);
+    expect(config.tls).toEqual({ key: '-----BEGIN PRIVATE KEY-----\nkey\n', cert: '-----BEGIN CERTIFICATE-----\ncert\n' });
+    expect(errorLines({ ...base, SSL_KEY: join(dir, 'missing.pem'), SSL_CERT: join(dir, 'key.pem') })).toEqual([
+      expect.stringMatching(/^SSL_KEY: cannot read .*missing\.pem \(ENOENT\)/),
+    ]);
+  });
+
+  it('normalizes origins and proxies; DASHBOARD_DIR "" or "off" turns the dashboard off', () => {
+    const config = loadGatewayConfig({ ...base, ALLOWED_ORIGINS: 'https://a.example/, http://b.example:8080', TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.1' }, noDotenv);
+    expect(config.allowedOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
+    expect(config.trustProxy).toEqual(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '192.168.1.1/32']);
+    expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: '' }, noDotenv).dashboardDir).toBeNull();
+    expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: 'off' }, noDotenv).dashboardDir).toBeNull();
+    expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: '/srv/dash' }, noDotenv).dashboardDir).toBe('/srv/dash');
+  });
+});

@@ -1,0 +1,198 @@
+import { addDays, localDate, startOfLocalDay } from '@matomo-live/shared';
+import type { DayTotals, SimData } from './sim-data';
+import { toMatomoVisit, type SiteInfo } from './sim-visit';
+
+/** Matomo's error body: `{"result":"error","message":...}`, usually with HTTP 200. */
+export interface MatomoError {
+  result: 'error';
+  message: string;
+}
+
+export function matomoError(message: string): MatomoError {
+  return { result: 'error', message };
+}
+
+export function isMatomoError(value: unknown): value is MatomoError {
+  return typeof value === 'object' && value !== null && (value as { result?: unknown }).result === 'error';
+}
+
+/** The methods the simulator answers; anything else is Matomo's "method does not exist" error. */
+export const SUPPORTED_METHODS = [
+  'Live.getLastVisitsDetails',
+  'Live.getCounters',
+  'VisitsSummary.get',
+  'SitesManager.getSiteFromId',
+  'API.getMatomoVersion',
+] as const;
+
+/** Answers one API call (a bulk sub-request or a plain request) in Matomo's JSON shapes. */
+export function callMethod(params: URLSearchParams, data: SimData, nowMs: number): unknown {
+  const method = params.get('method') ?? '';
+  if (method === 'API.getMatomoVersion') return { value: '5.1.0' };
+  if (!(SUPPORTED_METHODS as readonly string[]).includes(method)) {
+    const [module = method] = method.split('.');
+    return matomoError(`The method '${method.slice(module.length + 1) || method}' does not exist or is not available in the module '\\Piwik\\Plugins\\${module}\\API'.`);
+  }
+  const idSite = Number(params.get('idSite'));
+  const site = Number.isSafeInteger(idSite) ? data.site(idSite) : undefined;
+  if (!site) {
+    return matomoError(`You can't access this resource as it requires 'view' access for the website id = ${params.get('idSite') ?? ''}.`);
+  }
+  switch (method) {
+    case 'SitesManager.getSiteFromId':
+      return siteFromId(site);
+    case 'Live.getCounters':
+      return counters(params, data, site, nowMs);
+    case 'Live.getLastVisitsDetails':
+      return lastVisits(params, data, site, nowMs);
+    default:
+      return visitsSummary(params, data, site, nowMs);
+  }
+}
+
+function siteFromId(site: SiteInfo): Record<string, unknown> {
+  return {
+    idsite: String(site.idSite),
+    name: site.name,
+    main_url: site.mainUrl.replace(/\/$/, ''),
+    ts_created: '2020-01-01 00:00:00',
+    ecommerce: '0',
+    sitesearch: '1',
+    sitesearch_keyword_parameters: '',
+    sitesearch_category_parameters: '',
+    timezone: site.timezone,
+    currency: 'EUR',
+    exclude_unknown_urls: '0',
+    excluded_ips: '',
+    excluded_parameters: '',
+    excluded_user_agents: '',
+    excluded_referrers: '',
+    group: '',
+    type: 'website',
+    keep_url_fragment: '0',
+    creator_login: 'admin',
+  };
+}
+
+function counters(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
+  const lastMinutes = Number(params.get('lastMinutes'));
+  if (!Number.isInteger(lastMinutes) || lastMinutes < 1 || lastMinutes > 2880) {
+    return matomoError('lastMinutes must be a whole number between 1 and 2880');
+  }
+  const since = Math.floor(nowMs / 1000) - lastMinutes * 60;
+  const recent = data.visitsOf(site.idSite).filter((v) => v.lastActionTimestamp > since);
+  return [
+    {
+      visits: recent.length,
+      actions: recent.reduce((sum, v) => sum + v.actions, 0),
+      visitors: new Set(recent.map((v) => v.visitorId)).size,
+      visitsConverted: recent.filter((v) => v.converted).length,
+    },
+  ];
+}
+
+function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
+  const period = params.get('period') ?? 'day';
+  const date = params.get('date') ?? 'today';
+  let from = -Infinity;
+  let to = Infinity;
+  if (params.has('period') || params.has('date')) {
+    const resolved = resolveDates(date, site, nowMs);
+    if (typeof resolved === 'string') return matomoError(resolved);
+    if (period !== 'day' || resolved.length !== 1) return matomoError(`The simulator supports period=day with one date for Live, got period=${period}&date=${date}`);
+    // Matomo's Live API includes the whole previous day for period=day, so visits around midnight are not lost.
+    from = startOfLocalDay(addDays(resolved[0]!, -1), site.zone) / 1000;
+    to = startOfLocalDay(addDays(resolved[0]!, 1), site.zone) / 1000;
+  }
+  const minTimestamp = params.has('minTimestamp') ? Number(params.get('minTimestamp')) : -Infinity;
+  if (Number.isNaN(minTimestamp)) return matomoError('minTimestamp must be a Unix timestamp');
+  const limit = params.has('filter_limit') ? Number(params.get('filter_limit')) : 100;
+  const offset = Number(params.get('filter_offset') ?? 0);
+  if (!Number.isInteger(limit) || !Number.isInteger(offset)) return matomoError('filter_limit and filter_offset must be whole numbers');
+  const withActions = params.get('doNotFetchActions') !== '1' && params.get('doNotFetchActions') !== 'true';
+  const matching = data
+    .visitsOf(site.idSite)
+    .filter((v) => v.lastActionTimestamp >= from && v.lastActionTimestamp < to && v.lastActionTimestamp > minTimestamp);
+  const page = limit < 0 ? matching.slice(offset) : matching.slice(offset, offset + limit);
+  return page.map((v) => selectColumns(toMatomoVisit(v, site, withActions), params));
+}
+
+function visitsSummary(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
+  const period = params.get('period');
+  const date = params.get('date');
+  if (period === null || date === null) return matomoError('Please specify a value for \'period\' and \'date\'.');
+  if (period !== 'day') return matomoError(`The simulator supports period=day only, got "${period}"`);
+  const dates = resolveDates(date, site, nowMs);
+  if (typeof dates === 'string') return matomoError(dates);
+  const raw = params.get('format_metrics') === '0' || params.get('format_metrics') === 'false';
+  const render = (d: string): unknown => {
+    const totals = data.day(site.idSite, d);
+    return totals ? selectColumns(dayMetrics(totals, raw), params) : [];
+  };
+  if (!isMultiDate(date)) return render(dates[0]!);
+  const keyed: Record<string, unknown> = {};
+  for (const d of dates) keyed[d] = render(d);
+  return keyed;
+}
+
+/** Raw archive numbers plus Matomo's processed metrics; `raw` is format_metrics=0. */
+function dayMetrics(t: DayTotals, raw: boolean): Record<string, unknown> {
+  const bounceRate = t.nb_visits ? t.bounce_count / t.nb_visits : 0;
+  return {
+    ...t,
+    bounce_rate: raw ? round(bounceRate, 2) : `${Math.round(bounceRate * 100)}%`,
+    nb_actions_per_visit: round(t.nb_visits ? t.nb_actions / t.nb_visits : 0, 1),
+    avg_time_on_site: t.nb_visits ? Math.round(t.sum_visit_length / t.nb_visits) : 0,
+  };
+}
+
+function isMultiDate(date: string): boolean {
+  return /^(last|previous)\d+$/.test(date) || date.includes(',');
+}
+
+/** Matomo's `date` forms for period=day, resolved in the site's timezone; an error message when invalid. */
+export function resolveDates(date: string, site: SiteInfo, nowMs: number): string[] | string {
+  const today = localDate(nowMs, site.zone);
+  const single = (d: string): string | undefined => {
+    if (d === 'today' || d === 'now') return today;
+    if (d === 'yesterday') return addDays(today, -1);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`))) return d;
+    return undefined;
+  };
+  const lastN = /^(last|previous)(\d+)$/.exec(date);
+  if (lastN) {
+    const n = Number(lastN[2]);
+    if (n < 1 || n > 1000) return `The date '${date}' is not a correct date range`;
+    const end = lastN[1] === 'last' ? today : addDays(today, -1);
+    return Array.from({ length: n }, (_, i) => addDays(end, i - n + 1));
+  }
+  if (date.includes(',')) {
+    const [a, b] = date.split(',').map((d) => single(d.trim()));
+    if (!a || !b || a > b) return `The date '${date}' is not a correct date range`;
+    const out: string[] = [];
+    for (let d = a; d <= b && out.length <= 1000; d = addDays(d, 1)) out.push(d);
+    return out;
+  }
+  const one = single(date);
+  return one ? [one] : `Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function (see http://php.net/strtotime for more information): ${date}`;
+}
+
+function selectColumns(row: Record<string, unknown>, params: URLSearchParams): Record<string, unknown> {
+  const show = params.get('showColumns');
+  const hide = params.get('hideColumns');
+  let entries = Object.entries(row);
+  if (show) {
+    const keep = new Set(show.split(',').map((c) => c.trim()));
+    entries = entries.filter(([k]) => keep.has(k));
+  }
+  if (hide) {
+    const drop = new Set(hide.split(',').map((c) => c.trim()));
+    entries = entries.filter(([k]) => !drop.has(k));
+  }
+  return Object.fromEntries(entries);
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
