@@ -25,6 +25,7 @@ http {
   scgi_temp_path ${dir}/tmp/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   upstream gateways {
+    least_conn;
 ${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
   }
   server {

@@ -247,7 +247,7 @@ ${poller
 
 ## End to end through NGINX and 3 gateways
 
-Simulator change (\`POST /_sim/visits\`) → poller (FETCH_INTERVAL=${run.settings['e2e poll interval'] ?? '?'}) → Redis → ${e2e?.gateways ?? 3} gateway processes → NGINX (\`bench/src/nginx.ts\`: the installed nginx binary, generated config, round-robin upstream, HTTP/1.1 upgrade, no buffering) → Node \`ws\` clients. **publish→client** is measured from the moment the poller's publish reaches a Redis subscriber in the benchmark process to each client's receipt of that \`seq\` (same process, same clock), so the poll interval is excluded; **change→publish** (waiting for the next tick + one Matomo request) is shown apart.
+Simulator change (\`POST /_sim/visits\`) → poller (FETCH_INTERVAL=${run.settings['e2e poll interval'] ?? '?'}) → Redis → ${e2e?.gateways ?? 3} gateway processes → NGINX (\`bench/src/nginx.ts\`: the installed nginx binary, generated config, least_conn upstream as in deploy/nginx, HTTP/1.1 upgrade, no buffering) → Node \`ws\` clients. **publish→client** is measured from the moment the poller's publish reaches a Redis subscriber in the benchmark process to each client's receipt of that \`seq\` (same process, same clock), so the poll interval is excluded; **change→publish** (waiting for the next tick + one Matomo request) is shown apart.
 
 ${
   e2e

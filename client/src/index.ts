@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { LiveClient, type LiveClientOptions, type WebSocketConstructor } from './live-client';
 
 export * from './backoff';
-export * from './clock';
+export { systemClock, type Clock } from '@matomo-live/shared/dist/clock';
 export * from './close-codes';
 export * from './connect-url';
 export * from './live-client';

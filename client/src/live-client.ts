@@ -1,6 +1,6 @@
 import type { Snapshot } from '@matomo-live/shared';
 import { backoffDelay } from './backoff';
-import { type Clock, systemClock } from './clock';
+import { type Clock, systemClock } from '@matomo-live/shared/dist/clock';
 import { ClientCloseCode, isAuthFailure } from './close-codes';
 import { connectRequest, type SnapshotField } from './connect-url';
 import { SeqFilter } from './seq-filter';

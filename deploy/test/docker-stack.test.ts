@@ -43,6 +43,8 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
   let httpPort: number;
   let stackIsDown = false;
   let changeCount = 0;
+  /** The gateway container the kill test killed. */
+  let killedGateway: string | undefined;
 
   const containerOf = async (service: string): Promise<string> => {
     const [id] = await stack.containerIds(service);
@@ -184,6 +186,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     expect(victimConnections).toBeGreaterThan(0);
     const seqBeforeKill = Math.max(...screens.map((screen) => screen.latest!.seq));
 
+    killedGateway = victim;
     await run('docker', ['kill', victim]);
     await waitFor(() => screens.filter((screen) => !screen.open).length >= victimConnections, `${victimConnections} screens to drop`);
     const dropped = screens.filter((screen) => !screen.open);
@@ -199,6 +202,38 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     await everyScreenSees(await triggerChange());
     expect(survivors.every((screen) => screen.connectionCount === 1 && screen.open)).toBe(true);
   }, 5 * MINUTE);
+
+  test('nginx follows the replicas by itself: the killed gateway started again gets new screens (least_conn, no manual reload)', async () => {
+    // Started again whether or not its restart policy already did.
+    await stack.compose(['up', '-d', '--no-build', '--no-recreate', '--scale', `gateway=${GATEWAYS}`], 3 * MINUTE);
+    const returned = killedGateway as string;
+    await waitFor(
+      async () => (await stack.containerIds('gateway')).includes(returned) && (await stack.health('gateway')).every((status) => status === 'healthy'),
+      'the killed gateway to be back and healthy',
+      2 * MINUTE,
+      500,
+    );
+    // follow-replicas.sh reloads nginx once the replica is in Docker's DNS answer.
+    const { stdout: address } = await run('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', returned]);
+    const nginxLogs = async () => {
+      const { stdout, stderr } = await stack.compose(['logs', '--no-color', 'nginx']);
+      return stdout + stderr;
+    };
+    await waitFor(
+      async () => new RegExp(`follow-replicas: gateway is now \\[[^\\]]*\\b${address.trim().replace(/\./g, '\\.')}\\b`).test(await nginxLogs()),
+      `nginx to reload with ${address.trim()} among the replicas`,
+      MINUTE,
+      500,
+    );
+    const base = `ws://127.0.0.1:${httpPort}`;
+    const newcomers = Array.from({ length: 2 * GATEWAYS }, (_, i) => new Screen(`newcomer-${i}`, { url: `${base}/?token=${clientToken}` }));
+    screens.push(...newcomers);
+    for (const screen of newcomers) await screen.connect();
+    // It had no connection left, so least_conn gives it new ones, once nginx knows it again.
+    expect((await connectionsPerGateway()).get(returned)).toBeGreaterThan(0);
+    expect(newcomers.every((screen) => screen.open)).toBe(true);
+    await waitFor(() => newcomers.every((screen) => screen.snapshots.length > 0), 'the snapshot on every new screen');
+  }, 6 * MINUTE);
 
   test('restarting redis: every screen stays connected and gets the next change', async () => {
     await run('docker', ['restart', '-t', '2', await containerOf('redis')]);

@@ -73,7 +73,7 @@ export class ClientSession implements HubSubscriber {
       }
       return;
     }
-    this.write(message);
+    this.write(message, false);
   }
 
   close(code: CloseCode): void {
@@ -84,7 +84,8 @@ export class ClientSession implements HubSubscriber {
     this.ws.close(code, closeReasons[code]);
   }
 
-  private write(message: OutgoingMessage): void {
+  /** `deferred`: written after an earlier write completed, not in the broadcast itself. */
+  private write(message: OutgoingMessage, deferred: boolean): void {
     this.inFlight += 1;
     const socket = this.raw._socket;
     const sender = this.raw._sender;
@@ -96,9 +97,10 @@ export class ClientSession implements HubSubscriber {
       this.ws.send(message.payload, { binary: false }, this.onWritten);
     }
     const { metrics } = this.options;
-    metrics.messagesSent.inc();
-    metrics.bytesSent.inc(message.frame.length);
-    metrics.sendLag.observe((this.options.now() - message.receivedAt) / 1000);
+    metrics.sent.messages += 1;
+    metrics.sent.bytes += message.frame.length;
+    // Direct writes are timed once per broadcast by the gateway.
+    if (deferred) metrics.sendLag.observe((this.options.now() - message.receivedAt) / 1000);
   }
 
   private readonly onWritten = (error?: Error | null): void => {
@@ -107,7 +109,7 @@ export class ClientSession implements HubSubscriber {
     const next = this.pending;
     this.pending = null;
     this.skippedBytes = 0;
-    if (!this.closing && this.ws.readyState === WebSocket.OPEN) this.write(next);
+    if (!this.closing && this.ws.readyState === WebSocket.OPEN) this.write(next, true);
   };
 
   private readonly markAlive = (): void => {

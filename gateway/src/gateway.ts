@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CloseCode, closeReasons, tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
 import { ClientSession } from './client-session';
-import { systemClock, type Clock } from './clock';
+import { systemClock, type IntervalClock as Clock } from '@matomo-live/shared';
 import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequest, selectProtocol } from './connect-request';
 import { GatewayMetrics } from './gateway-metrics';
 import { createHttpHandler } from './http-routes';
@@ -163,9 +163,12 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
 
   function onSnapshot(siteId: number) {
     return (bytes: Buffer) => {
+      const receivedAt = now();
       const outcome = hub.accept(siteId, bytes);
       metrics.snapshotsReceived.inc({ outcome });
       if (outcome !== 'delivered') return;
+      // The whole broadcast ran synchronously: this is when its last client was written.
+      metrics.sendLag.observe((now() - receivedAt) / 1000);
       const seq = hub.lastSeq(siteId);
       if (seq !== undefined) metrics.lastSeq.set({ site: siteId }, seq);
       const updatedAt = Date.parse(hub.updatedAt(siteId) ?? '');

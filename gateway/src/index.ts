@@ -6,5 +6,4 @@ export { TokenAuth, grantAllows, type AuthResult, type TokenGrant } from './toke
 export { SnapshotHub, type OutgoingMessage, type HubSubscriber } from './snapshot-hub';
 export { GatewayMetrics } from './gateway-metrics';
 export { PROTOCOL_NAME, SELECTABLE_FIELDS } from './connect-request';
-export { systemClock, type Clock } from './clock';
-export { exitOnSignals } from './shutdown';
+export { systemClock, type IntervalClock as Clock } from '@matomo-live/shared';

@@ -1,9 +1,8 @@
-import { createLogger, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
+import { createLogger, exitOnSignals, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
 import { createGateway } from './gateway';
 import { GatewayMetrics } from './gateway-metrics';
 import { RedisSnapshotFeed } from './redis-feed';
 import { createRedisClients } from './redis-clients';
-import { exitOnSignals } from './shutdown';
 
 /** The split deployment's gateway: `node gateway/dist/main.js` (needs REDIS_URL, no MATOMO_*). */
 async function main(): Promise<void> {

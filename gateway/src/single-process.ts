@@ -1,6 +1,7 @@
 import { createPoller, createPollerRedis, RedisLeaseManager, RedisSnapshotPublisher, type Poller } from '@matomo-live/poller';
 import {
   ConfigError,
+  exitOnSignals,
   createLogger,
   InMemorySnapshotBus,
   loadGatewayConfig,
@@ -15,7 +16,6 @@ import { createGateway, type Gateway } from './gateway';
 import { GatewayMetrics } from './gateway-metrics';
 import { createRedisClients } from './redis-clients';
 import { RedisSnapshotFeed } from './redis-feed';
-import { exitOnSignals } from './shutdown';
 
 export interface SingleProcess {
   gateway: Gateway;
@@ -60,7 +60,7 @@ export async function startSingleProcess(env: RawEnv = process.env): Promise<Sin
   }
   const gateway = createGateway({ config: gatewayConfig, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   logger.info(
-    { matomoUrl: pollerConfig.matomoUrl, token: tokenFingerprint(pollerConfig.matomoToken), sites: pollerConfig.siteIds, bus: gatewayConfig.redisUrl ? 'redis' : 'memory' },
+    { matomoUrl: pollerConfig.matomoUrl, tokenFingerprint: tokenFingerprint(pollerConfig.matomoToken), sites: pollerConfig.siteIds, bus: gatewayConfig.redisUrl ? 'redis' : 'memory' },
     'single-process mode',
   );
   const port = await gateway.listen();

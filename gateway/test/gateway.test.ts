@@ -245,11 +245,21 @@ describe('gateway over a real Redis', () => {
     for (const name of ['connections', 'messages_sent_total', 'bytes_sent_total', 'slow_client_closes_total', 'auth_failures_total', 'feed_ready 1', 'last_seq{site="1"} 4', 'send_lag_seconds']) {
       expect(metrics).toContain(`matomo_live_gateway_${name}`);
     }
+    // Sent counts are tallied per write and folded in at scrape time: each scrape shows the writes since.
+    const cs = [1, 2].map(() => connect(`${g.url}?token=${TOKEN}`));
+    for (const c of cs) await c.nextMessages(1);
+    const bytes = await world.publisher.publish(1, 5);
+    for (const c of cs) await c.nextMessages(2);
+    const after = (await get(g.port, '/metrics')).body;
+    expect(after).toContain('matomo_live_gateway_messages_sent_total 4');
+    expect(after).toMatch(/matomo_live_gateway_send_lag_seconds_count [1-9]/);
+    expect(Number(/matomo_live_gateway_bytes_sent_total (\d+)/.exec(after)?.[1])).toBeGreaterThan(2 * bytes.length);
+    expect((await get(g.port, '/metrics')).body).toContain('matomo_live_gateway_messages_sent_total 4');
     expect((await get(g.port, '/debug')).status).toBe(401);
     expect((await get(g.port, `/debug?token=${TOKEN}`)).status).toBe(401);
     const debug = await get(g.port, '/debug', { Authorization: `Bearer ${TOKEN}` });
     expect(debug.status).toBe(200);
-    expect(debug.body).toContain('seq 4');
+    expect(debug.body).toContain('seq 5');
     expect(debug.headers['cache-control']).toBe('no-store');
   });
 

@@ -4,6 +4,6 @@ export { RedisLeaseManager, type LeaseManager } from './redis-lease';
 export { createPollerRedis } from './redis-clients';
 export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server';
 export { startPollerProcess, type PollerProcess } from './poller-process';
-export { systemClock, type Clock } from './clock';
+export { systemClock, type Clock } from '@matomo-live/shared';
 export { MatomoRequestError, type MatomoFailureKind } from './matomo-client';
 export { hhmmss, readCounters, readSiteTimezone, readSummary, readVisits, AnswerShapeError } from './matomo-answers';

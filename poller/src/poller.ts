@@ -12,7 +12,7 @@ import {
 } from '@matomo-live/shared';
 import { fullJitterDelay } from './backoff';
 import { buildBulkRequest, type SiteQuery, type SiteSlots } from './bulk-request';
-import { systemClock, type Clock } from './clock';
+import { systemClock, type Clock } from '@matomo-live/shared';
 import { readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';
 import type { LeaseManager } from './redis-lease';

@@ -11,3 +11,5 @@ export * from './site-time';
 export * from './snapshot';
 export * from './snapshot-bus';
 export * from './close-codes';
+export * from './clock';
+export * from './shutdown';

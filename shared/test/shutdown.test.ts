@@ -1,5 +1,6 @@
-import { exitOnSignals } from '../src/shutdown';
-import { silentLogger } from './support/harness';
+import { createLogger, exitOnSignals } from '../src';
+
+const silentLogger = createLogger({ name: 'shutdown-test', level: 'silent' });
 
 describe('exitOnSignals', () => {
   it('runs shutdown once and exits 0; a second signal exits 1 at once', async () => {

@@ -1,4 +1,4 @@
-import type { Logger } from '@matomo-live/shared';
+import type { Logger } from './logger';
 
 export interface ShutdownOptions {
   logger: Logger;
