@@ -222,7 +222,7 @@ Gateway against the peers (above 1 = the gateway is better):
 
 ${ratioTable(run.fanout)}
 
-The gateway's own view of the same runs, from its \`/metrics\`: the lag from receiving a snapshot from Redis to writing it to a client socket (\`matomo_live_gateway_send_lag_seconds\`, so values are bucket bounds), and the messages its latest-wins policy skipped for clients whose previous write had not completed (those clients got the newer snapshot instead; the bare ws server queues them instead, which is why its latency grows without bound when the clients cannot keep up).
+The gateway's own view of the same runs, from its \`/metrics\`: the lag from receiving a snapshot from Redis to writing it to the last client socket of its broadcast, one observation per change plus one per deferred write (\`matomo_live_gateway_send_lag_seconds\`, so values are bucket bounds), and the messages its latest-wins policy skipped for clients whose previous write had not completed (those clients got the newer snapshot instead; the bare ws server queues them instead, which is why its latency grows without bound when the clients cannot keep up).
 
 | clients | updates/s | send lag p50 ≤ ms | send lag p99 ≤ ms | skipped (latest wins) |
 | ---: | ---: | ---: | ---: | ---: |
