@@ -108,6 +108,9 @@ async function main() {
     MATOMO_URL: String(simUrl),
     MATOMO_TOKEN: simToken,
     MATOMO_SITE_ID: '1',
+    // The simulator's daily totals move with every visit; a real Matomo's only
+    // when its archives are rebuilt, hence the 60 s default.
+    SUMMARY_INTERVAL: '5000',
     VALID_TOKENS: token,
     PORT: String(port),
     POLLER_HEALTH_PORT: '0',
