@@ -15,6 +15,7 @@ import { startNginx, type RunningNginx } from './nginx';
 import { monotonicMs, numberField } from './payload';
 import type { StartedProcess } from './processes';
 import { BENCH_TOKEN } from './fanout-bench';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface E2ePlan {
   gateways: number;
@@ -44,7 +45,6 @@ export interface E2eResult {
   error?: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runE2e(plan: E2ePlan): Promise<E2eResult> {
   const prefix = `bench-e2e-${Date.now()}:`;

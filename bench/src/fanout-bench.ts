@@ -19,6 +19,7 @@ import { scrapeGatewayMetrics, sendLagPercentileMs } from './gateway-metrics-scr
 import { startGateway } from './matomo-stack';
 import { freePort, startProcess, waitForPort, type StartedProcess } from './processes';
 import { publishAtRate, RedisLoadPublisher, SocketIoLoadPublisher, type LoadPublisher } from './publisher';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type ServerKind = 'gateway' | 'ws' | 'socketio';
 
@@ -94,11 +95,11 @@ interface ServerUnderTest {
 }
 
 async function startServer(kind: ServerKind, plan: FanoutPlan, prefix: string, payloads: PayloadFactory): Promise<ServerUnderTest> {
-  const channel = redisNames(prefix, 1).snapshotChannel;
+  const names = redisNames(prefix, 1);
   const port = await freePort();
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches the server under test only, not the load generators.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const common = { ...process.env, PORT: String(port), REDIS_URL: plan.redisUrl, CHANNEL: channel };
+  const common = { ...process.env, PORT: String(port), REDIS_URL: plan.redisUrl, REDIS_PREFIX: prefix };
   let server: StartedProcess;
   let publisher: LoadPublisher;
   const url = `ws://127.0.0.1:${port}/`;
@@ -111,12 +112,12 @@ async function startServer(kind: ServerKind, plan: FanoutPlan, prefix: string, p
         metricsUrl: `http://127.0.0.1:${gateway.port}/metrics`,
         url: `ws://127.0.0.1:${gateway.port}/?token=${BENCH_TOKEN}`,
         protocol: 'ws',
-        publisher: new RedisLoadPublisher(new Redis(plan.redisUrl), channel, payloads),
+        publisher: new RedisLoadPublisher(new Redis(plan.redisUrl), names, payloads),
       };
     }
     case 'ws':
       server = startProcess(process.execPath, [...nodeArgs, join(plan.root, 'bench/dist/peers/ws-broadcast-server.js')], { env: common });
-      publisher = new RedisLoadPublisher(new Redis(plan.redisUrl), channel, payloads);
+      publisher = new RedisLoadPublisher(new Redis(plan.redisUrl), names, payloads);
       break;
     case 'socketio': {
       const key = `${prefix}socket.io`;
@@ -132,7 +133,6 @@ async function startServer(kind: ServerKind, plan: FanoutPlan, prefix: string, p
   return { process: server, url, protocol, publisher };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the plan for one server and one size; one result per rate. */
 export async function runFanout(kind: ServerKind, clients: number, plan: FanoutPlan): Promise<FanoutResult[]> {
@@ -143,8 +143,7 @@ export async function runFanout(kind: ServerKind, clients: number, plan: FanoutP
   let server: ServerUnderTest | undefined;
   let pool: LoadGeneratorPool | undefined;
   try {
-    const channel = redisNames(prefix, 1).snapshotChannel;
-    await redis.set(channel, payloads.message(Date.now() * 10, monotonicMs()));
+    await redis.set(redisNames(prefix, 1).snapshotKey, payloads.message(Date.now() * 10, monotonicMs()));
     server = await startServer(kind, plan, prefix, payloads);
     const pid = server.process.pid;
     await sleep(500);
@@ -181,7 +180,7 @@ export async function runFanout(kind: ServerKind, clients: number, plan: FanoutP
       const peakRss = rss.stop();
       const metricsAfter = server.metricsUrl ? await scrapeGatewayMetrics(server.metricsUrl) : undefined;
       // At least the nominal publishing time: a run that keeps up delivers exactly the offered rate.
-      const lastReceipt = Number.isNaN(report.lastReceiptAt) || report.lastReceiptAt === null ? monotonicMs() : report.lastReceiptAt;
+      const lastReceipt = Number.isNaN(report.lastReceiptAt) ? monotonicMs() : report.lastReceiptAt;
       const windowMs = Math.max(lastReceipt - run.startedAt, (count / rate) * 1000);
       const result: FanoutResult = {
         server: kind,

@@ -9,6 +9,7 @@ import { startCountingProxy, type CountingProxy, type ProxyCounts } from './coun
 import { SIM_TOKEN, startPoller, startSimulator } from './matomo-stack';
 import { cpuSeconds, rssBytes } from './proc-stats';
 import { startProcess, type StartedProcess } from './processes';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PollerPlan {
   /** FETCH_INTERVAL of both pollers, ms. */
@@ -35,7 +36,6 @@ export interface PollerResult {
   error?: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runPollerBench(plan: PollerPlan): Promise<PollerResult[]> {
   const started: StartedProcess[] = [];

@@ -6,6 +6,7 @@
  */
 import { createAdapter } from '@socket.io/redis-adapter';
 import type Redis from 'ioredis';
+import type { RedisNames } from '@matomo-live/shared';
 import { Server } from 'socket.io';
 import { monotonicMs, type PayloadFactory } from './payload';
 
@@ -19,13 +20,13 @@ export interface LoadPublisher {
 export class RedisLoadPublisher implements LoadPublisher {
   constructor(
     private readonly redis: Redis,
-    private readonly channel: string,
+    private readonly names: Pick<RedisNames, 'snapshotKey' | 'snapshotChannel'>,
     private readonly payloads: PayloadFactory,
   ) {}
 
   async send(seq: number): Promise<void> {
     const bytes = this.payloads.message(seq, monotonicMs());
-    await this.redis.multi().set(this.channel, bytes).publish(this.channel, bytes).exec();
+    await this.redis.multi().set(this.names.snapshotKey, bytes).publish(this.names.snapshotChannel, bytes).exec();
   }
 
   async close(): Promise<void> {

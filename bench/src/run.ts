@@ -35,7 +35,7 @@ function log(line: string): void {
 function requireBuilt(paths: string[]): void {
   const missing = paths.filter((p) => !existsSync(join(ROOT, p)));
   if (missing.length) {
-    console.error(`missing ${missing.join(', ')}: run \`npm run build\` first`);
+    console.error(`missing ${missing.join(', ')}: run \`npm run bench\`, which builds them`);
     process.exit(1);
   }
 }

@@ -53,7 +53,7 @@ const startGatewayInProcess: Starter = async (redisUrl, prefix, payloads) => {
   return {
     url: `ws://127.0.0.1:${port}/?token=${TOKEN}`,
     protocol: 'ws',
-    publisher: new RedisLoadPublisher(new Redis(redisUrl), redisNames(prefix, 1).snapshotChannel, payloads),
+    publisher: new RedisLoadPublisher(new Redis(redisUrl), redisNames(prefix, 1), payloads),
     async close() {
       await gateway.dispose();
       await feed.close();
@@ -64,12 +64,12 @@ const startGatewayInProcess: Starter = async (redisUrl, prefix, payloads) => {
 };
 
 const startWsPeer: Starter = async (redisUrl, prefix, payloads) => {
-  const channel = redisNames(prefix, 1).snapshotChannel;
-  const peer = await startWsBroadcastServer({ subscriber: new Redis(redisUrl), reader: new Redis(redisUrl), channel });
+  const names = redisNames(prefix, 1);
+  const peer = await startWsBroadcastServer({ subscriber: new Redis(redisUrl), reader: new Redis(redisUrl), names });
   return {
     url: `ws://127.0.0.1:${peer.port}/`,
     protocol: 'ws',
-    publisher: new RedisLoadPublisher(new Redis(redisUrl), channel, payloads),
+    publisher: new RedisLoadPublisher(new Redis(redisUrl), names, payloads),
     close: () => peer.close(),
   };
 };

@@ -18,9 +18,8 @@ import {
   secretFiles,
   type EnvSpec,
   type SecretFile,
+  FIRST_FETCH_MS,
 } from './k8s-manifests';
-
-const FIRST_FETCH_MS = 300_000;
 
 /** What each service is, in the manifests and in shared/. */
 const SERVICES = {

