@@ -1,4 +1,4 @@
-import { createLogger, exitOnSignals, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
+import { createLogger, exitOnSignals, gatewayShutdownDeadlineMs, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
 import { createGateway } from './gateway';
 import { GatewayMetrics } from './gateway-metrics';
 import { RedisSnapshotFeed } from './redis-feed';
@@ -16,10 +16,9 @@ async function main(): Promise<void> {
       await gateway.drain();
       await gateway.dispose();
       await feed.close();
-      redis.subscriber.disconnect();
-      await redis.command.quit().catch(() => undefined);
+      await redis.close();
     },
-    { logger, deadlineMs: config.drainWindowMs + 5000 },
+    { logger, deadlineMs: gatewayShutdownDeadlineMs(config) },
   );
   await gateway.listen();
 }

@@ -1,8 +1,9 @@
-import { createPoller, createPollerRedis, RedisLeaseManager, RedisSnapshotPublisher, type Poller } from '@matomo-live/poller';
+import { createPoller, createRedisPoller, type Poller } from '@matomo-live/poller';
 import {
   ConfigError,
   exitOnSignals,
   createLogger,
+  gatewayShutdownDeadlineMs,
   InMemorySnapshotBus,
   loadGatewayConfig,
   loadOrExit,
@@ -39,28 +40,28 @@ export async function startSingleProcess(env: RawEnv = process.env): Promise<Sin
   const { pollerConfig, gatewayConfig } = loadOrExit(() => loadBoth(env));
   const logger = createLogger({ name: 'matomo-live', level: gatewayConfig.logLevel, pretty: gatewayConfig.logPretty });
   const closers: Array<() => Promise<void>> = [];
+  const redisUrl = gatewayConfig.redisUrl;
+  const bus = redisUrl === undefined ? 'memory' : 'redis';
   let feed: SnapshotFeed;
   let poller: Poller;
-  if (gatewayConfig.redisUrl === undefined) {
-    const bus = new InMemorySnapshotBus();
-    feed = bus;
-    poller = createPoller({ config: pollerConfig, publisher: bus, logger: logger.child({ part: 'poller' }) });
+  if (redisUrl === undefined) {
+    const memoryBus = new InMemorySnapshotBus();
+    feed = memoryBus;
+    poller = createPoller({ config: pollerConfig, publisher: memoryBus, logger: logger.child({ part: 'poller' }) });
   } else {
-    const pollerRedis = createPollerRedis(gatewayConfig.redisUrl);
-    pollerRedis.on('error', (error: Error) => logger.debug({ err: error.message }, 'poller Redis error'));
-    const leases = new RedisLeaseManager(pollerRedis, pollerConfig.leaseTtlMs, pollerConfig.redisPrefix);
-    poller = createPoller({ config: pollerConfig, publisher: new RedisSnapshotPublisher(pollerRedis, pollerConfig.redisPrefix), leases, logger: logger.child({ part: 'poller' }) });
-    const gatewayRedis = createRedisClients(gatewayConfig.redisUrl);
+    const redisPoller = createRedisPoller({ config: pollerConfig, redisUrl, logger: logger.child({ part: 'poller' }) });
+    redisPoller.redis.on('error', (error: Error) => logger.debug({ err: error.message }, 'poller Redis error'));
+    poller = redisPoller.poller;
+    const gatewayRedis = createRedisClients(redisUrl);
     feed = new RedisSnapshotFeed({ ...gatewayRedis, prefix: gatewayConfig.redisPrefix, logger });
     closers.push(async () => {
-      await pollerRedis.quit().catch(() => pollerRedis.disconnect());
-      gatewayRedis.subscriber.disconnect();
-      await gatewayRedis.command.quit().catch(() => gatewayRedis.command.disconnect());
+      await redisPoller.close();
+      await gatewayRedis.close();
     });
   }
   const gateway = createGateway({ config: gatewayConfig, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   logger.info(
-    { matomoUrl: pollerConfig.matomoUrl, tokenFingerprint: tokenFingerprint(pollerConfig.matomoToken), sites: pollerConfig.siteIds, bus: gatewayConfig.redisUrl ? 'redis' : 'memory' },
+    { matomoUrl: pollerConfig.matomoUrl, tokenFingerprint: tokenFingerprint(pollerConfig.matomoToken), sites: pollerConfig.siteIds, bus },
     'single-process mode',
   );
   const port = await gateway.listen();
@@ -69,9 +70,9 @@ export async function startSingleProcess(env: RawEnv = process.env): Promise<Sin
     gateway,
     poller,
     port,
-    bus: gatewayConfig.redisUrl === undefined ? 'memory' : 'redis',
+    bus,
     logger,
-    shutdownDeadlineMs: gatewayConfig.drainWindowMs + 5000,
+    shutdownDeadlineMs: gatewayShutdownDeadlineMs(gatewayConfig),
     async shutdown() {
       await gateway.drain();
       await poller.stop();

@@ -2,10 +2,8 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
 import { startHealthServer, type HealthServer } from './health-server';
-import { createPoller, type Poller } from './poller';
-import { createPollerRedis } from './redis-clients';
-import { RedisLeaseManager } from './redis-lease';
-import { RedisSnapshotPublisher } from './redis-publisher';
+import type { Poller } from './poller';
+import { createRedisPoller } from './redis-poller';
 
 export interface PollerProcess {
   poller: Poller;
@@ -22,11 +20,9 @@ export interface PollerProcess {
 export async function startPollerProcess(env: RawEnv = process.env): Promise<PollerProcess> {
   const config = loadOrExit(() => loadPollerConfig(env));
   const logger = createLogger({ name: 'poller', level: config.logLevel, pretty: config.logPretty });
-  const redis = createPollerRedis(config.redisUrl!);
+  const { poller, redis, leases, close } = createRedisPoller({ config, redisUrl: config.redisUrl!, logger });
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error; reconnecting'));
   redis.on('ready', () => logger.info('redis ready'));
-  const leases = new RedisLeaseManager(redis, config.leaseTtlMs, config.redisPrefix);
-  const poller = createPoller({ config, publisher: new RedisSnapshotPublisher(redis, config.redisPrefix), leases, logger });
   logger.info(
     { matomoUrl: config.matomoUrl, tokenFingerprint: tokenFingerprint(config.matomoToken), sites: config.siteIds, owner: leases.owner, prefix: config.redisPrefix },
     'configuration loaded',
@@ -43,7 +39,7 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
     async shutdown() {
       await poller.stop();
       await health?.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await close();
     },
   };
 }

@@ -1,8 +1,11 @@
 import { Agent, type Dispatcher } from 'undici';
 import {
+  backoffDelay,
   contentDigest,
   encodeSnapshot,
   localDate,
+  systemClock,
+  type Clock,
   type Logger,
   type PollerConfig,
   type SiteTimezone,
@@ -10,9 +13,7 @@ import {
   type SnapshotPublisher,
   type Summary,
 } from '@matomo-live/shared';
-import { fullJitterDelay } from './backoff';
 import { buildBulkRequest, type SiteQuery, type SiteSlots } from './bulk-request';
-import { systemClock, type Clock } from '@matomo-live/shared';
 import { readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';
 import type { LeaseManager } from './redis-lease';
@@ -409,7 +410,8 @@ class SnapshotPoller implements Poller {
       );
       return this.scheduleTick(this.timing.authRetryMs);
     }
-    const delay = fullJitterDelay(h.consecutiveFailures, this.timing.backoffBaseMs, this.timing.backoffCapMs, this.timing.random);
+    // Retry n (n = failures so far) waits up to min(cap, base·2^(n-1)): backoffDelay counts attempts from 0.
+    const delay = backoffDelay(h.consecutiveFailures - 1, { initialMs: this.timing.backoffBaseMs, maxMs: this.timing.backoffCapMs, random: this.timing.random });
     const level = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0 ? 'warn' : 'debug';
     this.log[level]({ kind: first.kind, err: first.message, failures: h.consecutiveFailures, retryInMs: delay }, 'tick failed; nothing published');
     this.scheduleTick(delay);

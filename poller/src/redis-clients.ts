@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { redisRetryDelay } from '@matomo-live/shared';
 
 /**
  * The poller's Redis connection. Offline, commands fail at once instead of
@@ -10,7 +11,7 @@ export function createPollerRedis(url: string, connectionName = 'matomo-live-pol
   return new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt: number) => Math.min(100 * attempt, 2000),
+    retryStrategy: redisRetryDelay,
     connectionName,
   });
 }

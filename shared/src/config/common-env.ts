@@ -8,3 +8,17 @@ export const commonEnvSpec = {
   REDIS_PREFIX: str({ default: 'matomo-live:', desc: 'prefix of every Redis key and channel' }),
   LOG_PRETTY: bool({ default: false, desc: 'human-readable logs instead of JSON lines' }),
 };
+
+/**
+ * The error line when the split deployment's REDIS_URL is missing, else
+ * undefined. `value` is REDIS_URL raw or validated; blank counts as unset.
+ */
+export function missingRedisUrl(value: string | undefined, required = true): string | undefined {
+  if (!required || (value ?? '').trim() !== '') return undefined;
+  return 'REDIS_URL: required but not set (e.g. redis://redis:6379); or run `npm start` for the single-process mode';
+}
+
+/** The sites a service handles, in order: MATOMO_SITE_IDS when set, else [MATOMO_SITE_ID]. */
+export function configuredSiteIds(e: { MATOMO_SITE_IDS?: number[] | undefined; MATOMO_SITE_ID: number }): number[] {
+  return e.MATOMO_SITE_IDS ?? [e.MATOMO_SITE_ID];
+}

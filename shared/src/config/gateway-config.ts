@@ -2,34 +2,30 @@ import { bool, EnvError, makeValidator, str } from 'envalid';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { cleanOrThrow } from './clean';
-import { commonEnvSpec } from './common-env';
+import { commonEnvSpec, configuredSiteIds, missingRedisUrl } from './common-env';
 import { ConfigError } from './config-error';
 import type { LoadConfigOptions } from './poller-config';
 import { readEnv, type RawEnv } from './read-env';
-import { commaList, intIn, milliseconds, siteIdList, type LogLevel } from './validators';
+import { commaList, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 
 /** "https://a.example, http://b.example:8080" → normalized origins (scheme://host[:port]). */
 export const originList = makeValidator<string[]>((input) =>
-  input
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p) => {
-      if (p === '*') return '*';
-      let url: URL;
-      try {
-        url = new URL(p);
-      } catch {
-        throw new EnvError(`"${p}" is not an origin such as https://dashboard.example.org`);
-      }
-      return url.origin;
-    }),
+  splitCommaList(input).map((p) => {
+    if (p === '*') return '*';
+    let url: URL;
+    try {
+      url = new URL(p);
+    } catch {
+      throw new EnvError(`"${p}" is not an origin such as https://dashboard.example.org`);
+    }
+    return url.origin;
+  }),
 );
 
 /** "10.0.0.0/8, 127.0.0.1, ::1" → addresses and CIDR ranges, checked. "loopback" = 127.0.0.1/8 and ::1. */
 export const proxyList = makeValidator<string[]>((input) => {
   const out: string[] = [];
-  for (const part of input.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of splitCommaList(input)) {
     if (part === 'loopback') {
       out.push('127.0.0.0/8', '::1/128');
       continue;
@@ -159,6 +155,11 @@ export interface GatewayConfig {
   logPretty: boolean;
 }
 
+/** How long a gateway's shutdown may take before it is cut short: the drain window plus 5 s for the rest. */
+export function gatewayShutdownDeadlineMs(config: Pick<GatewayConfig, 'drainWindowMs'>): number {
+  return config.drainWindowMs + 5000;
+}
+
 /**
  * Reads, validates and defaults the gateway's configuration; throws ConfigError.
  * `readPem` turns SSL_KEY/SSL_CERT paths into PEM text (injected for tests).
@@ -192,7 +193,7 @@ export function loadGatewayConfig(
   const validTokens = e.VALID_TOKENS ?? [];
   const tls = loadTls(e.SSL_KEY, e.SSL_CERT, options.readPem, errors);
   if (errors.length > 0) throw new ConfigError(errors);
-  const siteIds = e.MATOMO_SITE_IDS ?? [e.MATOMO_SITE_ID];
+  const siteIds = configuredSiteIds(e);
   const dashboard = raw.DASHBOARD_DIR;
   return {
     port: e.PORT,
@@ -225,10 +226,9 @@ export function loadGatewayConfig(
 function crossCheck(raw: RawEnv, requireRedis: boolean): string[] {
   const set = (name: string) => (raw[name] ?? '').trim() !== '';
   const errors: string[] = [];
-  if (requireRedis && !set('REDIS_URL')) {
-    errors.push('REDIS_URL: required but not set (e.g. redis://redis:6379); or run `npm start` for the single-process mode');
-  }
-  const anyStatic = (raw.VALID_TOKENS ?? '').split(',').some((t) => t.trim() !== '');
+  const missingRedis = missingRedisUrl(raw.REDIS_URL, requireRedis);
+  if (missingRedis !== undefined) errors.push(missingRedis);
+  const anyStatic = splitCommaList(raw.VALID_TOKENS ?? '').length > 0;
   if (!anyStatic && !set('JWT_SECRET') && !set('JWT_PUBLIC_KEY') && !set('JWT_JWKS')) {
     errors.push('VALID_TOKENS: required but not set — no client could connect; set VALID_TOKENS or JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_FILE');
   }

@@ -1,6 +1,6 @@
 import { bool, str } from 'envalid';
 import { cleanOrThrow } from './clean';
-import { commonEnvSpec } from './common-env';
+import { commonEnvSpec, configuredSiteIds, missingRedisUrl } from './common-env';
 import { readEnv, type RawEnv, type ReadEnvOptions } from './read-env';
 import { intIn, matomoBaseUrl, milliseconds, siteIdList, type LogLevel } from './validators';
 import { ConfigError } from './config-error';
@@ -65,13 +65,12 @@ export interface LoadConfigOptions extends ReadEnvOptions {
 export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigOptions = {}): PollerConfig {
   // Only our own names: an unrelated *_FILE variable (TF_CLI_CONFIG_FILE…) must not be opened as a secret.
   const e = cleanOrThrow(readEnv(env, { ...options, names: Object.keys(pollerEnvSpec) }), pollerEnvSpec);
-  if ((options.requireRedis ?? true) && e.REDIS_URL === undefined) {
-    throw new ConfigError(['REDIS_URL: required but not set (e.g. redis://redis:6379); or run `npm start` for the single-process mode']);
-  }
+  const missingRedis = missingRedisUrl(e.REDIS_URL, options.requireRedis);
+  if (missingRedis !== undefined) throw new ConfigError([missingRedis]);
   return {
     matomoUrl: e.MATOMO_URL,
     matomoToken: e.MATOMO_TOKEN,
-    siteIds: e.MATOMO_SITE_IDS ?? [e.MATOMO_SITE_ID],
+    siteIds: configuredSiteIds(e),
     matomoTimeoutMs: e.MATOMO_TIMEOUT,
     fetchIntervalMs: e.FETCH_INTERVAL,
     summaryIntervalMs: e.SUMMARY_INTERVAL,

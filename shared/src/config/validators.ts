@@ -14,9 +14,14 @@ export function intIn(min: number, max: number) {
 /** Milliseconds as a whole number; the upper bound is what setTimeout accepts. */
 export const milliseconds = (min = 1, max = 2_147_483_647) => intIn(min, max);
 
+/** "a, b,,c " → ["a", "b", "c"]: entries trimmed, empty entries dropped. */
+export function splitCommaList(input: string): string[] {
+  return input.split(',').map((p) => p.trim()).filter((p) => p !== '');
+}
+
 /** "1,2, 3" → [1, 2, 3]: positive whole numbers, duplicates removed, order kept. */
 export const siteIdList = makeValidator<number[]>((input) => {
-  const parts = input.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const parts = splitCommaList(input);
   if (parts.length === 0) throw new EnvError('must list at least one site id, e.g. "1,2,3"');
   const ids = parts.map((p) => {
     if (!/^\d+$/.test(p) || Number(p) < 1) throw new EnvError(`"${p}" is not a site id (a whole number ≥ 1)`);
@@ -26,9 +31,7 @@ export const siteIdList = makeValidator<number[]>((input) => {
 });
 
 /** Comma list, entries trimmed, empty entries dropped (as the reference's VALID_TOKENS). */
-export const commaList = makeValidator<string[]>((input) =>
-  input.split(',').map((p) => p.trim()).filter((p) => p !== ''),
-);
+export const commaList = makeValidator<string[]>(splitCommaList);
 
 /**
  * Matomo's base URL as users write it — with or without a trailing slash or

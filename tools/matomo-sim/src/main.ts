@@ -7,7 +7,7 @@ import { str } from 'envalid';
 import { cleanOrThrow, intIn, loadOrExit, siteIdList } from '@matomo-live/shared';
 import { startMatomoSim } from './matomo-sim';
 
-export const simEnvSpec = {
+const simEnvSpec = {
   PORT: intIn(0, 65535)({ default: 8090, desc: 'HTTP port; 0 picks a free one' }),
   SIM_HOST: str({ default: '0.0.0.0', desc: 'listen address' }),
   SIM_TOKEN: str({ default: 'demo-matomo-token', desc: 'the token_auth the simulator accepts' }),

@@ -3,7 +3,7 @@ import type { DayTotals, SimData } from './sim-data';
 import { toMatomoVisit, type SiteInfo } from './sim-visit';
 
 /** Matomo's error body: `{"result":"error","message":...}`, usually with HTTP 200. */
-export interface MatomoError {
+interface MatomoError {
   result: 'error';
   message: string;
 }
@@ -12,12 +12,8 @@ export function matomoError(message: string): MatomoError {
   return { result: 'error', message };
 }
 
-export function isMatomoError(value: unknown): value is MatomoError {
-  return typeof value === 'object' && value !== null && (value as { result?: unknown }).result === 'error';
-}
-
 /** The methods the simulator answers; anything else is Matomo's "method does not exist" error. */
-export const SUPPORTED_METHODS = [
+const SUPPORTED_METHODS = [
   'Live.getLastVisitsDetails',
   'Live.getCounters',
   'VisitsSummary.get',
@@ -80,7 +76,7 @@ function counters(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs:
     return matomoError('lastMinutes must be a whole number between 1 and 2880');
   }
   const since = Math.floor(nowMs / 1000) - lastMinutes * 60;
-  const recent = data.visitsOf(site.idSite).filter((v) => v.lastActionTimestamp > since);
+  const recent = data.visitsAfter(site.idSite, since);
   return [
     {
       visits: recent.length,
@@ -151,7 +147,7 @@ function isMultiDate(date: string): boolean {
 }
 
 /** Matomo's `date` forms for period=day, resolved in the site's timezone; an error message when invalid. */
-export function resolveDates(date: string, site: SiteInfo, nowMs: number): string[] | string {
+function resolveDates(date: string, site: SiteInfo, nowMs: number): string[] | string {
   const today = localDate(nowMs, site.zone);
   const single = (d: string): string | undefined => {
     if (d === 'today' || d === 'now') return today;

@@ -372,11 +372,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function send(res: ServerResponse, status: number, body: string, contentType: string): void {
+function send(res: ServerResponse, status: number, body: string, contentType: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) }).end(body);
 }
 
 /** Matomo's JSON: PHP's json_encode escapes "/" as "\/". */
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, JSON.stringify(value).replace(/\//g, '\\/'), 'application/json; charset=utf-8');
 }

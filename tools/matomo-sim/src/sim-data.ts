@@ -45,6 +45,8 @@ const EMPTY_DAY: DayTotals = {
 export class SimData {
   readonly sites = new Map<number, SiteInfo>();
   private visits: SimVisit[] = [];
+  /** visitsOf() answers per site, built on demand; cleared whenever `visits` changes. */
+  private readonly sortedBySite = new Map<number, readonly SimVisit[]>();
   private readonly days = new Map<string, DayTotals>();
   private nextVisitId = 1000;
 
@@ -84,6 +86,7 @@ export class SimData {
     if (fields.firstActionTimestamp === undefined) merged.firstActionTimestamp = merged.lastActionTimestamp - merged.visitDuration;
     const visit: SimVisit = { ...merged, idSite: siteId, idVisit: this.nextVisitId++ };
     this.visits.push(visit);
+    this.sortedBySite.delete(siteId);
     const date = localDate(visit.firstActionTimestamp * 1000, site.zone);
     const day = { ...(this.days.get(dayKey(siteId, date)) ?? EMPTY_DAY) };
     const knownVisitor = this.visits.some(
@@ -134,23 +137,37 @@ export class SimData {
     return day && day.nb_visits > 0 ? day : undefined;
   }
 
-  /** Visits of a site, most recent last action first (Matomo's order). */
-  visitsOf(siteId: number): SimVisit[] {
-    return this.visits
-      .filter((v) => v.idSite === siteId)
-      .sort((a, b) => b.lastActionTimestamp - a.lastActionTimestamp || b.idVisit - a.idVisit);
+  /** Visits of a site, most recent last action first (Matomo's order). Sorted once per change of the visits. */
+  visitsOf(siteId: number): readonly SimVisit[] {
+    let sorted = this.sortedBySite.get(siteId);
+    if (sorted === undefined) {
+      sorted = this.visits
+        .filter((v) => v.idSite === siteId)
+        .sort((a, b) => b.lastActionTimestamp - a.lastActionTimestamp || b.idVisit - a.idVisit);
+      this.sortedBySite.set(siteId, sorted);
+    }
+    return sorted;
+  }
+
+  /** Visits of a site whose last action is after `afterSeconds` (Unix), in no particular order: for answers that only count. */
+  visitsAfter(siteId: number, afterSeconds: number): SimVisit[] {
+    return this.visits.filter((v) => v.idSite === siteId && v.lastActionTimestamp > afterSeconds);
   }
 
   /** Forgets visits and totals (sites stay). */
   clear(): void {
     this.visits = [];
+    this.sortedBySite.clear();
     this.days.clear();
   }
 
   /** Drops visits older than `maxAgeSeconds`, so a long-running demo stays small. */
   prune(maxAgeSeconds: number): void {
     const cutoff = Math.floor(this.now() / 1000) - maxAgeSeconds;
-    this.visits = this.visits.filter((v) => v.lastActionTimestamp >= cutoff);
+    const kept = this.visits.filter((v) => v.lastActionTimestamp >= cutoff);
+    if (kept.length === this.visits.length) return;
+    this.visits = kept;
+    this.sortedBySite.clear();
   }
 
   firstSiteId(): number {

@@ -1,4 +1,4 @@
-import { formatLocalDateTime, localDate, type SiteTimezone } from '@matomo-live/shared';
+import { formatLocalDateTime, type SiteTimezone } from '@matomo-live/shared';
 
 /** One stored visit: the facts the simulator keeps, in Matomo's own field names. */
 export interface SimVisit {
@@ -77,7 +77,7 @@ export function toMatomoVisit(v: SimVisit, site: SiteInfo, withActions: boolean)
     serverTimestamp: v.lastActionTimestamp,
     firstActionTimestamp: v.firstActionTimestamp,
     serverTimePretty: localLast.slice(11),
-    serverDatePretty: localDate(lastMs, site.zone),
+    serverDatePretty: localLast.slice(0, 10),
     serverDatePrettyFirstAction: localFirst.slice(0, 10),
     serverTimePrettyFirstAction: localFirst.slice(11),
     userId: null,
