@@ -1,8 +1,10 @@
-/** Top-level snapshot keys a connection can ask for (`site`, `seq`, `updated_at` always come). */
-export type SnapshotField = 'summary' | 'counters' | 'visits_live' | 'timezone';
+import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/shared/dist/protocol';
 
-/** The subprotocol the gateway selects; `token.<T>` rides next to it. */
-export const PROTOCOL_V1 = 'matomo-live.v1';
+/** Top-level snapshot keys a connection can ask for (`site`, `seq`, `updated_at` always come). */
+export type SnapshotField = SelectableField;
+
+/** The subprotocol the gateway selects; `token.<T>` rides next to it. One definition, shared with the gateway. */
+export const PROTOCOL_V1 = PROTOCOL_NAME;
 
 export interface ConnectTarget {
   /** Gateway URL: ws://, wss://, or http(s):// (mapped to ws(s)://). */
@@ -36,7 +38,7 @@ export function connectRequest(target: ConnectTarget): { url: string; protocols:
       if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(target.token)) {
         throw new TypeError('matomo-live: this token has characters a subprotocol cannot carry; use tokenTransport "query"');
       }
-      protocols.push(`token.${target.token}`);
+      protocols.push(`${TOKEN_PROTOCOL_PREFIX}${target.token}`);
     }
   }
   return { url: url.toString(), protocols };

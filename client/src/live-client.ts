@@ -3,6 +3,7 @@ import { backoffDelay } from './backoff';
 import { type Clock, systemClock } from '@matomo-live/shared/dist/clock';
 import { ClientCloseCode, isAuthFailure } from './close-codes';
 import { connectRequest, type SnapshotField } from './connect-url';
+import { PING_MESSAGE } from '@matomo-live/shared/dist/protocol';
 import { SeqFilter } from './seq-filter';
 import { TypedEmitter } from './typed-emitter';
 
@@ -249,7 +250,7 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
       this.idleTimer = null;
       const socket = this.socket;
       if (!socket || socket.readyState !== OPEN) return;
-      socket.send('{"type":"ping"}');
+      socket.send(PING_MESSAGE);
       this.pongTimer = clock.setTimeout(() => {
         this.pongTimer = null;
         if (this.socket !== socket) return;

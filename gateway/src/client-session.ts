@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { CloseCode, closeReasons } from '@matomo-live/shared';
+import { CloseCode, closeReasons, PONG_MESSAGE } from '@matomo-live/shared';
 import type { GatewayMetrics } from './gateway-metrics';
 import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-hub';
 import type { TokenBucket } from './rate-limits';
@@ -14,7 +14,13 @@ interface WebSocketInternals {
   _sender: SenderInternals | null;
 }
 
-const PONG = Buffer.from('{"type":"pong"}');
+const PONG = Buffer.from(PONG_MESSAGE);
+
+/** Sends the close frame with the code's reason text and counts it: every close frame the gateway sends goes through here. */
+export function closeWithCode(ws: WebSocket, code: CloseCode, metrics: GatewayMetrics): void {
+  metrics.clientCloses.inc({ code });
+  ws.close(code, closeReasons[code]);
+}
 
 export interface ClientSessionOptions {
   /** Unsent bytes (socket buffer + skipped snapshots) before close 4005. */
@@ -43,6 +49,8 @@ export class ClientSession implements HubSubscriber {
   private skippedBytes = 0;
   private closing = false;
   private readonly raw: WebSocketInternals;
+  /** No extension (deflate) transforms frames, so a shared frame may go to the socket as is. Fixed at the handshake. */
+  private readonly plainFrames: boolean;
 
   constructor(
     readonly ws: WebSocket,
@@ -50,6 +58,8 @@ export class ClientSession implements HubSubscriber {
     private readonly options: ClientSessionOptions,
   ) {
     this.raw = ws as unknown as WebSocketInternals;
+    // ws's getter joins the negotiated extensions' names on each read: read it once.
+    this.plainFrames = ws.extensions === '';
     ws.on('pong', this.markAlive);
     ws.on('message', this.onMessage);
     ws.once('close', () => {
@@ -80,8 +90,7 @@ export class ClientSession implements HubSubscriber {
     if (this.closing) return;
     this.closing = true;
     this.pending = null;
-    this.options.metrics.clientCloses.inc({ code });
-    this.ws.close(code, closeReasons[code]);
+    closeWithCode(this.ws, code, this.options.metrics);
   }
 
   /** `deferred`: written after an earlier write completed, not in the broadcast itself. */
@@ -91,7 +100,7 @@ export class ClientSession implements HubSubscriber {
     const sender = this.raw._sender;
     // The shared frame can go straight to the socket only when ws has nothing
     // queued of its own and no extension (deflate) transforms frames.
-    if (socket !== null && sender !== null && sender._state === 0 && sender._queue.length === 0 && this.ws.extensions === '') {
+    if (socket !== null && sender !== null && sender._state === 0 && sender._queue.length === 0 && this.plainFrames) {
       socket.write(message.frame, this.onWritten);
     } else {
       this.ws.send(message.payload, { binary: false }, this.onWritten);

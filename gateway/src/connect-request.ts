@@ -1,15 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { PROTOCOL_NAME, SELECTABLE_FIELDS, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/shared';
 
-/** The subprotocol the gateway speaks; selected whenever a client offers it. */
-export const PROTOCOL_NAME = 'matomo-live.v1';
-const TOKEN_PROTOCOL_PREFIX = 'token.';
 /** Paths that accept WebSocket upgrades (the forms in use). */
 const WS_PATHS = new Set(['/', '/ws', '/ws/']);
-
-/** Top-level snapshot keys a client may pick with `fields=`. */
-export const SELECTABLE_FIELDS = ['visits_live', 'summary', 'counters', 'timezone'] as const;
-export type SelectableField = (typeof SELECTABLE_FIELDS)[number];
 
 /** What a WebSocket upgrade asks for, read from its URL and headers only. */
 export interface ConnectRequest {
@@ -23,10 +17,14 @@ export interface ConnectRequest {
   fieldsError: string | undefined;
 }
 
+/** A request URL's path: everything before the query. */
+export function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?', 1)[0] ?? '/';
+}
+
 /** True when the path (without query) takes upgrades. */
 export function isWebSocketPath(url: string | undefined): boolean {
-  const path = (url ?? '/').split('?', 1)[0] ?? '/';
-  return WS_PATHS.has(path);
+  return WS_PATHS.has(pathOf(url));
 }
 
 export function parseConnectRequest(url: string | undefined, headers: IncomingHttpHeaders): ConnectRequest {

@@ -1,9 +1,9 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
-import { CloseCode, closeReasons, tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
-import { ClientSession } from './client-session';
+import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
+import { CloseCode, tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
+import { ClientSession, closeWithCode } from './client-session';
 import { systemClock, type IntervalClock as Clock } from '@matomo-live/shared';
 import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequest, selectProtocol } from './connect-request';
 import { GatewayMetrics } from './gateway-metrics';
@@ -39,7 +39,10 @@ export interface Gateway {
   readonly connectionCount: number;
 }
 
-/** How long a closed client may take to answer the close handshake before its socket is destroyed. */
+/**
+ * How long a client may take to finish the close handshake before its socket
+ * is destroyed (ws's closeTimeout, armed by every close; ws's default is 30 s).
+ */
 const CLOSE_HANDSHAKE_MS = 2000;
 
 export function createGateway({ config, feed, logger, clock = systemClock, metrics = new GatewayMetrics() }: GatewayOptions): Gateway {
@@ -54,13 +57,16 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
   let disposed = false;
   let heartbeat: unknown;
 
-  const wss = new WebSocketServer({
+  // closeTimeout is ws's (8.23) but not yet in @types/ws 8.18: hence the widened type.
+  const serverOptions: ServerOptions & { closeTimeout: number } = {
     noServer: true,
     maxPayload: config.maxPayloadBytes,
     perMessageDeflate: config.perMessageDeflate,
     clientTracking: false,
     handleProtocols: selectProtocol,
-  });
+    closeTimeout: CLOSE_HANDSHAKE_MS,
+  };
+  const wss = new WebSocketServer(serverOptions);
 
   const isReady = () => !draining && !disposed && feed.isReady();
   const dashboardDir = resolveDashboardDir(config.dashboardDir);
@@ -98,9 +104,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
       ws.on('error', (error) => logger.debug({ err: error.message, ip }, 'client socket error'));
       const closeWith = (code: CloseCode, reason?: string) => {
         if (reason !== undefined) metrics.authFailures.inc({ reason });
-        metrics.clientCloses.inc({ code });
-        ws.close(code, closeReasons[code]);
-        terminateLater(ws);
+        closeWithCode(ws, code, metrics);
       };
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
       if (!result.ok) {
@@ -126,7 +130,6 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
       onSlow: (s) => {
         metrics.slowClientCloses.inc();
         logger.warn({ ip: s.info.ip, tokenId: s.info.tokenId, site: s.info.siteId }, 'slow consumer closed');
-        terminateLater(s.ws);
       },
       onClosed: (s) => {
         sessions.delete(s);
@@ -141,12 +144,27 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     if (session.membership.current !== null) session.deliver(session.membership.current);
   }
 
-  /** ws waits 30 s for the peer's close frame; a drained or cut client gets a shorter grace. */
-  function terminateLater(ws: WebSocket): void {
-    const timer = clock.setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS);
-    // Never the reason a process stays alive.
-    (timer as { unref?: () => void }).unref?.();
-    ws.once('close', () => clock.clearTimeout(timer));
+  /**
+   * Closes the session with 1001, now or after `delayMs` on the clock (unless
+   * it is closed already), and resolves once it is. ws's closeTimeout cuts a
+   * peer that does not finish the handshake, but arms nothing for a peer that
+   * half-closed its TCP side first; the backstop terminates that one too, so
+   * drain and dispose always end.
+   */
+  function closeGoingAway(session: ClientSession, delayMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (session.ws.readyState === WebSocket.CLOSED) return resolve();
+      const close = () => session.close(CloseCode.GoingAway);
+      const closeTimer = delayMs === undefined ? undefined : clock.setTimeout(close, delayMs);
+      const backstop = clock.setTimeout(() => session.ws.terminate(), (delayMs ?? 0) + CLOSE_HANDSHAKE_MS);
+      (backstop as { unref?: () => void }).unref?.();
+      session.ws.once('close', () => {
+        if (closeTimer !== undefined) clock.clearTimeout(closeTimer);
+        clock.clearTimeout(backstop);
+        resolve();
+      });
+      if (delayMs === undefined) close();
+    });
   }
 
   function beat(): void {
@@ -169,9 +187,10 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
       if (outcome !== 'delivered') return;
       // The whole broadcast ran synchronously: this is when its last client was written.
       metrics.sendLag.observe((now() - receivedAt) / 1000);
-      const seq = hub.lastSeq(siteId);
-      if (seq !== undefined) metrics.lastSeq.set({ site: siteId }, seq);
-      const updatedAt = Date.parse(hub.updatedAt(siteId) ?? '');
+      const snapshot = hub.snapshot(siteId);
+      if (snapshot === null) return;
+      metrics.lastSeq.set({ site: siteId }, snapshot.seq);
+      const updatedAt = Date.parse(snapshot.updated_at);
       if (Number.isFinite(updatedAt)) metrics.contentAge.observe(Math.max(0, now() - updatedAt) / 1000);
     };
   }
@@ -207,19 +226,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     logger.info({ clients: clients.length, windowMs: config.drainWindowMs }, 'draining');
     // Spread the closes so the clients' reconnects do not land on the other replicas at once.
     const step = clients.length > 1 ? config.drainWindowMs / clients.length : 0;
-    await Promise.all(
-      clients.map(
-        (session, i) =>
-          new Promise<void>((resolve) => {
-            if (session.ws.readyState === WebSocket.CLOSED) return resolve();
-            session.ws.once('close', () => resolve());
-            clock.setTimeout(() => {
-              session.close(CloseCode.GoingAway);
-              terminateLater(session.ws);
-            }, Math.floor(i * step));
-          }),
-      ),
-    );
+    await Promise.all(clients.map((session, i) => closeGoingAway(session, Math.floor(i * step))));
   }
 
   async function dispose(): Promise<void> {
@@ -227,16 +234,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     draining = true;
     disposed = true;
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
-    const closing = [...sessions].map(
-      (session) =>
-        new Promise<void>((resolve) => {
-          if (session.ws.readyState === WebSocket.CLOSED) return resolve();
-          session.ws.once('close', () => resolve());
-          session.close(CloseCode.GoingAway);
-          terminateLater(session.ws);
-        }),
-    );
-    await Promise.all(closing);
+    await Promise.all([...sessions].map((session) => closeGoingAway(session)));
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());

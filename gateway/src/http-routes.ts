@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig, Logger } from '@matomo-live/shared';
-import { bearerToken } from './connect-request';
+import { bearerToken, isWebSocketPath, pathOf } from './connect-request';
 import type { GatewayMetrics } from './gateway-metrics';
 import type { SnapshotHub } from './snapshot-hub';
 import { plain, serveStatic } from './static-files';
@@ -25,12 +25,12 @@ const DASHBOARD_MOUNT = '/dashboard/';
  */
 export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }: HttpRoutesOptions) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const path = pathOf(req.url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
     if (path === '/healthz') return json(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const ready = isReady();
-      return json(res, ready ? 200 : 503, { ready, sites: config.siteIds.map((site) => ({ site, seq: hub.lastSeq(site) ?? null })) });
+      return json(res, ready ? 200 : 503, { ready, sites: config.siteIds.map((site) => ({ site, seq: hub.snapshot(site)?.seq ?? null })) });
     }
     if (path === '/metrics') {
       metrics.registry.metrics().then(
@@ -53,8 +53,8 @@ export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboa
       return;
     }
     if (path === '/dashboard' && dashboardDir !== null) return plain(res, 301, 'Moved', { Location: DASHBOARD_MOUNT });
-    if (path.startsWith(DASHBOARD_MOUNT) && dashboardDir !== null) return serveStatic(dashboardDir, DASHBOARD_MOUNT, req, res);
-    if (path === '/' || path === '/ws' || path === '/ws/') return plain(res, 426, 'This is a WebSocket endpoint', { Upgrade: 'websocket' });
+    if (path.startsWith(DASHBOARD_MOUNT) && dashboardDir !== null) return serveStatic(dashboardDir, DASHBOARD_MOUNT, req, res, path);
+    if (isWebSocketPath(path)) return plain(res, 426, 'This is a WebSocket endpoint', { Upgrade: 'websocket' });
     return plain(res, 404, 'Not found');
   };
 
@@ -69,8 +69,8 @@ export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboa
     const siteId = siteText === null ? config.defaultSiteId : Number(siteText);
     if (!hub.hasSite(siteId)) return plain(res, 404, 'Unknown site');
     if (!grantAllows(result.grant, siteId)) return plain(res, 403, 'Site not allowed for this token');
-    const bytes = hub.latest(siteId);
-    const pretty = bytes === null ? 'no snapshot yet' : JSON.stringify(JSON.parse(bytes.toString()), null, 2);
+    const snapshot = hub.snapshot(siteId);
+    const pretty = snapshot === null ? 'no snapshot yet' : JSON.stringify(snapshot, null, 2);
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -79,7 +79,7 @@ export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboa
     });
     res.end(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>matomo-live site ${siteId}</title>` +
-        `<style>body{font:14px monospace;margin:1rem}</style></head><body><h1>Site ${siteId}, seq ${hub.lastSeq(siteId) ?? '-'}</h1>` +
+        `<style>body{font:14px monospace;margin:1rem}</style></head><body><h1>Site ${siteId}, seq ${snapshot?.seq ?? '-'}</h1>` +
         `<pre>${escapeHtml(pretty)}</pre></body></html>`,
     );
   }

@@ -44,12 +44,6 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     return this.sync(siteId);
   }
 
-  async unsubscribe(siteId: number): Promise<void> {
-    this.handlers.delete(siteId);
-    this.confirmed.delete(siteId);
-    if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe(redisNames(this.prefix, siteId).snapshotChannel);
-  }
-
   isReady(): boolean {
     if (this.closed || this.subscriber.status !== 'ready' || this.handlers.size === 0) return false;
     for (const siteId of this.handlers.keys()) if (!this.confirmed.has(siteId)) return false;
@@ -69,7 +63,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
   private async sync(siteId: number): Promise<Buffer | null> {
     const names = redisNames(this.prefix, siteId);
     await this.subscriber.subscribe(names.snapshotChannel);
-    if (this.handlers.has(siteId)) this.confirmed.add(siteId);
+    this.confirmed.add(siteId);
     return this.command.getBuffer(names.snapshotKey);
   }
 

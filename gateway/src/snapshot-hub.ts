@@ -1,5 +1,4 @@
-import { decodeSnapshot, type Logger, type Snapshot } from '@matomo-live/shared';
-import type { SelectableField } from './connect-request';
+import { decodeSnapshot, type Logger, type SelectableField, type Snapshot } from '@matomo-live/shared';
 
 /** One message ready to go out: the payload and its wire encoding, both built once per change. */
 export interface OutgoingMessage {
@@ -94,13 +93,9 @@ export class SnapshotHub {
     return this.sites.get(siteId)?.bytes ?? null;
   }
 
-  /** The latest snapshot's updated_at (when the poller first saw its content). */
-  updatedAt(siteId: number): string | undefined {
-    return this.sites.get(siteId)?.snapshot?.updated_at;
-  }
-
-  lastSeq(siteId: number): number | undefined {
-    return this.sites.get(siteId)?.snapshot?.seq;
+  /** The site's latest snapshot, decoded from those bytes (read-only: it is shared), or null. */
+  snapshot(siteId: number): Snapshot | null {
+    return this.sites.get(siteId)?.snapshot ?? null;
   }
 
   /** Takes published bytes; malformed ones are logged and ignored, never thrown. */

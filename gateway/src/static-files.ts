@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join, resolve, sep } from 'node:path';
+import { pathOf } from './connect-request';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -40,13 +41,13 @@ export function resolveDashboardDir(setting: string | null): string | null {
 /**
  * Serves files under `root` for paths below `mountPath` (GET/HEAD only). Paths
  * are decoded, resolved and checked to stay inside root, so "..", encoded
- * slashes and absolute paths cannot escape it.
+ * slashes and absolute paths cannot escape it. `path`: the request's path,
+ * when the caller has it already.
  */
-export function serveStatic(root: string, mountPath: string, req: IncomingMessage, res: ServerResponse): void {
-  const rawPath = (req.url ?? '/').split('?', 1)[0] ?? '/';
+export function serveStatic(root: string, mountPath: string, req: IncomingMessage, res: ServerResponse, path = pathOf(req.url)): void {
   let relative: string;
   try {
-    relative = decodeURIComponent(rawPath.slice(mountPath.length));
+    relative = decodeURIComponent(path.slice(mountPath.length));
   } catch {
     return plain(res, 400, 'Bad path');
   }

@@ -53,7 +53,6 @@ export interface SnapshotFeed {
    * the same snapshot may arrive more than once, consumers drop repeats by seq.
    */
   subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null>;
-  unsubscribe(siteId: number): Promise<void>;
   /** True while subscribed and connected (readiness). */
   isReady(): boolean;
   close(): Promise<void>;
@@ -80,10 +79,6 @@ export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
   async subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null> {
     this.listeners.set(siteId, onSnapshot);
     return this.stored.get(siteId)?.bytes ?? null;
-  }
-
-  async unsubscribe(siteId: number): Promise<void> {
-    this.listeners.delete(siteId);
   }
 
   isReady(): boolean {

@@ -3,8 +3,6 @@
  * x is the longitude, y the negated latitude (SVG's y grows downwards). The
  * world outline is baked at build time in the same coordinates.
  */
-export const MAP_VIEWBOX = '-180 -90 360 180';
-
 export interface MapPoint {
   x: number;
   y: number;
