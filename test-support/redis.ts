@@ -4,13 +4,16 @@
  * - testRedisUrl(): the shared server — REDIS_URL if set, else a testcontainers
  *   Redis where a Docker engine runs, else a clear error saying how to get one.
  *   Tests sharing it must use their own key prefix (uniquePrefix()).
+ * - redisScope(): a fresh prefix on the shared server with a command
+ *   connection, deleting the prefix's keys on close.
  * - spawnRedisServer(): a private `redis-server` child process on a free
  *   loopback port that a test may stop and restart (Redis-outage tests).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { freePort } from './net';
+import { startProcess, type ServiceProcess } from './processes';
 
 let containerUrl: Promise<string> | undefined;
 
@@ -40,14 +43,30 @@ export function uniquePrefix(label = 'test'): string {
   return `t-${label}-${randomBytes(4).toString('hex')}:`;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
+export interface RedisScope {
+  url: string;
+  prefix: string;
+  /** A command connection (requests wait for a reconnect rather than fail). */
+  command: Redis;
+  /** Deletes every `prefix*` key and disconnects. */
+  close(): Promise<void>;
+}
+
+/** A test's own corner of the shared test Redis (or of `url`): a fresh prefix named after `label`, and a connection. */
+export async function redisScope(label: string, url?: string): Promise<RedisScope> {
+  const redisUrl = url ?? (await testRedisUrl());
+  const prefix = uniquePrefix(label);
+  const command = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  return {
+    url: redisUrl,
+    prefix,
+    command,
+    async close() {
+      const keys = await command.keys(`${prefix}*`);
+      if (keys.length > 0) await command.del(...keys);
+      command.disconnect();
+    },
+  };
 }
 
 export function hasRedisServerBinary(): boolean {
@@ -67,26 +86,13 @@ export interface SpawnedRedis {
 export async function spawnRedisServer(): Promise<SpawnedRedis> {
   if (!hasRedisServerBinary()) throw new Error(`redis-server is not installed: ${HOW_TO}`);
   const port = await freePort();
-  let child: ChildProcess | undefined;
+  let server: ServiceProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child!.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-      child!.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out.slice(-500)}`)));
-    });
-    child.stdout!.resume();
+    server = startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { inheritEnv: true });
+    await server.waitForOutput(/Ready to accept connections/);
   };
   const stop = async (): Promise<void> => {
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
+    await server?.kill();
   };
   await start();
   return { url: `redis://127.0.0.1:${port}`, port, stop, start };

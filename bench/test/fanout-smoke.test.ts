@@ -6,9 +6,10 @@
  * timing assertions: speed is the full benchmark's job (npm run bench).
  */
 import Redis from 'ioredis';
-import { createGateway, createRedisClients, RedisSnapshotFeed, type Gateway } from '@matomo-live/gateway';
-import { createLogger, loadGatewayConfig, redisNames } from '@matomo-live/shared';
-import { testRedisUrl, uniquePrefix } from '@test-support/redis';
+import { loadGatewayConfig, redisNames } from '@matomo-live/shared';
+import { startGateway } from '@test-support/gateway';
+import { redisScope, type RedisScope } from '@test-support/redis';
+import { waitFor } from '@test-support/wait-for';
 import { ClientSwarm, type ClientProtocol } from '../src/load-generator';
 import { monotonicMs, PayloadFactory } from '../src/payload';
 import { startSocketIoServer } from '../src/peers/socketio-server';
@@ -22,13 +23,8 @@ const TOKEN = 'smoke-token-0123456789';
 
 jest.setTimeout(90_000);
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+// A swarm's report() walks every client: check it every 50 ms, not every 20.
+const EVERY_MS = 50;
 
 interface ServerUnderTest {
   url: string;
@@ -44,22 +40,13 @@ const startGatewayInProcess: Starter = async (redisUrl, prefix, payloads) => {
     { PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' },
     { dotenv: false },
   );
-  const logger = createLogger({ name: 'gateway', level: 'silent' });
-  const redis = createRedisClients(redisUrl);
-  const feed = new RedisSnapshotFeed({ ...redis, prefix, logger });
-  const gateway: Gateway = createGateway({ config, feed, logger });
-  const port = await gateway.listen();
-  await waitFor(() => gateway.isReady(), 20_000, 'the gateway to subscribe');
+  const running = await startGateway(config);
+  await waitFor(() => running.gateway.isReady(), 'the gateway to subscribe', 20_000, { everyMs: EVERY_MS });
   return {
-    url: `ws://127.0.0.1:${port}/?token=${TOKEN}`,
+    url: `${running.url}?token=${TOKEN}`,
     protocol: 'ws',
     publisher: new RedisLoadPublisher(new Redis(redisUrl), redisNames(prefix, 1), payloads),
-    async close() {
-      await gateway.dispose();
-      await feed.close();
-      redis.subscriber.disconnect();
-      redis.command.disconnect();
-    },
+    close: () => running.stop(),
   };
 };
 
@@ -88,18 +75,19 @@ describe.each([
 ] as const)('fan-out smoke: %s', (_name, start) => {
   let server: ServerUnderTest | undefined;
   let swarm: ClientSwarm | undefined;
+  let redis: RedisScope | undefined;
 
   afterEach(async () => {
     await swarm?.close();
     await server?.publisher.close();
     await server?.close();
+    await redis?.close();
   });
 
   it(`delivers each of ${MESSAGES} snapshots to each of ${CLIENTS} clients exactly once`, async () => {
-    const redisUrl = await testRedisUrl();
-    const prefix = uniquePrefix('bench-smoke');
+    redis = await redisScope('bench-smoke');
     const payloads = new PayloadFactory(2048);
-    server = await start(redisUrl, prefix, payloads);
+    server = await start(redis.url, redis.prefix, payloads);
     swarm = new ClientSwarm({ url: server.url, count: CLIENTS, protocol: server.protocol });
     const connected = await swarm.connect();
     expect(connected).toEqual({ connected: CLIENTS, failed: 0, errors: [] });
@@ -107,7 +95,7 @@ describe.each([
     const firstSeq = Date.now() * 10;
     swarm.startMeasuring(firstSeq);
     await publishAtRate(server.publisher, RATE, MESSAGES, firstSeq);
-    await waitFor(() => swarm!.report().delivered >= CLIENTS * MESSAGES, 30_000, 'every client to receive every message');
+    await waitFor(() => swarm!.report().delivered >= CLIENTS * MESSAGES, 'every client to receive every message', 30_000, { everyMs: EVERY_MS });
 
     const report = swarm.report();
     expect(swarm.receivedPerClient()).toEqual(new Array(CLIENTS).fill(MESSAGES));

@@ -1,6 +1,6 @@
 import { connectLive } from '@matomo-live/client';
+import { waitFor } from '@test-support/wait-for';
 import { frame, ScriptedServer } from './support/scripted-server';
-import { waitFor } from './support/wait-for';
 
 describe('connectLive (Node entry point)', () => {
   it('connects with ws when the runtime has no WebSocket of its own', async () => {

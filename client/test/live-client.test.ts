@@ -1,11 +1,11 @@
 import { WebSocket } from 'ws';
 import { ClientCloseCode, CloseCode, LiveClient, type LiveClientOptions, type Snapshot, type StatusEvent, type WebSocketConstructor } from '@matomo-live/client';
-import { createGateway, type Gateway } from '@matomo-live/gateway';
-import { contentDigest, createLogger, encodeSnapshot, InMemorySnapshotBus, loadGatewayConfig } from '@matomo-live/shared';
+import { contentDigest, encodeSnapshot, InMemorySnapshotBus, loadGatewayConfig } from '@matomo-live/shared';
+import { startGateway, type RunningGateway } from '@test-support/gateway';
+import { waitFor } from '@test-support/wait-for';
 import { ManualClock } from './support/manual-clock';
 import { frame, ScriptedServer } from './support/scripted-server';
 import { snapshotContent } from './support/snapshot-content';
-import { waitFor } from './support/wait-for';
 
 const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
 
@@ -143,23 +143,23 @@ describe('LiveClient against a scripted ws server', () => {
 });
 
 describe('LiveClient against the real gateway', () => {
-  const logger = createLogger({ name: 'client-test', level: 'silent' });
-  const gateways: Gateway[] = [];
+  const gateways: RunningGateway[] = [];
   let client: LiveClient | undefined;
   afterEach(async () => {
     client?.close();
     client = undefined;
-    await Promise.all(gateways.splice(0).map((g) => g.dispose()));
+    await Promise.all(gateways.splice(0).map((g) => g.stop()));
   });
 
-  async function startGateway(feed: InMemorySnapshotBus, port = 0): Promise<number> {
+  /** A gateway fed by `feed` (no Redis), on `port` or a free one; resolves with its port. */
+  async function gatewayOn(feed: InMemorySnapshotBus, port = 0): Promise<number> {
     const config = loadGatewayConfig(
       { PORT: String(port), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' },
       { dotenv: false, requireRedis: false },
     );
-    const gateway = createGateway({ config, feed, logger });
-    gateways.push(gateway);
-    return gateway.listen();
+    const running = await startGateway(config, { feed });
+    gateways.push(running);
+    return running.port;
   }
 
   async function publish(bus: InMemorySnapshotBus, seq: number, todayVisits = seq): Promise<void> {
@@ -182,15 +182,15 @@ describe('LiveClient against the real gateway', () => {
   it('survives a gateway restart on the same port, drops the resent snapshot, and follows a stream reset', async () => {
     const bus = new InMemorySnapshotBus();
     await publish(bus, 1);
-    const port = await startGateway(bus);
+    const port = await gatewayOn(bus);
     const frames: number[] = [];
     const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', initialBackoffMs: 200, WebSocket: countingWebSocket(frames) });
     client = run.client;
     await waitFor(() => run.seqs.length === 1, 'the current snapshot');
 
-    await gateways.shift()!.dispose();
+    await gateways.shift()!.stop();
     await waitFor(() => run.statuses.some((s) => s.state === 'reconnecting' && s.code === CloseCode.GoingAway), 'reconnecting after 1001');
-    await startGateway(bus, port);
+    await gatewayOn(bus, port);
     // The new gateway resends seq 1 at once: received, not delivered again.
     await waitFor(() => frames.length >= 2 && frames.at(-1) === 1, 'the resent current snapshot');
     await publish(bus, 2);
@@ -199,10 +199,10 @@ describe('LiveClient against the real gateway', () => {
     expect(client.snapshot?.summary.today.visits).toBe(2);
 
     // Redis flushed behind a restarted gateway: seq starts over and the client follows.
-    await gateways.shift()!.dispose();
+    await gateways.shift()!.stop();
     const fresh = new InMemorySnapshotBus();
     await publish(fresh, 1, 77);
-    await startGateway(fresh, port);
+    await gatewayOn(fresh, port);
     await waitFor(() => run.seqs.length === 3, 'the reset stream');
     expect(run.seqs).toEqual([1, 2, 1]);
     expect(client.snapshot?.summary.today.visits).toBe(77);
@@ -212,7 +212,7 @@ describe('LiveClient against the real gateway', () => {
   it('stops after 4001 from the gateway and reports it; the reference ?token= still works', async () => {
     const bus = new InMemorySnapshotBus();
     await publish(bus, 3);
-    const port = await startGateway(bus);
+    const port = await gatewayOn(bus);
     const clock = new ManualClock();
     const refused = recordingClient({ url: `ws://127.0.0.1:${port}/`, token: 'wrong', clock });
     client = refused.client;
@@ -230,7 +230,7 @@ describe('LiveClient against the real gateway', () => {
   it('asks for the summary only with fields=summary', async () => {
     const bus = new InMemorySnapshotBus();
     await publish(bus, 4);
-    const port = await startGateway(bus);
+    const port = await gatewayOn(bus);
     const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', fields: ['summary'] });
     client = run.client;
     await waitFor(() => run.seqs.length === 1, 'the summary');

@@ -3,6 +3,7 @@
  * snapshot it receives and how its connections ended, and can reconnect.
  */
 import WebSocket from 'ws';
+import { waitFor as waitForWithin } from '@test-support/wait-for';
 
 export interface ReceivedSnapshot {
   seq: number;
@@ -81,12 +82,7 @@ export class Screen {
   }
 }
 
-/** Polls `condition` until it holds; the message says what was awaited. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+/** The shared waitFor with this suite's defaults: containers are slow, so a minute, checked every 100 ms. */
+export const waitFor = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<void> => {
+  await waitForWithin(condition, what, timeoutMs, { everyMs });
+};

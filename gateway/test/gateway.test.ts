@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { systemClock } from '@matomo-live/gateway';
 import { CloseCode } from '@matomo-live/gateway';
-import { content, redisWorld, startGateway, TestClient, testConfig, TOKEN, waitFor, type RunningGateway } from './support/harness';
+import { startGateway, type RunningGateway } from '@test-support/gateway';
+import { waitFor } from '@test-support/wait-for';
+import { content, httpGet, redisWorld, TestClient, testConfig, TOKEN } from './support/harness';
 
 type World = Awaited<ReturnType<typeof redisWorld>>;
 let world: World;
@@ -35,18 +36,6 @@ function connect(url: string, options: Parameters<typeof TestClient.connect>[1] 
   const c = TestClient.connect(url, options);
   clients.push(c);
   return c;
-}
-
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, headers }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    })
-      .on('error', reject)
-      .end();
-  });
 }
 
 describe('gateway over a real Redis', () => {
@@ -199,16 +188,10 @@ describe('gateway over a real Redis', () => {
   it('terminates a peer that stops answering pings, keeps one that answers', async () => {
     const beats: Array<() => void> = [];
     const clock = { ...systemClock, setInterval: (fn: () => void) => beats.push(fn), clearInterval: () => undefined };
-    const { createGateway, createRedisClients, RedisSnapshotFeed } = await import('@matomo-live/gateway');
-    const { silentLogger } = await import('./support/harness');
-    const config = testConfig(world.prefix, world.url);
-    const redis = createRedisClients(world.url, 'heartbeat-test');
-    const feed = new RedisSnapshotFeed({ ...redis, prefix: world.prefix, logger: silentLogger });
-    const gateway = createGateway({ config, feed, logger: silentLogger, clock });
-    const port = await gateway.listen();
-    running.push({ gateway, port, feed, url: '', stop: async () => { await gateway.dispose(); await feed.close(); redis.subscriber.disconnect(); redis.command.disconnect(); } });
-    const answers = connect(`ws://127.0.0.1:${port}/?token=${TOKEN}`);
-    const mute = connect(`ws://127.0.0.1:${port}/?token=${TOKEN}`, { autoPong: false });
+    const g = await startGateway(testConfig(world.prefix, world.url), { clock });
+    running.push(g);
+    const answers = connect(`${g.url}?token=${TOKEN}`);
+    const mute = connect(`${g.url}?token=${TOKEN}`, { autoPong: false });
     await answers.opened;
     await mute.opened;
     const pinged = (c: TestClient) => new Promise<void>((resolve) => c.ws.once('ping', () => resolve()));
@@ -227,9 +210,9 @@ describe('gateway over a real Redis', () => {
     const g = await gatewayWith({ DRAIN_WINDOW: '300' });
     const cs = [1, 2, 3].map(() => connect(`${g.url}?token=${TOKEN}`));
     for (const c of cs) await c.opened;
-    expect((await get(g.port, '/readyz')).status).toBe(200);
+    expect((await httpGet(g.port, '/readyz')).status).toBe(200);
     const drained = g.gateway.drain();
-    expect((await get(g.port, '/readyz')).status).toBe(503);
+    expect((await httpGet(g.port, '/readyz')).status).toBe(503);
     const late = connect(`${g.url}?token=${TOKEN}`);
     await expect(late.opened).rejects.toThrow('HTTP 503');
     await drained;
@@ -239,9 +222,9 @@ describe('gateway over a real Redis', () => {
   it('answers /healthz, /readyz, /metrics, and /debug only with a Bearer token', async () => {
     await world.publisher.store(1, 4);
     const g = await gatewayWith();
-    expect(await get(g.port, '/healthz')).toMatchObject({ status: 200 });
-    expect(JSON.parse((await get(g.port, '/readyz')).body)).toEqual({ ready: true, sites: [{ site: 1, seq: 4 }] });
-    const metrics = (await get(g.port, '/metrics')).body;
+    expect(await httpGet(g.port, '/healthz')).toMatchObject({ status: 200 });
+    expect(JSON.parse((await httpGet(g.port, '/readyz')).body)).toEqual({ ready: true, sites: [{ site: 1, seq: 4 }] });
+    const metrics = (await httpGet(g.port, '/metrics')).body;
     for (const name of ['connections', 'messages_sent_total', 'bytes_sent_total', 'slow_client_closes_total', 'auth_failures_total', 'feed_ready 1', 'last_seq{site="1"} 4', 'send_lag_seconds']) {
       expect(metrics).toContain(`matomo_live_gateway_${name}`);
     }
@@ -250,14 +233,14 @@ describe('gateway over a real Redis', () => {
     for (const c of cs) await c.nextMessages(1);
     const bytes = await world.publisher.publish(1, 5);
     for (const c of cs) await c.nextMessages(2);
-    const after = (await get(g.port, '/metrics')).body;
+    const after = (await httpGet(g.port, '/metrics')).body;
     expect(after).toContain('matomo_live_gateway_messages_sent_total 4');
     expect(after).toMatch(/matomo_live_gateway_send_lag_seconds_count [1-9]/);
     expect(Number(/matomo_live_gateway_bytes_sent_total (\d+)/.exec(after)?.[1])).toBeGreaterThan(2 * bytes.length);
-    expect((await get(g.port, '/metrics')).body).toContain('matomo_live_gateway_messages_sent_total 4');
-    expect((await get(g.port, '/debug')).status).toBe(401);
-    expect((await get(g.port, `/debug?token=${TOKEN}`)).status).toBe(401);
-    const debug = await get(g.port, '/debug', { Authorization: `Bearer ${TOKEN}` });
+    expect((await httpGet(g.port, '/metrics')).body).toContain('matomo_live_gateway_messages_sent_total 4');
+    expect((await httpGet(g.port, '/debug')).status).toBe(401);
+    expect((await httpGet(g.port, `/debug?token=${TOKEN}`)).status).toBe(401);
+    const debug = await httpGet(g.port, '/debug', { Authorization: `Bearer ${TOKEN}` });
     expect(debug.status).toBe(200);
     expect(debug.body).toContain('seq 5');
     expect(debug.headers['cache-control']).toBe('no-store');
@@ -267,12 +250,12 @@ describe('gateway over a real Redis', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-dash-'));
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>live</title>');
     const on = await gatewayWith({ DASHBOARD_DIR: dir });
-    expect(await get(on.port, '/dashboard')).toMatchObject({ status: 301, headers: { location: '/dashboard/' } });
-    const page = await get(on.port, '/dashboard/');
+    expect(await httpGet(on.port, '/dashboard')).toMatchObject({ status: 301, headers: { location: '/dashboard/' } });
+    const page = await httpGet(on.port, '/dashboard/');
     expect(page).toMatchObject({ status: 200, body: '<!doctype html><title>live</title>' });
     expect(page.headers['content-security-policy']).toContain("default-src 'self'");
     const off = await gatewayWith({ DASHBOARD_DIR: 'off' });
-    expect((await get(off.port, '/dashboard/')).status).toBe(404);
+    expect((await httpGet(off.port, '/dashboard/')).status).toBe(404);
   });
 
   it('enforces the Origin allow-list (no Origin always allowed)', async () => {

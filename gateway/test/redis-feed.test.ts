@@ -2,7 +2,10 @@ import Redis from 'ioredis';
 import { encodeSnapshot, redisNames } from '@matomo-live/shared';
 import { RedisSnapshotFeed, createRedisClients } from '@matomo-live/gateway';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '@test-support/redis';
-import { content, silentLogger, startGateway, TestClient, TestPublisher, testConfig, TOKEN, waitFor, type RunningGateway } from './support/harness';
+import { startGateway, type RunningGateway } from '@test-support/gateway';
+import { silentLogger } from '@test-support/logger';
+import { waitFor } from '@test-support/wait-for';
+import { content, TestClient, TestPublisher, testConfig, TOKEN } from './support/harness';
 
 describe('RedisSnapshotFeed', () => {
   let redis: SpawnedRedis;

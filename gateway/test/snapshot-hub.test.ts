@@ -1,6 +1,7 @@
 import { encodeSnapshot } from '@matomo-live/shared';
 import { SnapshotHub, type OutgoingMessage } from '../src/snapshot-hub';
-import { content, silentLogger } from './support/harness';
+import { silentLogger } from '@test-support/logger';
+import { content } from './support/harness';
 
 const snap = (seq: number, visits = seq, site = 1) => encodeSnapshot(content(site, visits), seq, new Date(0));
 

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DASHBOARD_CSP, serveStatic } from '../src/static-files';
+import { httpGet } from './support/harness';
 
 let server: Server;
 let port: number;
@@ -25,18 +26,6 @@ beforeAll(async () => {
 
 afterAll(() => server.close());
 
-function get(path: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
 /** Sends the path byte for byte (http.request would normalize nothing, but be explicit). */
 async function rawStatus(path: string): Promise<number> {
   const socket = connect(port, '127.0.0.1');
@@ -49,12 +38,12 @@ async function rawStatus(path: string): Promise<number> {
 
 describe('serveStatic', () => {
   it('serves index.html and assets with types, caching and the CSP', async () => {
-    const index = await get('/dashboard/');
+    const index = await httpGet(port, '/dashboard/');
     expect(index).toMatchObject({ status: 200, body: '<!doctype html><title>dash</title>' });
     expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(index.headers['cache-control']).toBe('no-cache');
     expect(index.headers['content-security-policy']).toBe(DASHBOARD_CSP);
-    const js = await get('/dashboard/assets/app.js?v=1');
+    const js = await httpGet(port, '/dashboard/assets/app.js?v=1');
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.headers['cache-control']).toContain('max-age=');
   });

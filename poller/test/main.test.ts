@@ -1,20 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { redisNames } from '@matomo-live/shared';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { freePort } from '@test-support/redis';
+import { freePort } from '@test-support/net';
+import { buildWorkspace, startService, type ServiceProcess } from '@test-support/processes';
 import { SIM_TOKEN, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 // Only what the poller needs: no stray REDIS_URL or *_FILE from the test runner's environment.
 const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
 
-beforeAll(() => {
-  // CI runs `npm run build` first; building here keeps `npx jest poller` honest on its own.
-  const build = spawnSync('npx', ['tsc', '-b', join(__dirname, '..')], { encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`tsc -b poller failed: ${build.stdout}${build.stderr}`);
-}, 120_000);
+// CI runs `npm run build` first; building here keeps `npx jest poller` honest on its own.
+beforeAll(() => buildWorkspace(join(__dirname, '..')), 120_000);
 
 describe('node poller/dist/main.js', () => {
   it('exits 78 with one line per invalid variable, naming it, and no stack trace', () => {
@@ -41,31 +38,25 @@ describe('node poller/dist/main.js', () => {
   describe('against the simulator and Redis', () => {
     let sim: MatomoSim;
     let watch: RedisWatch;
-    let child: ChildProcess | undefined;
+    let poller: ServiceProcess | undefined;
     beforeEach(async () => {
       sim = await startMatomoSim({ token: SIM_TOKEN });
       watch = await watchRedis([1]);
     });
     afterEach(async () => {
-      if (child && child.exitCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }
+      await poller?.kill();
+      poller = undefined;
       await sim.close();
       await watch.close();
     });
 
     it('publishes once, serves /healthz, and on SIGTERM releases its lease and exits 0, never logging the token', async () => {
       const healthPort = await freePort();
-      child = spawn(process.execPath, [MAIN], {
-        cwd: __dirname,
-        env: { ...baseEnv, MATOMO_URL: `${sim.url}index.php`, MATOMO_TOKEN: SIM_TOKEN, REDIS_URL: watch.url, REDIS_PREFIX: watch.prefix, FETCH_INTERVAL: '200', POLLER_HEALTH_PORT: String(healthPort), LOG_LEVEL: 'debug' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+      poller = startService(
+        MAIN,
+        { ...baseEnv, MATOMO_URL: `${sim.url}index.php`, MATOMO_TOKEN: SIM_TOKEN, REDIS_URL: watch.url, REDIS_PREFIX: watch.prefix, FETCH_INTERVAL: '200', POLLER_HEALTH_PORT: String(healthPort), LOG_LEVEL: 'debug' },
+        { cwd: __dirname },
+      );
       await waitFor(() => watch.messages().length === 1, 'the first snapshot');
       await sim.waitForRequests(sim.stats().requests + 3);
       expect(watch.messages()).toHaveLength(1);
@@ -78,12 +69,11 @@ describe('node poller/dist/main.js', () => {
 
       const leaseKey = redisNames(watch.prefix, 1).leaseKey;
       expect(await watch.command.exists(leaseKey)).toBe(1);
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      expect((await exited)[0]).toBe(0);
+      poller.child.kill('SIGTERM');
+      expect(await poller.exited).toBe(0);
       expect(await watch.command.exists(leaseKey)).toBe(0);
-      expect(output).toContain('"msg":"published"');
-      expect(output).not.toContain(SIM_TOKEN);
+      expect(poller.output()).toContain('"msg":"published"');
+      expect(poller.output()).not.toContain(SIM_TOKEN);
     });
   });
 });

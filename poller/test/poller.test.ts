@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import type Redis from 'ioredis';
 import { decodeSnapshot, formatLocalDateTime, parseSiteTimezone, redisNames, type Snapshot } from '@matomo-live/shared';
 import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
+import { capturedLogger } from '@test-support/logger';
 import { spawnRedisServer } from '@test-support/redis';
 import { createPoller, type Poller, type PollerOptions } from '../src/poller';
 import { createPollerRedis } from '../src/redis-clients';
 import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
-import { capturedLogger, ManualClock, SIM_TOKEN, testConfig, waitFor, watchRedis, type RedisWatch } from './support/harness';
+import { ManualClock, SIM_TOKEN, testConfig, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 let sim: MatomoSim;
 let watch: RedisWatch;
@@ -230,6 +231,8 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
 
     clock.advance(299_999);
     expect(sim.stats().requests).toBe(3);
+    // Still held, due in 1 ms: nothing fired early (a request could not reach the simulator synchronously anyway).
+    expect(clock.pendingDelays()).toEqual([1]);
     clock.advance(1); // one attempt, still refused: the next one is 5 minutes later again
     await sim.waitForRequests(4);
     await waitFor(() => clock.pendingDelays()[0] === 300_000, 'the next slow attempt');

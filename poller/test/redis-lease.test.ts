@@ -1,23 +1,17 @@
-import Redis from 'ioredis';
 import { redisNames } from '@matomo-live/shared';
 import { RedisLeaseManager } from '../src/redis-lease';
 import { watchRedis, type RedisWatch } from './support/harness';
 
 let watch: RedisWatch;
-let redis: Redis;
 let a: RedisLeaseManager;
 let b: RedisLeaseManager;
 
 beforeEach(async () => {
   watch = await watchRedis([1]);
-  redis = new Redis(watch.url);
-  a = new RedisLeaseManager(redis, 5000, watch.prefix, 'owner-a');
-  b = new RedisLeaseManager(redis, 5000, watch.prefix, 'owner-b');
+  a = new RedisLeaseManager(watch.command, 5000, watch.prefix, 'owner-a');
+  b = new RedisLeaseManager(watch.command, 5000, watch.prefix, 'owner-b');
 });
-afterEach(async () => {
-  redis.disconnect();
-  await watch.close();
-});
+afterEach(() => watch.close());
 
 const leaseKey = () => redisNames(watch.prefix, 1).leaseKey;
 
@@ -54,6 +48,6 @@ describe('RedisLeaseManager', () => {
   });
 
   it('has a distinct default owner per instance', () => {
-    expect(new RedisLeaseManager(redis, 1000).owner).not.toBe(new RedisLeaseManager(redis, 1000).owner);
+    expect(new RedisLeaseManager(watch.command, 1000).owner).not.toBe(new RedisLeaseManager(watch.command, 1000).owner);
   });
 });

@@ -1,4 +1,3 @@
-import Redis from 'ioredis';
 import { contentDigest, decodeSnapshot, encodeSnapshot, redisNames, type SnapshotContent } from '@matomo-live/shared';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
 import { waitFor, watchRedis, type RedisWatch } from './support/harness';
@@ -20,18 +19,13 @@ function request(c: SnapshotContent, seq: number, leaseOwner?: string) {
 }
 
 let watch: RedisWatch;
-let redis: Redis;
 let publisher: RedisSnapshotPublisher;
 
 beforeEach(async () => {
   watch = await watchRedis([1]);
-  redis = new Redis(watch.url);
-  publisher = new RedisSnapshotPublisher(redis, watch.prefix);
+  publisher = new RedisSnapshotPublisher(watch.command, watch.prefix);
 });
-afterEach(async () => {
-  redis.disconnect();
-  await watch.close();
-});
+afterEach(() => watch.close());
 
 describe('RedisSnapshotPublisher', () => {
   it('stores and publishes the same bytes once, and records digest and seq', async () => {

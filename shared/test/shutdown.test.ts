@@ -1,6 +1,5 @@
-import { createLogger, exitOnSignals } from '../src';
-
-const silentLogger = createLogger({ name: 'shutdown-test', level: 'silent' });
+import { silentLogger } from '@test-support/logger';
+import { exitOnSignals } from '../src';
 
 describe('exitOnSignals', () => {
   it('runs shutdown once and exits 0; a second signal exits 1 at once', async () => {

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { freePort, testRedisUrl, uniquePrefix } from '@test-support/redis';
+import { freePort } from '@test-support/net';
+import { REPO_ROOT, startService, waitForHttpOk, type ServiceProcess } from '@test-support/processes';
+import { redisScope, type RedisScope } from '@test-support/redis';
+import { waitFor } from '@test-support/wait-for';
 import { buildAssets } from '../../scripts/build-assets';
-import { REPO_ROOT, startService, waitForHttpOk, type ServiceProcess } from '../support/processes';
-import { waitFor } from '../support/wait-for';
 
 /** Waits until `read()` gives a value `accept` likes; the failure names the last value seen. */
 async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs: number): Promise<T> {
@@ -58,11 +59,12 @@ describeWithBrowser('dashboard in headless Chromium', () => {
   const todayTimeSpent = () => page.locator('#day-today [data-field="time_spent"]').textContent();
   const statusText = () => page.locator('#status-text').textContent();
 
+  let redis: RedisScope;
+
   beforeAll(async () => {
     assetsDir = mkdtempSync(join(tmpdir(), 'matomo-live-dashboard-'));
     await buildAssets({ outDir: assetsDir });
-    const redisUrl = await testRedisUrl();
-    const prefix = uniquePrefix('dashboard');
+    redis = await redisScope('dashboard');
     sim = await startMatomoSim({ token: 'sim-token', timezone: 'Europe/Paris' });
     await addVisit('Paris', 'France', 'fr', 48.8566, 2.3522);
     await addVisit('Reykjavik', 'Iceland', 'is', 64.1466, -21.9426);
@@ -74,7 +76,7 @@ describeWithBrowser('dashboard in headless Chromium', () => {
     });
 
     gatewayPort = await freePort();
-    const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'warn', MATOMO_SITE_ID: '1' };
+    const common = { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, LOG_LEVEL: 'warn', MATOMO_SITE_ID: '1' };
     poller = startService('poller/dist/main.js', {
       ...common,
       MATOMO_URL: sim.url,
@@ -102,6 +104,7 @@ describeWithBrowser('dashboard in headless Chromium', () => {
     await browser?.close();
     await Promise.all([gateway?.kill(), poller?.kill()]);
     await sim?.close();
+    await redis?.close();
     if (assetsDir) rmSync(assetsDir, { recursive: true, force: true });
   });
 

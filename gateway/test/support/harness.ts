@@ -1,17 +1,17 @@
 /**
- * Real parts for gateway tests: gateways on free ports fed by a real Redis,
+ * Real parts for gateway tests (the gateways themselves: @test-support/gateway):
  * a real Redis client that publishes the way the poller does (SET the cached
- * key, PUBLISH the same bytes), and real `ws` clients that record everything.
+ * key, PUBLISH the same bytes), real `ws` clients that record everything, and
+ * plain node:http GETs.
  */
-import Redis from 'ioredis';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import type Redis from 'ioredis';
 import WebSocket from 'ws';
-import { encodeSnapshot, loadGatewayConfig, redisNames, createLogger, type GatewayConfig, type Logger, type SnapshotContent } from '@matomo-live/shared';
-import { createGateway, createRedisClients, RedisSnapshotFeed, type Gateway } from '@matomo-live/gateway';
-import { testRedisUrl, uniquePrefix } from '@test-support/redis';
+import { encodeSnapshot, loadGatewayConfig, redisNames, type GatewayConfig, type SnapshotContent } from '@matomo-live/shared';
+import { redisScope } from '@test-support/redis';
+import { waitFor } from '@test-support/wait-for';
 
 export const TOKEN = 'test-token-0123456789';
-
-export const silentLogger: Logger = createLogger({ name: 'gateway-test', level: 'silent' });
 
 export function content(site: number, visits: number, extra: Partial<SnapshotContent> = {}): SnapshotContent {
   const day = (date: string, n: number) => ({ visits: n, time_spent: '00:00:10', date, time_spent_seconds: 10, actions: n, unique_visitors: n, bounce_count: 0 });
@@ -50,52 +50,27 @@ export class TestPublisher {
   }
 }
 
-export interface RunningGateway {
-  gateway: Gateway;
-  port: number;
-  feed: RedisSnapshotFeed;
-  url: string;
-  stop(): Promise<void>;
-}
-
 export function testConfig(prefix: string, redisUrl: string, env: Record<string, string> = {}): GatewayConfig {
   return loadGatewayConfig({ PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', ...env }, { dotenv: false });
 }
 
-export async function startGateway(config: GatewayConfig): Promise<RunningGateway> {
-  const redis = createRedisClients(config.redisUrl as string, 'gateway-test');
-  const feed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger: silentLogger });
-  const gateway = createGateway({ config, feed, logger: silentLogger });
-  const port = await gateway.listen();
-  return {
-    gateway,
-    port,
-    feed,
-    url: `ws://127.0.0.1:${port}/`,
-    stop: async () => {
-      await gateway.dispose();
-      await feed.close();
-      redis.subscriber.disconnect();
-      redis.command.disconnect();
-    },
-  };
+/** A test's Redis world: a prefix of its own, a publisher on the scope's connection, and cleanup. */
+export async function redisWorld(label: string): Promise<{ url: string; prefix: string; publisher: TestPublisher; close(): Promise<void> }> {
+  const { url, prefix, command, close } = await redisScope(label);
+  return { url, prefix, publisher: new TestPublisher(command, prefix), close };
 }
 
-/** A test's Redis world: a prefix of its own, a publisher, and cleanup. */
-export async function redisWorld(label: string): Promise<{ url: string; prefix: string; publisher: TestPublisher; close(): Promise<void> }> {
-  const url = await testRedisUrl();
-  const prefix = uniquePrefix(label);
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
-  return {
-    url,
-    prefix,
-    publisher: new TestPublisher(redis, prefix),
-    close: async () => {
-      const keys = await redis.keys(`${prefix}*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
-    },
-  };
+/** GET over node:http (which, unlike fetch, does not follow a redirect). */
+export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
 
 /** A real client recording messages and its close. */
@@ -146,7 +121,7 @@ export class TestClient {
   }
 
   async until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    await waitFor(condition, what, timeoutMs, (wake) => this.waiters.push(wake));
+    await waitFor(condition, what, timeoutMs, { subscribe: (wake) => this.waiters.push(wake) });
   }
 
   close(): void {
@@ -157,20 +132,5 @@ export class TestClient {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
-  }
-}
-
-/** Polls `condition` (and re-checks on `subscribe`'s wake-ups) until true or the timeout. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000, subscribe?: (wake: () => void) => void): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 20);
-      subscribe?.(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }

@@ -1,9 +1,9 @@
-/** Real parts for poller tests: the simulator over HTTP, a real Redis with a private prefix, captured logs. */
-import { Writable } from 'node:stream';
+/** Real parts for poller tests: the simulator over HTTP, a real Redis with a private prefix, a hand-driven clock. */
 import Redis from 'ioredis';
-import { createLogger, loadPollerConfig, redisNames, type Logger, type PollerConfig } from '@matomo-live/shared';
+import { loadPollerConfig, redisNames, type PollerConfig } from '@matomo-live/shared';
 import type { MatomoSim } from '@matomo-live/matomo-sim';
-import { testRedisUrl, uniquePrefix } from '@test-support/redis';
+import { redisScope, type RedisScope } from '@test-support/redis';
+import { waitFor as waitForWithin } from '@test-support/wait-for';
 
 export const SIM_TOKEN = 'poller-test-token-5f3a9c';
 
@@ -26,35 +26,16 @@ export function testConfig(sim: MatomoSim, redisUrl: string, prefix: string, env
   );
 }
 
-/** A logger whose JSON lines are kept for assertions. */
-export function capturedLogger(level: 'debug' | 'info' = 'debug'): { logger: Logger; text: () => string; lines: () => Array<Record<string, unknown>> } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = createLogger({ name: 'poller', level, destination });
-  const text = () => chunks.join('');
-  return { logger, text, lines: () => text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-export interface RedisWatch {
-  url: string;
-  prefix: string;
-  command: Redis;
+export interface RedisWatch extends RedisScope {
   /** Every message published on site `siteId`'s snapshot channel since watch() was called. */
   messages(siteId?: number): Buffer[];
-  close(): Promise<void>;
 }
 
-/** Connections to the shared test Redis, subscribed to the snapshot channels of `siteIds` under a fresh prefix. */
-export async function watchRedis(siteIds: number[] = [1], url?: string): Promise<RedisWatch> {
-  const redisUrl = url ?? (await testRedisUrl());
-  const prefix = uniquePrefix('poller');
-  const command = new Redis(redisUrl);
-  const subscriber = new Redis(redisUrl);
+/** A Redis scope on the shared test Redis, subscribed to the snapshot channels of `siteIds` under its prefix. */
+export async function watchRedis(siteIds: number[] = [1]): Promise<RedisWatch> {
+  const scope = await redisScope('poller');
+  const { prefix } = scope;
+  const subscriber = new Redis(scope.url);
   const received = new Map<number, Buffer[]>();
   for (const id of siteIds) received.set(id, []);
   const channels = new Map(siteIds.map((id) => [redisNames(prefix, id).snapshotChannel, id]));
@@ -64,27 +45,17 @@ export async function watchRedis(siteIds: number[] = [1], url?: string): Promise
   });
   await subscriber.subscribe(...channels.keys());
   return {
-    url: redisUrl,
-    prefix,
-    command,
+    ...scope,
     messages: (siteId = siteIds[0]!) => received.get(siteId)!,
     async close() {
-      const keys = await command.keys(`${prefix}*`);
-      if (keys.length > 0) await command.del(...keys);
       subscriber.disconnect();
-      command.disconnect();
+      await scope.close();
     },
   };
 }
 
-/** Polls `condition` until true; rejects with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** The shared waitFor with the poller suites' 15 s default. */
+export const waitFor = <T>(condition: () => T | Promise<T>, what: string, timeoutMs = 15_000) => waitForWithin(condition, what, timeoutMs);
 
 /**
  * A clock tests drive by hand: timers of at most `autoFireMs` run on their own

@@ -1,20 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadGatewayConfig } from '@matomo-live/shared';
+import { loadGatewayConfig } from '@matomo-live/shared';
+import { configErrorLines } from '@test-support/config';
 
 const base = { REDIS_URL: 'redis://127.0.0.1:6379', VALID_TOKENS: 'tok' };
 const noDotenv = { dotenv: false };
 
-function errorLines(env: Record<string, string | undefined>, options = {}): string[] {
-  try {
-    loadGatewayConfig(env, { ...noDotenv, ...options });
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.lines];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorLines = (env: Record<string, string | undefined>, options = {}): string[] => configErrorLines(() => loadGatewayConfig(env, { ...noDotenv, ...options }));
 
 describe('loadGatewayConfig', () => {
   it('applies the documented defaults', () => {

@@ -1,20 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadPollerConfig } from '@matomo-live/shared';
+import { loadPollerConfig } from '@matomo-live/shared';
+import { configErrorLines } from '@test-support/config';
 
 const base = { MATOMO_URL: 'https://matomo.example.org', MATOMO_TOKEN: 'secret', REDIS_URL: 'redis://127.0.0.1:6379' };
 const noDotenv = { dotenv: false };
 
-function errorLines(env: Record<string, string>): string[] {
-  try {
-    loadPollerConfig(env, noDotenv);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.lines];
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorLines = (env: Record<string, string>): string[] => configErrorLines(() => loadPollerConfig(env, noDotenv));
 
 describe('loadPollerConfig', () => {
   it('applies the reference defaults', () => {

@@ -2,40 +2,22 @@
  * `npm run demo` as a newcomer runs it (after the build): it prints a working
  * dashboard URL whose token the gateway accepts, and Ctrl-C stops everything.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { freePort } from '@test-support/redis';
-
-const root = join(__dirname, '..', '..', '..');
+import { freePort } from '@test-support/net';
+import { requireBuilt, startService } from '@test-support/processes';
 
 describe('npm run demo', () => {
   it('prints the dashboard URL with a working demo token and stops cleanly on SIGINT', async () => {
-    for (const built of ['gateway/dist/single-process.js', 'tools/matomo-sim/dist/main.js', 'client/dist/dashboard/index.html']) {
-      if (!existsSync(join(root, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
-    }
+    requireBuilt('gateway/dist/single-process.js', 'tools/matomo-sim/dist/main.js', 'client/dist/dashboard/index.html');
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
-    delete env.REDIS_URL;
-    const demo = spawn(process.execPath, [join(root, 'tools/demo/demo.js')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = once(demo, 'exit');
+    // The runner's environment, but never its REDIS_URL: the demo runs on the in-memory bus.
+    const demo = startService('tools/demo/demo.js', { PORT: String(port), REDIS_URL: undefined }, { inheritEnv: true });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const check = () => {
-          const match = /dashboard\s+(http:\/\/\S+)/.exec(output);
-          if (match?.[1]) resolve(match[1]);
-        };
-        demo.stdout.on('data', check);
-        void exited.then(() => reject(new Error(`demo exited early:\n${output}`)));
-      });
+      const [, url] = await demo.waitForOutput(/dashboard\s+(http:\/\/\S+)/);
       expect(url).toBe(`http://127.0.0.1:${port}/dashboard/#token=demo`);
 
-      const page = await fetch(url.split('#')[0]!);
+      const page = await fetch(url!.split('#')[0]!);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('dashboard.js');
 
@@ -46,8 +28,8 @@ describe('npm run demo', () => {
       expect(snapshot.summary.today.time_spent).toMatch(/^\d{2,}:\d{2}:\d{2}$/);
       ws.close();
     } finally {
-      demo.kill('SIGINT');
-      const [code] = (await exited) as [number | null];
+      demo.child.kill('SIGINT');
+      const code = await demo.exited;
       expect(code).toBe(0);
     }
     // Both children are gone: the port is free again.

@@ -1,4 +1,5 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
+import { waitFor } from '@test-support/wait-for';
 
 const TOKEN = 'sim-test-token';
 // 2024-07-04 16:43:37 UTC = 18:43:37 in Paris, the real fixture's visit time.
@@ -238,7 +239,7 @@ describe('faults', () => {
     sim.injectFault({ kind: 'refused', durationMs: 400 });
     const error = (await bulk([LIVE]).catch((e: Error) => e)) as Error & { cause?: { code?: string } };
     expect(error.cause?.code).toBe('ECONNREFUSED');
-    await waitFor(async () => (await bulk([LIVE]).then((r) => r.status).catch(() => 0)) === 200);
+    await waitFor(async () => (await bulk([LIVE]).then((r) => r.status).catch(() => 0)) === 200, 'the port to answer again');
     expect(sim.port).toBe(port);
   });
 
@@ -251,7 +252,7 @@ describe('synthetic visits', () => {
   it('adds visits over time in real cities with coordinates', async () => {
     await sim.close();
     sim = await startMatomoSim({ token: TOKEN, visitEveryMs: 20 });
-    await waitFor(async () => ((await bulkJson([LIVE]))[0] as unknown[]).length >= 3);
+    await waitFor(async () => ((await bulkJson([LIVE]))[0] as unknown[]).length >= 3, 'three synthetic visits');
     const [visits] = (await bulkJson([`${LIVE}&showColumns=city,latitude,longitude`])) as Array<Array<Record<string, string>>>;
     for (const v of visits!) {
       expect(v.city).not.toBe('');
@@ -265,14 +266,8 @@ describe('synthetic visits', () => {
     sim = await startMatomoSim({ token: TOKEN, seedHistory: true, now: () => NOW });
     const [visits, summary] = await bulkJson([LIVE, 'method=VisitsSummary.get&idSite=1&period=day&date=last3&format_metrics=0']);
     expect((visits as unknown[]).length).toBe(5);
+    // last3: the day before, yesterday and today; the loop below then checks each of them.
+    expect(Object.keys(summary as object)).toEqual(['2024-07-02', '2024-07-03', '2024-07-04']);
     for (const day of Object.values(summary as Record<string, { nb_visits: number }>)) expect(day.nb_visits).toBeGreaterThan(0);
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -1,0 +1,49 @@
+/** The gateway in the test's own process, on a free loopback port. */
+import { createGateway, createRedisClients, RedisSnapshotFeed, type Gateway, type GatewayOptions } from '@matomo-live/gateway';
+import type { GatewayConfig } from '@matomo-live/shared';
+import { silentLogger } from './logger';
+
+export interface RunningGateway {
+  gateway: Gateway;
+  port: number;
+  feed: GatewayOptions['feed'];
+  /** `ws://127.0.0.1:<port>/` */
+  url: string;
+  /** Disposes the gateway, then closes the feed if startGateway made it. */
+  stop(): Promise<void>;
+}
+
+export interface StartGatewayOptions {
+  /** Default: a RedisSnapshotFeed on config.redisUrl, closed by stop(). A feed passed here stays the caller's. */
+  feed?: GatewayOptions['feed'];
+  /** Default: the system clock. */
+  clock?: GatewayOptions['clock'];
+}
+
+export async function startGateway(config: GatewayConfig, { feed, clock }: StartGatewayOptions = {}): Promise<RunningGateway> {
+  let closeFeed = async (): Promise<void> => undefined;
+  if (!feed) {
+    if (!config.redisUrl) throw new Error('startGateway: the config has no REDIS_URL and no feed was given');
+    const redis = createRedisClients(config.redisUrl, 'gateway-test');
+    const redisFeed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger: silentLogger });
+    feed = redisFeed;
+    closeFeed = async () => {
+      await redisFeed.close();
+      redis.subscriber.disconnect();
+      redis.command.disconnect();
+    };
+  }
+  const gateway = createGateway({ config, feed, logger: silentLogger, clock });
+  const stop = async (): Promise<void> => {
+    await gateway.dispose();
+    await closeFeed();
+  };
+  let port: number;
+  try {
+    port = await gateway.listen();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { gateway, port, feed, url: `ws://127.0.0.1:${port}/`, stop };
+}
