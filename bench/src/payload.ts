@@ -3,7 +3,8 @@
  * padded to a fixed size, carrying the publisher's send time so any receiver
  * can compute publish→receive latency without parsing the JSON.
  */
-import { encodeSnapshot, type LiveVisit, type SnapshotContent } from '@matomo-live/shared';
+import type { LiveVisit, SnapshotContent } from '@matomo-live/protocol';
+import { encodeSnapshot } from '@matomo-live/shared';
 
 /** Extra top-level key holding the send time (monotonic ms, see monotonicMs()). Old clients ignore unknown keys. */
 export const SENT_AT_FIELD = 'bench_sent_at';

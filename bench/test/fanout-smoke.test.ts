@@ -7,9 +7,9 @@
  */
 import Redis from 'ioredis';
 import { loadGatewayConfig, redisNames } from '@matomo-live/shared';
-import { startGateway } from '@test-support/gateway';
-import { redisScope, type RedisScope } from '@test-support/redis';
-import { waitFor } from '@test-support/wait-for';
+import { startGateway } from '@matomo-live/test-support/gateway';
+import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { ClientSwarm, type ClientProtocol } from '../src/load-generator';
 import { monotonicMs, PayloadFactory } from '../src/payload';
 import { startSocketIoServer } from '../src/peers/socketio-server';

@@ -1,4 +1,4 @@
-import { decodeSnapshot } from '@matomo-live/shared';
+import { decodeSnapshot } from '@matomo-live/protocol';
 import { monotonicMs, numberField, PayloadFactory, SENT_AT_FIELD } from '../src/payload';
 
 describe('PayloadFactory', () => {

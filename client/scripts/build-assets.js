@@ -14,22 +14,14 @@ const esbuild = require('esbuild');
 const { worldOutlinePath, graticulePath } = require('./world-outline');
 
 const clientDir = path.resolve(__dirname, '..');
-const sharedSrc = path.resolve(clientDir, '..', 'shared', 'src');
-
+/** The one package a browser bundle may contain: the dependency-free wire protocol. */
+const protocolDir = path.dirname(require.resolve('@matomo-live/protocol/package.json'));
 /**
- * The library imports dependency-free modules of @matomo-live/shared by their
- * built path (what Node needs); browser bundles take them from the sources,
- * so they tree-shake and need no prior build of shared.
- * @type {import('esbuild').Plugin}
+ * Workspace packages export their TypeScript sources under this condition
+ * (package.json "exports"), so the bundles tree-shake them and need no prior
+ * build of @matomo-live/protocol.
  */
-const sharedFromSources = {
-  name: 'shared-from-sources',
-  setup(build) {
-    build.onResolve({ filter: /^@matomo-live\/shared\/dist\/[\w-]+$/ }, (args) => ({
-      path: path.join(sharedSrc, `${args.path.split('/').pop()}.ts`),
-    }));
-  },
-};
+const SOURCE_CONDITION = '@matomo-live/source';
 const TARGET = ['es2020', 'chrome90', 'firefox90', 'safari14'];
 
 /**
@@ -44,12 +36,26 @@ async function bundle(options) {
     legalComments: 'none',
     metafile: true,
     logLevel: 'silent',
-    plugins: [sharedFromSources],
+    conditions: [SOURCE_CONDITION],
     ...options,
   });
-  const packages = Object.keys(result.metafile?.inputs ?? {}).filter((input) => input.includes('node_modules'));
+  const packages = Object.keys(result.metafile?.inputs ?? {}).filter((input) => !allowedInBundle(path.resolve(input)));
   if (packages.length > 0) throw new Error(`${options.outfile}: a browser bundle must not contain packages, found ${packages.join(', ')}`);
   return options.outfile;
+}
+
+/**
+ * Our own sources and @matomo-live/protocol's; anything else is a package
+ * (ws, a polyfill…) that slipped in. Checked on real paths, so it holds for a
+ * workspace link and for a copy inside node_modules alike.
+ * @param {string} file
+ */
+function allowedInBundle(file) {
+  const inside = (/** @type {string} */ dir) => {
+    const relative = path.relative(dir, file);
+    return !relative.startsWith('..') && !path.isAbsolute(relative) && !relative.split(path.sep).includes('node_modules');
+  };
+  return inside(path.join(clientDir, 'src')) || inside(protocolDir);
 }
 
 /** @param {string} file */
@@ -97,7 +103,7 @@ async function buildAssets(options = {}) {
   return [...files, path.join(dashboardDir, 'index.html'), path.join(dashboardDir, 'dashboard.css')].map(sizeOf);
 }
 
-module.exports = { buildAssets };
+module.exports = { buildAssets, allowedInBundle };
 
 if (require.main === module) {
   buildAssets({ outDir: process.argv[2] }).then(

@@ -1,7 +1,7 @@
 import { LiveClient, type LiveClientOptions } from './live-client';
 
-export { backoffDelay } from './backoff';
-export { ClientCloseCode, CloseCode, closeReasons, isAuthFailure } from './close-codes';
+export { backoffDelay } from '@matomo-live/protocol';
+export { ClientCloseCode, CLOSE_CODE_RULES, CloseCode, closeRule, isAuthFailure } from './close-codes';
 export { LiveClient } from './live-client';
 export type { ClientEvents, ConnectionState, LiveClientOptions, Snapshot, StatusEvent } from './live-client';
 

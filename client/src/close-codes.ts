@@ -1,7 +1,7 @@
-import { CloseCode, closeReasons } from '@matomo-live/shared/dist/close-codes';
+import { closeRule } from '@matomo-live/protocol';
 
-/** The codes a gateway sends (docs/PROTOCOL.md) and their reason texts: one definition, shared with the gateway. */
-export { CloseCode, closeReasons };
+/** The codes a gateway sends, their reason texts and client rules: @matomo-live/protocol's one table. */
+export { CLOSE_CODE_RULES, CloseCode, closeRule, type CloseAction, type CloseRule } from '@matomo-live/protocol';
 
 /** Codes the client reports itself; no gateway sends them. */
 export enum ClientCloseCode {
@@ -13,14 +13,11 @@ export enum ClientCloseCode {
   DeadConnection = 4900,
 }
 
-/** Codes after which reconnecting cannot help: the token or the site must change first. */
-const AUTH_FAILURES: ReadonlySet<number> = new Set([
-  CloseCode.InvalidToken,
-  CloseCode.TokenExpired,
-  CloseCode.SiteNotAllowed,
-  CloseCode.UnknownSite,
-]);
-
+/**
+ * True for the codes after which reconnecting cannot help (the table's
+ * `stop` rule: the token or the site must change first). Unknown codes are
+ * not: they reconnect with backoff (see closeRule).
+ */
 export function isAuthFailure(code: number): boolean {
-  return AUTH_FAILURES.has(code);
+  return closeRule(code).action === 'stop';
 }

@@ -1,10 +1,7 @@
-import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/shared/dist/protocol';
+import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/protocol';
 
 /** Top-level snapshot keys a connection can ask for (`site`, `seq`, `updated_at` always come). */
 export type SnapshotField = SelectableField;
-
-/** The subprotocol the gateway selects; `token.<T>` rides next to it. One definition, shared with the gateway. */
-export const PROTOCOL_V1 = PROTOCOL_NAME;
 
 export interface ConnectTarget {
   /** Gateway URL: ws://, wss://, or http(s):// (mapped to ws(s)://). */
@@ -30,7 +27,7 @@ export function connectRequest(target: ConnectTarget): { url: string; protocols:
   }
   if (target.site !== undefined) url.searchParams.set('site', String(target.site));
   if (target.fields && target.fields.length > 0) url.searchParams.set('fields', target.fields.join(','));
-  const protocols = [PROTOCOL_V1];
+  const protocols = [PROTOCOL_NAME];
   if (target.token !== undefined && target.token !== '') {
     if (target.tokenTransport === 'query') {
       url.searchParams.set('token', target.token);

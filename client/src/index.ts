@@ -1,8 +1,7 @@
 import WebSocket from 'ws';
 import { LiveClient, type LiveClientOptions, type WebSocketConstructor } from './live-client';
 
-export * from './backoff';
-export { systemClock, type Clock } from '@matomo-live/shared/dist/clock';
+export { backoffDelay, PROTOCOL_NAME, systemClock, type BackoffOptions, type Clock } from '@matomo-live/protocol';
 export * from './close-codes';
 export * from './connect-url';
 export * from './live-client';

@@ -1,13 +1,10 @@
-import type { Snapshot } from '@matomo-live/shared';
-import { backoffDelay } from './backoff';
-import { type Clock, systemClock } from '@matomo-live/shared/dist/clock';
-import { ClientCloseCode, isAuthFailure } from './close-codes';
+import { backoffDelay, closeRule, PING_MESSAGE, systemClock, type Clock, type Snapshot } from '@matomo-live/protocol';
+import { ClientCloseCode } from './close-codes';
 import { connectRequest, type SnapshotField } from './connect-url';
-import { PING_MESSAGE } from '@matomo-live/shared/dist/protocol';
 import { SeqFilter } from './seq-filter';
 import { TypedEmitter } from './typed-emitter';
 
-export type { Snapshot } from '@matomo-live/shared';
+export type { Snapshot } from '@matomo-live/protocol';
 
 /**
  * The part of a WebSocket the client uses: the browser's and `ws`'s both fit.
@@ -223,7 +220,8 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   private handleClose(code: number, reason: string): void {
     this.clearTimers();
     if (this.stopped) return;
-    if (isAuthFailure(code)) {
+    // The protocol's table decides; a code it does not know reconnects (closeRule explains why).
+    if (closeRule(code).action === 'stop') {
       this.stopped = true;
       this.setStatus({ state: 'closed', attempt: this.failedAttempts, code, reason, authFailed: true });
       return;

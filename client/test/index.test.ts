@@ -1,5 +1,5 @@
 import { connectLive } from '@matomo-live/client';
-import { waitFor } from '@test-support/wait-for';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { frame, ScriptedServer } from './support/scripted-server';
 
 describe('connectLive (Node entry point)', () => {

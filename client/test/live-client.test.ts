@@ -1,8 +1,7 @@
 import { WebSocket } from 'ws';
 import { ClientCloseCode, CloseCode, LiveClient, type LiveClientOptions, type Snapshot, type StatusEvent, type WebSocketConstructor } from '@matomo-live/client';
-import { contentDigest, encodeSnapshot, InMemorySnapshotBus, loadGatewayConfig } from '@matomo-live/shared';
-import { startGateway, type RunningGateway } from '@test-support/gateway';
-import { waitFor } from '@test-support/wait-for';
+import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { ManualClock } from './support/manual-clock';
 import { frame, ScriptedServer } from './support/scripted-server';
 import { snapshotContent } from './support/snapshot-content';
@@ -152,19 +151,15 @@ describe('LiveClient against the real gateway', () => {
   });
 
   /** A gateway fed by `feed` (no Redis), on `port` or a free one; resolves with its port. */
-  async function gatewayOn(feed: InMemorySnapshotBus, port = 0): Promise<number> {
-    const config = loadGatewayConfig(
-      { PORT: String(port), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' },
-      { dotenv: false, requireRedis: false },
-    );
+  async function gatewayOn(feed: MemorySnapshots, port = 0): Promise<number> {
+    const config = gatewayConfigFrom({ PORT: String(port), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' });
     const running = await startGateway(config, { feed });
     gateways.push(running);
     return running.port;
   }
 
-  async function publish(bus: InMemorySnapshotBus, seq: number, todayVisits = seq): Promise<void> {
-    const content = snapshotContent(todayVisits);
-    const outcome = await bus.publish(1, { digest: contentDigest(content), seq, bytes: encodeSnapshot(content, seq, new Date()) });
+  async function publish(bus: MemorySnapshots, seq: number, todayVisits = seq): Promise<void> {
+    const outcome = await bus.publishContent(1, snapshotContent(todayVisits), seq);
     expect(outcome).toEqual({ kind: 'published', seq });
   }
 
@@ -180,7 +175,7 @@ describe('LiveClient against the real gateway', () => {
   }
 
   it('survives a gateway restart on the same port, drops the resent snapshot, and follows a stream reset', async () => {
-    const bus = new InMemorySnapshotBus();
+    const bus = new MemorySnapshots();
     await publish(bus, 1);
     const port = await gatewayOn(bus);
     const frames: number[] = [];
@@ -200,7 +195,7 @@ describe('LiveClient against the real gateway', () => {
 
     // Redis flushed behind a restarted gateway: seq starts over and the client follows.
     await gateways.shift()!.stop();
-    const fresh = new InMemorySnapshotBus();
+    const fresh = new MemorySnapshots();
     await publish(fresh, 1, 77);
     await gatewayOn(fresh, port);
     await waitFor(() => run.seqs.length === 3, 'the reset stream');
@@ -210,7 +205,7 @@ describe('LiveClient against the real gateway', () => {
   });
 
   it('stops after 4001 from the gateway and reports it; the reference ?token= still works', async () => {
-    const bus = new InMemorySnapshotBus();
+    const bus = new MemorySnapshots();
     await publish(bus, 3);
     const port = await gatewayOn(bus);
     const clock = new ManualClock();
@@ -228,7 +223,7 @@ describe('LiveClient against the real gateway', () => {
   });
 
   it('asks for the summary only with fields=summary', async () => {
-    const bus = new InMemorySnapshotBus();
+    const bus = new MemorySnapshots();
     await publish(bus, 4);
     const port = await gatewayOn(bus);
     const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', fields: ['summary'] });

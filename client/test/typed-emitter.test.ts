@@ -1,4 +1,4 @@
-import { TypedEmitter } from '@matomo-live/client/typed-emitter';
+import { TypedEmitter } from '../src/typed-emitter';
 
 class Ticker extends TypedEmitter<{ tick: number; done: string }> {
   fire(n: number): void {

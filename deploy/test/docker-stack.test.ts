@@ -8,7 +8,7 @@
  * without one it is skipped, loudly. The tests run in order on one stack.
  */
 import { randomBytes } from 'node:crypto';
-import { freePort } from '@test-support/net';
+import { freePort } from '@matomo-live/test-support/net';
 import { buildImage, ComposeProject, detectDocker, httpInContainer, run, type BuiltImage } from './docker-cli';
 import { Screen, waitFor } from './screen-fleet';
 

@@ -3,7 +3,7 @@
  * snapshot it receives and how its connections ended, and can reconnect.
  */
 import WebSocket from 'ws';
-import { waitFor as waitForWithin } from '@test-support/wait-for';
+import { waitFor as waitForWithin } from '@matomo-live/test-support/wait-for';
 
 export interface ReceivedSnapshot {
   seq: number;

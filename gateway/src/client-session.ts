@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { CloseCode, closeReasons, PONG_MESSAGE } from '@matomo-live/shared';
+import { CLOSE_CODE_RULES, CloseCode, PONG_MESSAGE } from '@matomo-live/protocol';
 import type { GatewayMetrics } from './gateway-metrics';
 import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-hub';
 import type { TokenBucket } from './rate-limits';
@@ -19,7 +19,7 @@ const PONG = Buffer.from(PONG_MESSAGE);
 /** Sends the close frame with the code's reason text and counts it: every close frame the gateway sends goes through here. */
 export function closeWithCode(ws: WebSocket, code: CloseCode, metrics: GatewayMetrics): void {
   metrics.clientCloses.inc({ code });
-  ws.close(code, closeReasons[code]);
+  ws.close(code, CLOSE_CODE_RULES[code].reason);
 }
 
 export interface ClientSessionOptions {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import { PROTOCOL_NAME, SELECTABLE_FIELDS, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/shared';
+import { PROTOCOL_NAME, SELECTABLE_FIELDS, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/protocol';
 
 /** Paths that accept WebSocket upgrades (the forms in use). */
 const WS_PATHS = new Set(['/', '/ws', '/ws/']);

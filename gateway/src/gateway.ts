@@ -2,9 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
-import { CloseCode, tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
+import { CloseCode, systemClock, type IntervalClock } from '@matomo-live/protocol';
+import { tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
 import { ClientSession, closeWithCode } from './client-session';
-import { systemClock, type IntervalClock as Clock } from '@matomo-live/shared';
 import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequest, selectProtocol } from './connect-request';
 import { GatewayMetrics } from './gateway-metrics';
 import { createHttpHandler } from './http-routes';
@@ -19,7 +19,7 @@ export interface GatewayOptions {
   feed: SnapshotFeed;
   logger: Logger;
   /** Clock for heartbeats, drain spreading, rate limits and lag metrics. Default: the system clock. */
-  clock?: Clock;
+  clock?: IntervalClock;
   /** Metrics; default a fresh registry without process metrics. */
   metrics?: GatewayMetrics;
 }

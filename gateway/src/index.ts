@@ -1,7 +1,7 @@
 export { createGateway, type Gateway, type GatewayOptions } from './gateway';
 export { RedisSnapshotFeed, type RedisSnapshotFeedOptions } from './redis-feed';
 export { createRedisClients } from './redis-clients';
-export { CloseCode } from '@matomo-live/shared';
+export { CloseCode, CLOSE_CODE_RULES } from '@matomo-live/protocol';
 export { SnapshotHub } from './snapshot-hub';
 export { GatewayMetrics } from './gateway-metrics';
-export { systemClock, type IntervalClock as Clock } from '@matomo-live/shared';
+export { systemClock, type Clock, type IntervalClock } from '@matomo-live/protocol';

@@ -1,4 +1,5 @@
-import { decodeSnapshot, type Logger, type SelectableField, type Snapshot } from '@matomo-live/shared';
+import { decodeSnapshot, type SelectableField, type Snapshot } from '@matomo-live/protocol';
+import type { Logger } from '@matomo-live/shared';
 
 /** One message ready to go out: the payload and its wire encoding, both built once per change. */
 export interface OutgoingMessage {

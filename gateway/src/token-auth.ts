@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { JwtConfig } from '@matomo-live/shared';
-import { CloseCode } from '@matomo-live/shared';
+import { CloseCode } from '@matomo-live/protocol';
 
 /** Who a token belongs to, as far as the gateway needs to know. */
 export interface TokenGrant {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { systemClock } from '@matomo-live/gateway';
 import { CloseCode } from '@matomo-live/gateway';
-import { startGateway, type RunningGateway } from '@test-support/gateway';
-import { waitFor } from '@test-support/wait-for';
+import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { content, httpGet, redisWorld, TestClient, testConfig, TOKEN } from './support/harness';
 
 type World = Awaited<ReturnType<typeof redisWorld>>;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { freePort } from '@test-support/net';
-import { startService, type ServiceProcess } from '@test-support/processes';
+import { freePort } from '@matomo-live/test-support/net';
+import { startService, type ServiceProcess } from '@matomo-live/test-support/processes';
 import { redisWorld, TestClient } from './support/harness';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');

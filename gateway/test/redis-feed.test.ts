@@ -1,10 +1,10 @@
 import Redis from 'ioredis';
 import { encodeSnapshot, redisNames } from '@matomo-live/shared';
 import { RedisSnapshotFeed, createRedisClients } from '@matomo-live/gateway';
-import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '@test-support/redis';
-import { startGateway, type RunningGateway } from '@test-support/gateway';
-import { silentLogger } from '@test-support/logger';
-import { waitFor } from '@test-support/wait-for';
+import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '@matomo-live/test-support/redis';
+import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
+import { silentLogger } from '@matomo-live/test-support/logger';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { content, TestClient, TestPublisher, testConfig, TOKEN } from './support/harness';
 
 describe('RedisSnapshotFeed', () => {

@@ -1,6 +1,6 @@
 import { encodeSnapshot } from '@matomo-live/shared';
 import { SnapshotHub, type OutgoingMessage } from '../src/snapshot-hub';
-import { silentLogger } from '@test-support/logger';
+import { silentLogger } from '@matomo-live/test-support/logger';
 import { content } from './support/harness';
 
 const snap = (seq: number, visits = seq, site = 1) => encodeSnapshot(content(site, visits), seq, new Date(0));

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { CloseCode } from '@matomo-live/shared';
+import { CloseCode } from '@matomo-live/protocol';
 import { grantAllows, TokenAuth } from '../src/token-auth';
 
 const secret = 'token-auth-test-secret-32-bytes-long!';

@@ -5,6 +5,6 @@ export { createPollerRedis } from './redis-clients';
 export { createRedisPoller, type RedisPoller, type RedisPollerOptions } from './redis-poller';
 export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server';
 export { startPollerProcess, type PollerProcess } from './poller-process';
-export { systemClock, type Clock } from '@matomo-live/shared';
+export { systemClock, type Clock } from '@matomo-live/protocol';
 export { MatomoRequestError, type MatomoFailureKind } from './matomo-client';
 export { hhmmss, readCounters, readSiteTimezone, readSummary, readVisits, AnswerShapeError } from './matomo-answers';

@@ -1,14 +1,5 @@
-import {
-  addDays,
-  formatLocalDateTime,
-  parseSiteTimezone,
-  utcIsoSeconds,
-  type Counters,
-  type DaySummary,
-  type LiveVisit,
-  type SiteTimezone,
-  type Summary,
-} from '@matomo-live/shared';
+import type { Counters, DaySummary, LiveVisit, Summary } from '@matomo-live/protocol';
+import { addDays, formatLocalDateTime, parseSiteTimezone, utcIsoSeconds, type SiteTimezone } from '@matomo-live/shared';
 
 /**
  * Strict readers of Matomo's sub-answers. Matomo sends numbers as strings,

@@ -1,18 +1,6 @@
 import { Agent, type Dispatcher } from 'undici';
-import {
-  backoffDelay,
-  contentDigest,
-  encodeSnapshot,
-  localDate,
-  systemClock,
-  type Clock,
-  type Logger,
-  type PollerConfig,
-  type SiteTimezone,
-  type SnapshotContent,
-  type SnapshotPublisher,
-  type Summary,
-} from '@matomo-live/shared';
+import { backoffDelay, systemClock, type Clock, type SnapshotContent, type Summary } from '@matomo-live/protocol';
+import { contentDigest, encodeSnapshot, localDate, type Logger, type PollerConfig, type SiteTimezone, type SnapshotPublisher } from '@matomo-live/shared';
 import { buildBulkRequest, type SiteQuery, type SiteSlots } from './bulk-request';
 import { readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';

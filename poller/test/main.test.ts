@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { redisNames } from '@matomo-live/shared';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { freePort } from '@test-support/net';
-import { buildWorkspace, startService, type ServiceProcess } from '@test-support/processes';
+import { freePort } from '@matomo-live/test-support/net';
+import { buildWorkspace, startService, type ServiceProcess } from '@matomo-live/test-support/processes';
 import { SIM_TOKEN, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');

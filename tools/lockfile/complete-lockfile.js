@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 'use strict';
 // Why this exists: the npm registry this project's CI reaches serves only the
 // Linux builds of packages that ship one native binary per platform
@@ -15,13 +16,19 @@ const lock = JSON.parse(fs.readFileSync(lockPath, 'utf8'));
 const packages = lock.packages;
 
 const OS = ['android', 'darwin', 'freebsd', 'linux', 'win32', 'openbsd', 'netbsd', 'sunos', 'aix', 'openharmony', 'wasm32'];
+/** @type {Record<string, string>} */
 const CPU = { x64: 'x64', arm64: 'arm64', arm: 'arm', ia32: 'ia32', ppc64: 'ppc64', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', wasi: 'wasm32' };
 
 /** Platform fields read off a package name such as `@swc/core-linux-arm-gnueabihf`. */
+/**
+ * @param {string} name
+ * @returns {{ os?: string[], cpu?: string[], libc?: string[] }}
+ */
 function platformOf(name) {
-  const parts = name.split('/').pop().split('-');
+  const parts = (name.split('/').pop() ?? '').split('-');
   const os = parts.find((p) => OS.includes(p));
   const cpu = parts.map((p) => CPU[p]).find(Boolean);
+  /** @type {{ os?: string[], cpu?: string[], libc?: string[] }} */
   const fields = {};
   if (os && os !== 'wasm32') fields.os = [os];
   if (cpu) fields.cpu = [cpu];

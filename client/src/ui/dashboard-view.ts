@@ -1,4 +1,4 @@
-import type { DaySummary, LiveVisit, Snapshot } from '@matomo-live/shared';
+import type { DaySummary, LiveVisit, Snapshot } from '@matomo-live/protocol';
 import type { StatusEvent } from '../live-client';
 import { formatCount, statusClass, statusText, timeOfDay } from './format';
 import { project } from './projection';

@@ -1,5 +1,5 @@
 import type { ConnectionState, StatusEvent } from '../live-client';
-import { closeReasons, type CloseCode } from '../close-codes';
+import { closeRule } from '@matomo-live/protocol';
 
 const counts = new Intl.NumberFormat('en-US');
 
@@ -26,7 +26,7 @@ export function statusText(status: StatusEvent): string {
       return `Reconnecting (attempt ${status.attempt}, next try within ${seconds} s)`;
     }
     case 'closed':
-      if (status.authFailed) return `Disconnected: ${closeReasons[status.code as CloseCode] ?? status.reason ?? 'refused'}`;
+      if (status.authFailed) return `Disconnected: ${closeRule(status.code ?? 0).reason || status.reason || 'refused'}`;
       // Without a close code nothing was tried yet: the reason says what is missing.
       return status.code === undefined && status.reason ? status.reason : 'Disconnected';
   }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { buildAssets } from '../../scripts/build-assets';
+import { allowedInBundle, buildAssets } from '../../scripts/build-assets';
 
 describe('buildAssets', () => {
   let outDir: string;
@@ -43,5 +43,14 @@ describe('buildAssets', () => {
     for (const asset of ['dashboard.js', 'dashboard.css', 'matomo-live.min.js']) {
       expect(readFileSync(join(outDir, 'dashboard', asset)).length).toBeGreaterThan(1000);
     }
+  });
+
+  it('lets only the client and @matomo-live/protocol into a bundle', () => {
+    const repo = join(__dirname, '..', '..', '..');
+    expect(allowedInBundle(join(repo, 'client', 'src', 'live-client.ts'))).toBe(true);
+    expect(allowedInBundle(join(repo, 'protocol', 'src', 'close-codes.ts'))).toBe(true);
+    expect(allowedInBundle(join(repo, 'node_modules', 'ws', 'lib', 'websocket.js'))).toBe(false);
+    expect(allowedInBundle(join(repo, 'shared', 'src', 'logger.ts'))).toBe(false);
+    expect(allowedInBundle(join(repo, 'client', 'scripts', 'world-outline.js'))).toBe(false);
   });
 });

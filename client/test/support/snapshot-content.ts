@@ -1,4 +1,4 @@
-import type { DaySummary, LiveVisit, SnapshotContent } from '@matomo-live/shared';
+import type { DaySummary, LiveVisit, SnapshotContent } from '@matomo-live/protocol';
 
 function day(date: string, visits: number, seconds: number): DaySummary {
   const hms = [Math.floor(seconds / 3600), Math.floor(seconds / 60) % 60, seconds % 60].map((n) => String(n).padStart(2, '0')).join(':');

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { freePort } from '@test-support/net';
-import { REPO_ROOT, startService, waitForHttpOk, type ServiceProcess } from '@test-support/processes';
-import { redisScope, type RedisScope } from '@test-support/redis';
-import { waitFor } from '@test-support/wait-for';
+import { freePort } from '@matomo-live/test-support/net';
+import { REPO_ROOT, startService, waitForHttpOk, type ServiceProcess } from '@matomo-live/test-support/processes';
+import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { buildAssets } from '../../scripts/build-assets';
 
 /** Waits until `read()` gives a value `accept` likes; the failure names the last value seen. */

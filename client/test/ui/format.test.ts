@@ -1,4 +1,4 @@
-import { formatCount, statusText, timeOfDay } from '@matomo-live/client/ui/format';
+import { formatCount, statusText, timeOfDay } from '../../src/ui/format';
 
 describe('dashboard formatting', () => {
   it('groups counts and shows a dash for missing ones', () => {

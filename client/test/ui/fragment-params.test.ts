@@ -1,4 +1,4 @@
-import { gatewayUrlFor, parseFragment } from '@matomo-live/client/ui/fragment-params';
+import { gatewayUrlFor, parseFragment } from '../../src/ui/fragment-params';
 
 describe('fragment parameters', () => {
   it('reads token and site from the fragment, ignoring junk', () => {

@@ -1,4 +1,4 @@
-import { project } from '@matomo-live/client/ui/projection';
+import { project } from '../../src/ui/projection';
 
 describe('equirectangular projection', () => {
   it('maps longitude to x and latitude to -y', () => {

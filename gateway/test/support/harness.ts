@@ -1,15 +1,14 @@
 /**
- * Real parts for gateway tests (the gateways themselves: @test-support/gateway):
+ * Real parts for gateway tests (the gateways themselves: @matomo-live/test-support/gateway):
  * a real Redis client that publishes the way the poller does (SET the cached
  * key, PUBLISH the same bytes), real `ws` clients that record everything, and
  * plain node:http GETs.
  */
 import { request, type IncomingHttpHeaders } from 'node:http';
 import type Redis from 'ioredis';
-import WebSocket from 'ws';
-import { encodeSnapshot, loadGatewayConfig, redisNames, type GatewayConfig, type SnapshotContent } from '@matomo-live/shared';
-import { redisScope } from '@test-support/redis';
-import { waitFor } from '@test-support/wait-for';
+import type { SnapshotContent } from '@matomo-live/protocol';
+import { encodeSnapshot, loadGatewayConfig, redisNames, type GatewayConfig } from '@matomo-live/shared';
+import { redisScope } from '@matomo-live/test-support/redis';
 
 export const TOKEN = 'test-token-0123456789';
 
@@ -73,64 +72,4 @@ export function httpGet(port: number, path: string, headers: Record<string, stri
   });
 }
 
-/** A real client recording messages and its close. */
-export class TestClient {
-  readonly messages: string[] = [];
-  closeCode: number | undefined;
-  closeReason = '';
-  readonly opened: Promise<void>;
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: Array<() => void> = [];
-
-  constructor(
-    readonly ws: WebSocket,
-  ) {
-    ws.on('message', (data) => {
-      this.messages.push(data.toString());
-      this.wake();
-    });
-    ws.on('error', () => undefined);
-    this.opened = new Promise((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('close', () => reject(new Error('closed before open')));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-    });
-    this.opened.catch(() => undefined);
-    this.closed = new Promise((resolve) => {
-      ws.once('close', (code, reason) => {
-        this.closeCode = code;
-        this.closeReason = reason.toString();
-        this.wake();
-        resolve({ code, reason: reason.toString() });
-      });
-    });
-  }
-
-  static connect(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}): TestClient {
-    return new TestClient(new WebSocket(url, options.protocols ?? [], options));
-  }
-
-  json(i: number): Record<string, unknown> {
-    return JSON.parse(this.messages[i] as string) as Record<string, unknown>;
-  }
-
-  /** Resolves once `count` messages have arrived. */
-  async nextMessages(count: number, timeoutMs = 10_000): Promise<string[]> {
-    await this.until(() => this.messages.length >= count, `${count} messages (have ${this.messages.length})`, timeoutMs);
-    return this.messages.slice(0, count);
-  }
-
-  async until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    await waitFor(condition, what, timeoutMs, { subscribe: (wake) => this.waiters.push(wake) });
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-}
+export { TestClient } from '@matomo-live/test-support/ws-client';

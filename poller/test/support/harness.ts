@@ -2,8 +2,8 @@
 import Redis from 'ioredis';
 import { loadPollerConfig, redisNames, type PollerConfig } from '@matomo-live/shared';
 import type { MatomoSim } from '@matomo-live/matomo-sim';
-import { redisScope, type RedisScope } from '@test-support/redis';
-import { waitFor as waitForWithin } from '@test-support/wait-for';
+import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
+import { waitFor as waitForWithin } from '@matomo-live/test-support/wait-for';
 
 export const SIM_TOKEN = 'poller-test-token-5f3a9c';
 

@@ -1,4 +1,5 @@
 import { bool, str } from 'envalid';
+import type { ReadEnvOptions } from './read-env';
 import { logLevels, redisUrl } from './validators';
 
 /** Variables every service reads. */
@@ -8,6 +9,12 @@ export const commonEnvSpec = {
   REDIS_PREFIX: str({ default: 'matomo-live:', desc: 'prefix of every Redis key and channel' }),
   LOG_PRETTY: bool({ default: false, desc: 'human-readable logs instead of JSON lines' }),
 };
+
+/** How the services' config loaders read their environment. */
+export interface LoadConfigOptions extends ReadEnvOptions {
+  /** Require REDIS_URL (the split deployment). Default true. */
+  requireRedis?: boolean;
+}
 
 /**
  * The error line when the split deployment's REDIS_URL is missing, else

@@ -2,9 +2,8 @@ import { bool, EnvError, makeValidator, str } from 'envalid';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { cleanOrThrow } from './clean';
-import { commonEnvSpec, configuredSiteIds, missingRedisUrl } from './common-env';
+import { commonEnvSpec, configuredSiteIds, missingRedisUrl, type LoadConfigOptions } from './common-env';
 import { ConfigError } from './config-error';
-import type { LoadConfigOptions } from './poller-config';
 import { readEnv, type RawEnv } from './read-env';
 import { commaList, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 

@@ -1,7 +1,7 @@
 import { bool, str } from 'envalid';
 import { cleanOrThrow } from './clean';
-import { commonEnvSpec, configuredSiteIds, missingRedisUrl } from './common-env';
-import { readEnv, type RawEnv, type ReadEnvOptions } from './read-env';
+import { commonEnvSpec, configuredSiteIds, missingRedisUrl, type LoadConfigOptions } from './common-env';
+import { readEnv, type RawEnv } from './read-env';
 import { intIn, matomoBaseUrl, milliseconds, siteIdList, type LogLevel } from './validators';
 import { ConfigError } from './config-error';
 
@@ -54,11 +54,6 @@ export interface PollerConfig {
   logLevel: LogLevel;
   /** Pretty logs. Default false. */
   logPretty: boolean;
-}
-
-export interface LoadConfigOptions extends ReadEnvOptions {
-  /** Require REDIS_URL (the split deployment). Default true. */
-  requireRedis?: boolean;
 }
 
 /** Reads, validates and defaults the poller's configuration; throws ConfigError. */

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadGatewayConfig } from '@matomo-live/shared';
-import { configErrorLines } from '@test-support/config';
+import { configErrorLines } from '@matomo-live/test-support/config';
 
 const base = { REDIS_URL: 'redis://127.0.0.1:6379', VALID_TOKENS: 'tok' };
 const noDotenv = { dotenv: false };

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPollerConfig } from '@matomo-live/shared';
-import { configErrorLines } from '@test-support/config';
+import { configErrorLines } from '@matomo-live/test-support/config';
 
 const base = { MATOMO_URL: 'https://matomo.example.org', MATOMO_TOKEN: 'secret', REDIS_URL: 'redis://127.0.0.1:6379' };
 const noDotenv = { dotenv: false };

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { buildWorkspace, startService } from '@test-support/processes';
+import { buildWorkspace, startService } from '@matomo-live/test-support/processes';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 

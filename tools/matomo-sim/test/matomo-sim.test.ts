@@ -1,5 +1,5 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { waitFor } from '@test-support/wait-for';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 
 const TOKEN = 'sim-test-token';
 // 2024-07-04 16:43:37 UTC = 18:43:37 in Paris, the real fixture's visit time.

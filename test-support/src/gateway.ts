@@ -1,7 +1,20 @@
 /** The gateway in the test's own process, on a free loopback port. */
 import { createGateway, createRedisClients, RedisSnapshotFeed, type Gateway, type GatewayOptions } from '@matomo-live/gateway';
-import type { GatewayConfig } from '@matomo-live/shared';
+import type { SnapshotContent } from '@matomo-live/protocol';
+import { contentDigest, encodeSnapshot, InMemorySnapshotBus, loadGatewayConfig, type GatewayConfig, type PublishOutcome } from '@matomo-live/shared';
 import { silentLogger } from './logger';
+
+/** The gateway's config from `env` alone (no .env file; REDIS_URL optional, as in the single-process mode). */
+export function gatewayConfigFrom(env: Record<string, string>): GatewayConfig {
+  return loadGatewayConfig(env, { dotenv: false, requireRedis: false });
+}
+
+/** The single-process mode's in-memory bus, publishing content as the poller does (digest, encoded bytes). */
+export class MemorySnapshots extends InMemorySnapshotBus {
+  publishContent(siteId: number, content: SnapshotContent, seq: number): Promise<PublishOutcome> {
+    return this.publish(siteId, { digest: contentDigest(content), seq, bytes: encodeSnapshot(content, seq, new Date()) });
+  }
+}
 
 export interface RunningGateway {
   gateway: Gateway;

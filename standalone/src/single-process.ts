@@ -1,7 +1,6 @@
 import { createPoller, createRedisPoller, type Poller } from '@matomo-live/poller';
 import {
   ConfigError,
-  exitOnSignals,
   createLogger,
   gatewayShutdownDeadlineMs,
   InMemorySnapshotBus,
@@ -11,12 +10,10 @@ import {
   tokenFingerprint,
   type Logger,
   type RawEnv,
+  type ReadEnvOptions,
   type SnapshotFeed,
 } from '@matomo-live/shared';
-import { createGateway, type Gateway } from './gateway';
-import { GatewayMetrics } from './gateway-metrics';
-import { createRedisClients } from './redis-clients';
-import { RedisSnapshotFeed } from './redis-feed';
+import { createGateway, createRedisClients, GatewayMetrics, RedisSnapshotFeed, type Gateway } from '@matomo-live/gateway';
 
 export interface SingleProcess {
   gateway: Gateway;
@@ -36,8 +33,8 @@ export interface SingleProcess {
  * REDIS_URL an in-memory bus joins them; with REDIS_URL they use exactly the
  * split deployment's Redis classes, so this mode tests the same code paths.
  */
-export async function startSingleProcess(env: RawEnv = process.env): Promise<SingleProcess> {
-  const { pollerConfig, gatewayConfig } = loadOrExit(() => loadBoth(env));
+export async function startSingleProcess(env: RawEnv = process.env, options: ReadEnvOptions = {}): Promise<SingleProcess> {
+  const { pollerConfig, gatewayConfig } = loadOrExit(() => loadBoth(env, options));
   const logger = createLogger({ name: 'matomo-live', level: gatewayConfig.logLevel, pretty: gatewayConfig.logPretty });
   const closers: Array<() => Promise<void>> = [];
   const redisUrl = gatewayConfig.redisUrl;
@@ -84,7 +81,7 @@ export async function startSingleProcess(env: RawEnv = process.env): Promise<Sin
 }
 
 /** Both configurations, with every bad variable of either reported in one go. */
-function loadBoth(env: RawEnv) {
+function loadBoth(env: RawEnv, options: ReadEnvOptions) {
   const lines: string[] = [];
   const attempt = <T>(load: () => T): T | undefined => {
     try {
@@ -95,19 +92,8 @@ function loadBoth(env: RawEnv) {
       return undefined;
     }
   };
-  const pollerConfig = attempt(() => loadPollerConfig(env, { requireRedis: false }));
-  const gatewayConfig = attempt(() => loadGatewayConfig(env, { requireRedis: false }));
+  const pollerConfig = attempt(() => loadPollerConfig(env, { ...options, requireRedis: false }));
+  const gatewayConfig = attempt(() => loadGatewayConfig(env, { ...options, requireRedis: false }));
   if (pollerConfig === undefined || gatewayConfig === undefined) throw new ConfigError(lines);
   return { pollerConfig, gatewayConfig };
-}
-
-if (require.main === module) {
-  startSingleProcess().then(
-    (running) =>
-      exitOnSignals(running.shutdown, { logger: running.logger, deadlineMs: running.shutdownDeadlineMs }),
-    (error: Error) => {
-      process.stderr.write(`matomo-live failed to start: ${error.message}\n`);
-      process.exit(1);
-    },
-  );
 }

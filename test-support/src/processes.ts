@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { waitFor } from './wait-for';
 
-export const REPO_ROOT = join(__dirname, '..');
+export const REPO_ROOT = join(__dirname, '..', '..');
 
 export interface StartOptions {
   /**

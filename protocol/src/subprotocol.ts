@@ -1,7 +1,6 @@
 /**
  * The names both ends of a connection must agree on (docs/PROTOCOL.md): the
- * subprotocols, the selectable snapshot fields and the control messages.
- * Dependency-free, so a browser bundle may import it.
+ * subprotocols and the selectable snapshot fields.
  */
 
 /** The subprotocol the gateway selects whenever a client offers it. */
@@ -16,8 +15,3 @@ export const TOKEN_PROTOCOL_PREFIX = 'token.';
  */
 export const SELECTABLE_FIELDS = ['visits_live', 'summary', 'counters', 'timezone'] as const;
 export type SelectableField = (typeof SELECTABLE_FIELDS)[number];
-
-/** Application-level liveness for clients that cannot send WebSocket pings: this text… */
-export const PING_MESSAGE = '{"type":"ping"}';
-/** …is answered with this one. */
-export const PONG_MESSAGE = '{"type":"pong"}';

@@ -4,15 +4,15 @@
  */
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { freePort } from '@test-support/net';
-import { requireBuilt, startService } from '@test-support/processes';
+import { freePort } from '@matomo-live/test-support/net';
+import { requireBuilt, startService } from '@matomo-live/test-support/processes';
 
 describe('npm run demo', () => {
   it('prints the dashboard URL with a working demo token and stops cleanly on SIGINT', async () => {
-    requireBuilt('gateway/dist/single-process.js', 'tools/matomo-sim/dist/main.js', 'client/dist/dashboard/index.html');
+    requireBuilt('standalone/dist/demo.js', 'client/dist/dashboard/index.html');
     const port = await freePort();
     // The runner's environment, but never its REDIS_URL: the demo runs on the in-memory bus.
-    const demo = startService('tools/demo/demo.js', { PORT: String(port), REDIS_URL: undefined }, { inheritEnv: true });
+    const demo = startService('standalone/dist/demo.js', { PORT: String(port), REDIS_URL: undefined }, { inheritEnv: true });
     try {
       const [, url] = await demo.waitForOutput(/dashboard\s+(http:\/\/\S+)/);
       expect(url).toBe(`http://127.0.0.1:${port}/dashboard/#token=demo`);

@@ -1,6 +1,9 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { startSingleProcess, type SingleProcess } from '../src/single-process';
-import { redisWorld, TestClient, TOKEN } from './support/harness';
+import { redisScope } from '@matomo-live/test-support/redis';
+import { TestClient } from '@matomo-live/test-support/ws-client';
+
+const TOKEN = 'test-token-0123456789';
 
 describe('single-process mode (poller + gateway in one process)', () => {
   let sim: MatomoSim;
@@ -34,9 +37,9 @@ describe('single-process mode (poller + gateway in one process)', () => {
 
   async function seesNewVisit(): Promise<void> {
     client = TestClient.connect(`ws://127.0.0.1:${running!.port}/?token=${TOKEN}`);
-    await client.until(() => client!.messages.some((m) => JSON.parse(m).summary?.today?.time_spent === '01:02:03'), 'the first snapshot', 15_000);
+    await client.until(() => client!.messages.some((m) => (JSON.parse(m) as { summary?: { today?: { time_spent?: string } } }).summary?.today?.time_spent === '01:02:03'), 'the first snapshot', 15_000);
     sim.addVisit({ city: 'Tromsø', latitude: 69.65, longitude: 18.96 });
-    await client.until(() => client!.messages.some((m) => JSON.parse(m).visits_live?.some((v: { city: string }) => v.city === 'Tromsø')), 'the new visit', 15_000);
+    await client.until(() => client!.messages.some((m) => (JSON.parse(m) as { visits_live?: Array<{ city: string }> }).visits_live?.some((v: { city: string }) => v.city === 'Tromsø')), 'the new visit', 15_000);
   }
 
   it('runs on the in-memory bus without REDIS_URL', async () => {
@@ -46,12 +49,12 @@ describe('single-process mode (poller + gateway in one process)', () => {
   });
 
   it('runs on the Redis code paths with REDIS_URL', async () => {
-    const world = await redisWorld('single');
+    const world = await redisScope('single');
     try {
       running = await startSingleProcess(env({ REDIS_URL: world.url, REDIS_PREFIX: world.prefix }));
       expect(running.bus).toBe('redis');
       await seesNewVisit();
-      expect(await world.publisher.redis.exists(`${world.prefix}site:1:snapshot`)).toBe(1);
+      expect(await world.command.exists(`${world.prefix}site:1:snapshot`)).toBe(1);
     } finally {
       client?.ws.terminate();
       await running?.shutdown();

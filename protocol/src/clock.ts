@@ -1,7 +1,6 @@
 /**
  * Time as poller, gateway and client see it: injected so tests can drive
- * heartbeats, back-offs, drains and seq numbers. Browser-safe (no Node APIs),
- * so the client's bundle imports it too.
+ * heartbeats, back-offs, drains and seq numbers.
  */
 export interface Clock {
   now(): number;
@@ -15,12 +14,11 @@ export interface IntervalClock extends Clock {
   clearInterval(handle: unknown): void;
 }
 
-type TimerHandle = ReturnType<typeof globalThis.setTimeout>;
-
+/** The real timers: the default wherever a clock is optional. */
 export const systemClock: IntervalClock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as TimerHandle),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle),
   setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
-  clearInterval: (handle) => globalThis.clearInterval(handle as TimerHandle),
+  clearInterval: (handle) => globalThis.clearInterval(handle),
 };

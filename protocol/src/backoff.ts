@@ -1,6 +1,6 @@
 /**
  * Full-jitter exponential backoff, used by the client's reconnects and the
- * poller's retries. Dependency-free, so a browser bundle may import it.
+ * poller's retries.
  */
 export interface BackoffOptions {
   /** Upper bound of the first retry's delay, ms. */
