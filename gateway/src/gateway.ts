@@ -77,7 +77,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void handleUpgrade(req, socket, head).catch((error: Error) => {
-      logger.error({ err: error.message }, 'upgrade failed');
+      logger.error({ err: error }, 'upgrade failed');
       socket.destroy();
     });
   });
@@ -101,7 +101,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
       // A peer's protocol error is an 'error' event; unhandled it would end the process.
-      ws.on('error', (error) => logger.debug({ err: error.message, ip }, 'client socket error'));
+      ws.on('error', (error) => logger.debug({ err: error, ip }, 'client socket error'));
       const closeWith = (code: CloseCode, reason?: string) => {
         if (reason !== undefined) metrics.authFailures.inc({ reason });
         closeWithCode(ws, code, metrics);
@@ -211,7 +211,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
         (cached) => {
           if (cached !== null) deliver(cached);
         },
-        (error: Error) => logger.warn({ site: siteId, err: error.message }, 'subscribe failed; the feed retries on reconnect'),
+        (error: Error) => logger.warn({ site: siteId, err: error }, 'subscribe failed; the feed retries on reconnect'),
       );
     }
     const port = (server.address() as AddressInfo).port;

@@ -39,7 +39,7 @@ export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboa
           res.end(text);
         },
         (error: Error) => {
-          logger.error({ err: error.message }, 'metrics failed');
+          logger.error({ err: error }, 'metrics failed');
           plain(res, 500, 'Metrics failed');
         },
       );
@@ -47,7 +47,7 @@ export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboa
     }
     if (path === '/debug') {
       debugPage(req, res).catch((error: Error) => {
-        logger.error({ err: error.message }, 'debug page failed');
+        logger.error({ err: error }, 'debug page failed');
         if (!res.headersSent) plain(res, 500, 'Debug page failed');
       });
       return;

@@ -85,7 +85,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
           this.logger.info({ site: siteId }, 'subscribed to snapshots');
           if (cached !== null && this.handlers.get(siteId) === handler) handler(cached);
         },
-        (error: Error) => this.logger.warn({ site: siteId, err: error.message }, 'resubscribe failed; retrying on next reconnect'),
+        (error: Error) => this.logger.warn({ site: siteId, err: error }, 'resubscribe failed; retrying on next reconnect'),
       );
     }
   };
@@ -96,6 +96,6 @@ export class RedisSnapshotFeed implements SnapshotFeed {
   };
 
   private readonly onError = (error: Error): void => {
-    this.logger.debug({ err: error.message }, 'Redis error');
+    this.logger.debug({ err: error }, 'Redis error');
   };
 }

@@ -21,7 +21,7 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
   const config = loadOrExit(() => loadPollerConfig(env));
   const logger = createLogger({ name: 'poller', level: config.logLevel, pretty: config.logPretty });
   const { poller, redis, leases, close } = createRedisPoller({ config, redisUrl: config.redisUrl!, logger });
-  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error; reconnecting'));
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error; reconnecting'));
   redis.on('ready', () => logger.info('redis ready'));
   logger.info(
     { matomoUrl: config.matomoUrl, tokenFingerprint: tokenFingerprint(config.matomoToken), sites: config.siteIds, owner: leases.owner, prefix: config.redisPrefix },

@@ -2,7 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { backoffDelay, systemClock, type Clock, type SnapshotContent, type Summary } from '@matomo-live/protocol';
 import { contentDigest, encodeSnapshot, localDate, type Logger, type PollerConfig, type SiteTimezone, type SnapshotPublisher } from '@matomo-live/shared';
 import { buildBulkRequest, type SiteQuery, type SiteSlots } from './bulk-request';
-import { readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
+import { AnswerShapeError, readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';
 import type { LeaseManager } from './redis-lease';
 
@@ -38,6 +38,13 @@ export interface PollerOptions {
   timing?: Partial<PollerTiming>;
 }
 
+/**
+ * Why a tick failed: a Matomo failure kind, `publish` (the publisher, i.e.
+ * Redis, refused or failed), or `internal` (an exception nothing expected: a
+ * bug, logged at error level with its stack).
+ */
+export type TickFailureKind = MatomoFailureKind | 'publish' | 'internal';
+
 export interface SiteStatus {
   siteId: number;
   leader: boolean;
@@ -56,7 +63,7 @@ export interface PollerStatus {
   lastSuccessAt: string | null;
   lastAttemptAt: string | null;
   consecutiveFailures: number;
-  lastError: { kind: MatomoFailureKind | 'publish'; message: string; at: string } | null;
+  lastError: { kind: TickFailureKind; message: string; at: string } | null;
   /** Matomo refuses the token: at most one attempt per authRetryMs. */
   authBlocked: boolean;
   nextAttemptAt: string | null;
@@ -98,10 +105,26 @@ interface SiteState {
 
 class TickFailure extends Error {
   constructor(
-    readonly kind: MatomoFailureKind | 'publish',
+    readonly kind: TickFailureKind,
     message: string,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, { cause });
+    this.name = 'TickFailure';
+  }
+
+  /** A failure of the given kind for an expected error class, else an `internal` one carrying the error as cause. */
+  static of(error: unknown, expected: TickFailureKind | undefined, prefix = ''): TickFailure {
+    const message = `${prefix}${error instanceof Error ? error.message : String(error)}`;
+    return new TickFailure(expected ?? 'internal', message, error);
+  }
+}
+
+/** The publisher (Redis) failed or kept refusing; anything else thrown while publishing is a bug. */
+class PublishError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'PublishError';
   }
 }
 
@@ -188,7 +211,7 @@ class SnapshotPoller implements Poller {
       for (const [siteId, state] of this.sites) {
         if (state.leaderUntil <= this.clock.now()) continue;
         state.leaderUntil = 0;
-        await leases.release(siteId).catch((error: Error) => this.log.warn({ siteId, err: error.message }, 'could not release the lease; it expires by itself'));
+        await leases.release(siteId).catch((error: Error) => this.log.warn({ siteId, err: error }, 'could not release the lease; it expires by itself'));
       }
     }
     if (this.ownsDispatcher) await this.dispatcher.close();
@@ -260,7 +283,7 @@ class SnapshotPoller implements Poller {
         }
       } catch (error) {
         // Keep what we know: our lease runs out by itself at leaderUntil, and publishing is fenced.
-        this.log.warn({ siteId, err: (error as Error).message }, 'lease round failed');
+        this.log.warn({ siteId, err: error }, 'lease round failed');
         failed = true;
       }
     }
@@ -291,7 +314,7 @@ class SnapshotPoller implements Poller {
       }
     } catch (error) {
       if (!this.running) return;
-      failures.push(error instanceof MatomoRequestError ? new TickFailure(error.kind, error.message) : new TickFailure('publish', (error as Error).message));
+      failures.push(TickFailure.of(error, error instanceof MatomoRequestError ? error.kind : undefined));
     }
     if (!this.running) return;
     this.finishTick(failures, startedAt);
@@ -315,9 +338,10 @@ class SnapshotPoller implements Poller {
       summary = slots.summary !== undefined ? readSummary(answer(slots.summary), localDate(now, zone)) : state.summary!;
       content = { visits_live: visits, summary, counters, site: slots.siteId, timezone: zone.name };
     } catch (error) {
-      const kind = error instanceof MatomoRequestError ? error.kind : 'shape';
-      state.lastError = (error as Error).message;
-      return new TickFailure(kind, (error as Error).message);
+      const kind = error instanceof MatomoRequestError ? error.kind : error instanceof AnswerShapeError ? 'shape' : undefined;
+      const failure = TickFailure.of(error, kind);
+      state.lastError = failure.message;
+      return failure;
     }
     // Only a fully valid answer updates what later ticks reuse.
     if (state.zone?.name !== zone.name) this.log.info({ siteId: slots.siteId, timezone: zone.name }, 'site timezone');
@@ -331,8 +355,9 @@ class SnapshotPoller implements Poller {
       state.lastError = undefined;
       return undefined;
     } catch (error) {
-      state.lastError = `publish: ${(error as Error).message}`;
-      return new TickFailure('publish', state.lastError);
+      const failure = error instanceof PublishError ? TickFailure.of(error, 'publish', 'publish: ') : TickFailure.of(error, undefined);
+      state.lastError = failure.message;
+      return failure;
     }
   }
 
@@ -352,7 +377,9 @@ class SnapshotPoller implements Poller {
     for (let attempt = 0; attempt < 5; attempt++) {
       const seq = Math.max(this.clock.now(), state.lastSeq + 1);
       const bytes = encodeSnapshot(content, seq, new Date(state.digestSeenAt));
-      const outcome = await this.options.publisher.publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner });
+      const outcome = await this.options.publisher.publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner }).catch((error: unknown) => {
+        throw new PublishError(error instanceof Error ? error.message : String(error), error);
+      });
       switch (outcome.kind) {
         case 'published':
           state.lastSeq = seq;
@@ -372,7 +399,7 @@ class SnapshotPoller implements Poller {
           return;
       }
     }
-    throw new Error('seq kept falling behind the stored one');
+    throw new PublishError('seq kept falling behind the stored one');
   }
 
   private finishTick(failures: TickFailure[], startedAt: number): void {
@@ -400,8 +427,10 @@ class SnapshotPoller implements Poller {
     }
     // Retry n (n = failures so far) waits up to min(cap, base·2^(n-1)): backoffDelay counts attempts from 0.
     const delay = backoffDelay(h.consecutiveFailures - 1, { initialMs: this.timing.backoffBaseMs, maxMs: this.timing.backoffCapMs, random: this.timing.random });
-    const level = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0 ? 'warn' : 'debug';
-    this.log[level]({ kind: first.kind, err: first.message, failures: h.consecutiveFailures, retryInMs: delay }, 'tick failed; nothing published');
+    const loud = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0;
+    // An internal failure is a bug: always worth its stack at error level (still only as often as the warnings).
+    const level = !loud ? 'debug' : first.kind === 'internal' ? 'error' : 'warn';
+    this.log[level]({ kind: first.kind, err: first, failures: h.consecutiveFailures, retryInMs: delay }, 'tick failed; nothing published');
     this.scheduleTick(delay);
   }
 }

@@ -5,6 +5,7 @@ import { formatLocalDateTime, parseSiteTimezone, redisNames } from '@matomo-live
 import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
 import { capturedLogger } from '@matomo-live/test-support/logger';
 import { spawnRedisServer } from '@matomo-live/test-support/redis';
+import { startHealthServer } from '../src/health-server';
 import { createPoller, type Poller, type PollerOptions } from '../src/poller';
 import { createPollerRedis } from '../src/redis-clients';
 import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';
@@ -266,6 +267,36 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     expect(after.visits_live[0]).toMatchObject({ city: 'While Redis was down' });
     expect(after.seq).toBeGreaterThan(firstSeq);
     expect(await reader.get(redisNames(watch.prefix, 1).leaseKey)).not.toBeNull();
+  });
+});
+
+describe('failure kinds in the status and on /healthz', () => {
+  const healthz = async (poller: Poller) => {
+    const health = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => poller.status() });
+    cleanups.push(() => health.close());
+    return (await (await fetch(`http://127.0.0.1:${health.port}/healthz`)).json()) as { lastError: { kind: string; message: string } | null };
+  };
+
+  it('a publisher that rejects (Redis) is a publish failure', async () => {
+    const publisher = { readState: async () => null, publish: async () => Promise.reject(new Error('READONLY You can\'t write against a read only replica')) };
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher });
+    await waitFor(() => poller.status().lastError, 'the failure');
+    expect((await healthz(poller)).lastError).toMatchObject({ kind: 'publish', message: expect.stringContaining('READONLY') });
+  });
+
+  it('an exception nothing expected is an internal failure, logged at error level with its stack', async () => {
+    const publisher = {
+      readState: async () => null,
+      publish: (): never => {
+        throw new TypeError('publisher bug');
+      },
+    };
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher });
+    await waitFor(() => poller.status().lastError, 'the failure');
+    expect((await healthz(poller)).lastError).toMatchObject({ kind: 'internal', message: 'publisher bug' });
+    const line = await waitFor(() => log.lines().find((l) => l.msg === 'tick failed; nothing published'), 'the log line');
+    expect(line).toMatchObject({ level: 50, kind: 'internal' });
+    expect((line.err as { stack: string }).stack).toMatch(/caused by: TypeError: publisher bug\n\s+at /);
   });
 });
 

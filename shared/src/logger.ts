@@ -20,6 +20,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers["sec-websocket-protocol"]',
   'req.headers.cookie',
+  // ioredis errors carry the failed command: AUTH's password, or a whole snapshot for the publish script.
+  'err.command.args',
 ];
 
 export interface LoggerOptions {

@@ -34,7 +34,7 @@ export function exitOnSignals(shutdown: () => Promise<void>, { logger, signals =
         logger.flush(() => exit(0));
       },
       (error: Error) => {
-        logger.error({ err: error.message }, 'shutdown failed');
+        logger.error({ err: error }, 'shutdown failed');
         logger.flush(() => exit(1));
       },
     );

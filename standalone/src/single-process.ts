@@ -47,7 +47,7 @@ export async function startSingleProcess(env: RawEnv = process.env, options: Rea
     poller = createPoller({ config: pollerConfig, publisher: memoryBus, logger: logger.child({ part: 'poller' }) });
   } else {
     const redisPoller = createRedisPoller({ config: pollerConfig, redisUrl, logger: logger.child({ part: 'poller' }) });
-    redisPoller.redis.on('error', (error: Error) => logger.debug({ err: error.message }, 'poller Redis error'));
+    redisPoller.redis.on('error', (error: Error) => logger.debug({ err: error }, 'poller Redis error'));
     poller = redisPoller.poller;
     const gatewayRedis = createRedisClients(redisUrl);
     feed = new RedisSnapshotFeed({ ...gatewayRedis, prefix: gatewayConfig.redisPrefix, logger });
