@@ -21,10 +21,12 @@ import { freePort, startProcess, waitForPort, type StartedProcess } from './proc
 import { publishAtRate, RedisLoadPublisher, SocketIoLoadPublisher, type LoadPublisher } from './publisher';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type ServerKind = 'gateway' | 'ws' | 'socketio';
+/** `gateway-ws-send`: the same gateway with BROADCAST_FAST_PATH=false (every write through ws.send), to show what the shared frame saves. */
+export type ServerKind = 'gateway' | 'gateway-ws-send' | 'ws' | 'socketio';
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   gateway: 'matomo-live gateway',
+  'gateway-ws-send': 'matomo-live gateway, fast path off (ws.send)',
   ws: 'bare ws broadcast',
   socketio: 'Socket.IO 4 + redis-adapter',
 };
@@ -105,8 +107,10 @@ async function startServer(kind: ServerKind, plan: FanoutPlan, prefix: string, p
   const url = `ws://127.0.0.1:${port}/`;
   let protocol: ClientProtocol = 'ws';
   switch (kind) {
-    case 'gateway': {
-      const gateway = await startGateway(plan.root, { redisUrl: plan.redisUrl, prefix, token: BENCH_TOKEN, nodeArgs });
+    case 'gateway':
+    case 'gateway-ws-send': {
+      const extra = kind === 'gateway-ws-send' ? { BROADCAST_FAST_PATH: 'false' } : undefined;
+      const gateway = await startGateway(plan.root, { redisUrl: plan.redisUrl, prefix, token: BENCH_TOKEN, nodeArgs, extra });
       return {
         process: gateway.process,
         metricsUrl: `http://127.0.0.1:${gateway.port}/metrics`,

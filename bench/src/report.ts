@@ -76,7 +76,7 @@ export function describeMachine(root: string): MachineInfo {
 const num = (v: number, digits = 0): string => (v === null || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const kib = (bytes: number): string => (bytes === null || Number.isNaN(bytes) ? '—' : (bytes / 1024).toFixed(1));
 
-function fanoutTable(rows: FanoutResult[]): string {
+export function fanoutTable(rows: FanoutResult[]): string {
   const head =
     '| server | clients | updates/s | delivered / expected | delivered msg/s | first-client p50 ms | p50 ms | p99 ms | max ms | server CPU ms per 1k deliveries | server CPU % of a core | load-gen CPU ms per 1k | RSS KiB/client idle | RSS KiB/client under load | closes |\n' +
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n';
@@ -105,6 +105,27 @@ function efficiencyRatio(a?: FanoutResult, b?: FanoutResult): number {
 
 function memoryRatio(a?: FanoutResult, b?: FanoutResult): number {
   return a && b ? b.idleRssPerClientBytes / a.idleRssPerClientBytes : Number.NaN;
+}
+
+/** The gateway with its shared-frame fast path against itself with BROADCAST_FAST_PATH=false, when both ran. */
+export function fastPathTable(rows: FanoutResult[]): string {
+  const lines = rows
+    .filter((r) => r.server === 'gateway' && !r.error)
+    .flatMap((on) => {
+      const off = find(rows, 'gateway-ws-send', on.clients, on.rate);
+      if (!off) return [];
+      return [
+        `| ${num(on.clients)} | ${on.rate} | ${num(on.serverCpuPer1kDeliveriesMs, 1)} | ${num(off.serverCpuPer1kDeliveriesMs, 1)} | ${num(efficiencyRatio(on, off), 2)}× | ${num(on.firstClientP50Ms, 2)} | ${num(off.firstClientP50Ms, 2)} |`,
+      ];
+    });
+  if (lines.length === 0) {
+    return 'Not in this run. Measure it with `npm run bench -- --only=fanout --servers=gateway,gateway-ws-send` (the same gateway, started once with `BROADCAST_FAST_PATH=false`).';
+  }
+  return (
+    '| clients | updates/s | server CPU ms / 1k deliveries, fast path | with ws.send | deliveries per CPU-s, fast ÷ ws.send | first-client p50 ms, fast | with ws.send |\n' +
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n' +
+    lines.join('\n')
+  );
 }
 
 /** The gateway against each peer, per size and rate. */
@@ -231,6 +252,12 @@ ${run.fanout
   .map((r) => `| ${num(r.clients)} | ${r.rate} | ${num(r.gatewaySendLagP50Ms ?? NaN, 1)} | ${num(r.gatewaySendLagP99Ms ?? NaN, 1)} | ${num(r.gatewaySkippedMessages ?? NaN)} |`)
   .join('\n')}
 
+### The broadcast fast path on and off
+
+The gateway frames each broadcast once and writes that one frame to every socket (\`gateway/src/shared-frames.ts\`, which checks the ws internals it needs at start-up). \`BROADCAST_FAST_PATH=false\` (or a ws release without those internals) sends through \`ws.send\` per client instead: same bytes on the wire, more CPU.
+
+${fastPathTable(run.fanout)}
+
 ## Poller: requests, bytes and CPU per tick against the simulator
 
 Both pollers poll the same simulator (\`node tools/matomo-sim/dist/main.js\`, a synthetic visit every ${run.settings['poller visit every'] ?? '?'}) at the same time with FETCH_INTERVAL=${run.settings['poller interval'] ?? '?'}, each through its own counting proxy (\`bench/src/counting-proxy.ts\`): requests, request and response **body** bytes (HTTP headers excluded), API calls (sub-requests of a bulk request counted one by one) and ticks (= \`Live.getLastVisitsDetails\` calls). CPU is the poller process's user+system time. The reference loop (\`bench/src/reference-poller.ts\`) is a faithful re-implementation of the one-file script's loop: 7 POSTs per tick (1 × Live.getLastVisitsDetails + 3 days × 2 VisitsSummary.get). Note the matomo-live poller also publishes to Redis (counted in its CPU); the reference only builds its message.
@@ -267,8 +294,9 @@ ${analysis}
 
 \`\`\`sh
 npm run bench          # builds what it runs (tsc -b), then everything; writes docs/BENCHMARKS.md and bench/results/latest.json
-npm run bench -- --quick                          # 200 and 1000 clients, short runs
+npm run bench -- --quick                          # 200 and 1000 clients, short runs; prints, writes bench/results/quick.json, leaves this file alone
 npm run bench -- --only=fanout --sizes=1000,5000 --servers=gateway,ws
+npm run bench -- --only=fanout --servers=gateway,gateway-ws-send   # the broadcast fast path on and off
 npm run bench -- --only=poller,e2e --no-write     # print only
 npm run bench -- --render                          # rewrite this file from bench/results/latest.json + bench/ANALYSIS.md
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write

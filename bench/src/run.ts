@@ -3,8 +3,9 @@
  * `npm run bench`: fan-out (gateway, bare ws, Socket.IO), poller comparison
  * and end-to-end, then docs/BENCHMARKS.md and bench/results/latest.json.
  *
- * Options: --quick (small sizes, short runs) · --only=fanout,poller,e2e ·
- * --servers=gateway,ws,socketio · --sizes=1000,5000,10000 · --rates=1,10 ·
+ * Options: --quick (small sizes, short runs: a smoke run that prints its numbers and writes
+ * bench/results/quick.json, but leaves docs/BENCHMARKS.md and latest.json to full runs unless --write-docs) ·
+ * --only=fanout,poller,e2e · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
  * --duration=S (per rate) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
  * bench/results/latest.json and bench/ANALYSIS.md without measuring).
  * BENCH_SERVER_NODE_ARGS: extra node flags for the server under test (e.g. --cpu-prof); BENCH_GATEWAY_MAIN: another gateway build.
@@ -17,7 +18,7 @@ import { runE2e, type E2eResult } from './e2e-bench';
 import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
 import { runPollerBench, type PollerResult } from './poller-bench';
 import { startRedisServer } from './processes';
-import { describeMachine, renderMarkdown, type BenchRun } from './report';
+import { describeMachine, fastPathTable, fanoutTable, renderMarkdown, type BenchRun } from './report';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const durationS = Number(option('duration') ?? (quick ? 3 : 10));
   const started = Date.now();
   const needs = ['bench/dist/load-generator-main.js'];
-  if (only.has('fanout') && servers.includes('gateway')) needs.push('gateway/dist/main.js');
+  if (only.has('fanout') && servers.some((s) => s.startsWith('gateway'))) needs.push('gateway/dist/main.js');
   if (only.has('poller') || only.has('e2e')) needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
   requireBuilt(needs);
 
@@ -134,6 +135,13 @@ async function main(): Promise<void> {
   };
   if (flag('no-write')) return;
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  if (quick && !flag('write-docs')) {
+    // Smoke-sized numbers must not replace the full run's report (nor the latest.json --render uses).
+    writeFileSync(join(ROOT, 'bench/results/quick.json'), `${JSON.stringify(run, null, 2)}\n`);
+    process.stdout.write(`\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n`);
+    log('quick run: wrote bench/results/quick.json; docs/BENCHMARKS.md is left to full runs (--write-docs to overwrite it anyway)');
+    return;
+  }
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(run, null, 2)}\n`);
   writeReport(run);
   log(`wrote docs/BENCHMARKS.md and bench/results/latest.json (${run.minutes.toFixed(1)} min)`);

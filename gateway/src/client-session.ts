@@ -1,18 +1,9 @@
 import WebSocket from 'ws';
 import { CLOSE_CODE_RULES, CloseCode, PONG_MESSAGE } from '@matomo-live/protocol';
 import type { GatewayMetrics } from './gateway-metrics';
-import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-hub';
 import type { TokenBucket } from './rate-limits';
-
-/** ws internals the shared-frame fast path relies on (ws 8: lib/sender.js). */
-interface SenderInternals {
-  _state: number;
-  _queue: unknown[];
-}
-interface WebSocketInternals {
-  _socket: import('node:net').Socket | null;
-  _sender: SenderInternals | null;
-}
+import type { BroadcastWriter, MessageSender } from './shared-frames';
+import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-hub';
 
 const PONG = Buffer.from(PONG_MESSAGE);
 
@@ -26,6 +17,8 @@ export interface ClientSessionOptions {
   /** Unsent bytes (socket buffer + skipped snapshots) before close 4005. */
   sendBufferLimit: number;
   metrics: GatewayMetrics;
+  /** How messages reach this connection's socket (shared-frames.ts). */
+  writer: BroadcastWriter;
   messageBucket: TokenBucket;
   now: () => number;
   /** Called once when the connection is gone. */
@@ -48,18 +41,14 @@ export class ClientSession implements HubSubscriber {
   /** Bytes of snapshots replaced while waiting (the client never got them). */
   private skippedBytes = 0;
   private closing = false;
-  private readonly raw: WebSocketInternals;
-  /** No extension (deflate) transforms frames, so a shared frame may go to the socket as is. Fixed at the handshake. */
-  private readonly plainFrames: boolean;
+  private readonly send: MessageSender;
 
   constructor(
     readonly ws: WebSocket,
     readonly info: { ip: string; tokenKey: string; tokenId: string; siteId: number },
     private readonly options: ClientSessionOptions,
   ) {
-    this.raw = ws as unknown as WebSocketInternals;
-    // ws's getter joins the negotiated extensions' names on each read: read it once.
-    this.plainFrames = ws.extensions === '';
+    this.send = options.writer.senderFor(ws);
     ws.on('pong', this.markAlive);
     ws.on('message', this.onMessage);
     ws.once('close', () => {
@@ -96,15 +85,7 @@ export class ClientSession implements HubSubscriber {
   /** `deferred`: written after an earlier write completed, not in the broadcast itself. */
   private write(message: OutgoingMessage, deferred: boolean): void {
     this.inFlight += 1;
-    const socket = this.raw._socket;
-    const sender = this.raw._sender;
-    // The shared frame can go straight to the socket only when ws has nothing
-    // queued of its own and no extension (deflate) transforms frames.
-    if (socket !== null && sender !== null && sender._state === 0 && sender._queue.length === 0 && this.plainFrames) {
-      socket.write(message.frame, this.onWritten);
-    } else {
-      this.ws.send(message.payload, { binary: false }, this.onWritten);
-    }
+    this.send(message, this.onWritten);
     const { metrics } = this.options;
     metrics.sent.messages += 1;
     metrics.sent.bytes += message.frame.length;

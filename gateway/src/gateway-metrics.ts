@@ -35,6 +35,11 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: (): void => this.feedReady.set(this.feedReadiness() ? 1 : 0),
   });
+  readonly broadcastFastPath = new Gauge({
+    name: 'matomo_live_gateway_broadcast_fast_path',
+    help: '1 when broadcasts write one shared frame to every socket, 0 when they go through ws.send (BROADCAST_FAST_PATH=false, or ws internals changed)',
+    registers: [this.registry],
+  });
   readonly lastSeq = new Gauge({ name: 'matomo_live_gateway_last_seq', help: 'Last snapshot seq per site', labelNames: ['site'], registers: [this.registry] });
   readonly snapshotsReceived = new Counter({ name: 'matomo_live_gateway_snapshots_received_total', help: 'Snapshots received from the feed, by outcome', labelNames: ['outcome'], registers: [this.registry] });
   readonly sendLag = new Histogram({

@@ -12,7 +12,7 @@ import { KeyedCounter, TokenBucket, WindowCounter } from './rate-limits';
 import { SnapshotHub } from './snapshot-hub';
 import { resolveDashboardDir } from './static-files';
 import { grantAllows, TokenAuth } from './token-auth';
-import { encodeTextFrame } from './text-frame';
+import { createBroadcastWriter, type BroadcastWriter } from './shared-frames';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -35,6 +35,8 @@ export interface Gateway {
   isReady(): boolean;
   readonly hub: SnapshotHub;
   readonly metrics: GatewayMetrics;
+  /** How broadcasts reach the sockets, and how many writes took each way. */
+  readonly writer: BroadcastWriter;
   /** Open connections. */
   readonly connectionCount: number;
 }
@@ -47,7 +49,9 @@ const CLOSE_HANDSHAKE_MS = 2000;
 
 export function createGateway({ config, feed, logger, clock = systemClock, metrics = new GatewayMetrics() }: GatewayOptions): Gateway {
   const now = () => clock.now();
-  const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: encodeTextFrame, now });
+  const writer = createBroadcastWriter({ enabled: config.broadcastFastPath, logger });
+  metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
+  const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
   const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt, now });
   const addresses = new ClientAddressResolver(config.trustProxy);
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
@@ -125,6 +129,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     const session = new ClientSession(ws, info, {
       sendBufferLimit: config.sendBufferLimitBytes,
       metrics,
+      writer,
       now,
       messageBucket: new TokenBucket(config.clientMessageRate, config.clientMessageRate * 2, now),
       onSlow: (s) => {
@@ -250,6 +255,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     isReady,
     hub,
     metrics,
+    writer,
     get connectionCount() {
       return sessions.size;
     },

@@ -75,6 +75,20 @@ describe('gateway over a real Redis', () => {
     // ...so the next message every client sees is the next change.
     for (const c of cs) expect((await c.nextMessages(3))[2]).toBe(next.toString());
     for (const c of cs) expect(c.messages).toHaveLength(3);
+    // Every one of those writes took the shared-frame fast path.
+    expect(a.gateway.writer.writes.sharedFrame + b.gateway.writer.writes.sharedFrame).toBe(12);
+    expect(a.gateway.writer.writes.wsSend + b.gateway.writer.writes.wsSend).toBe(0);
+  });
+
+  it('with BROADCAST_FAST_PATH=false, fans out the same bytes through ws.send', async () => {
+    await world.publisher.store(1, 1);
+    const g = await gatewayWith({ BROADCAST_FAST_PATH: 'false' });
+    const cs = [connect(`${g.url}?token=${TOKEN}`), connect(`${g.url}?token=${TOKEN}`)];
+    for (const c of cs) await c.nextMessages(1);
+    const change = await world.publisher.publish(1, 2);
+    for (const c of cs) expect((await c.nextMessages(2))[1]).toBe(change.toString());
+    expect(g.gateway.writer.writes).toEqual({ sharedFrame: 0, wsSend: 4 });
+    expect((await httpGet(g.port, '/metrics')).body).toMatch(/^matomo_live_gateway_broadcast_fast_path 0$/m);
   });
 
   it('delivers a lower seq (stream reset) and ignores malformed published bytes', async () => {

@@ -85,6 +85,7 @@ export const gatewayEnvSpec = {
   DRAIN_WINDOW: milliseconds(0, 10_000)({ default: 5000, desc: 'on SIGTERM clients are closed with 1001 spread over this window, ms' }),
   SEND_BUFFER_LIMIT: intIn(1024, 1024 * MIB)({ default: MIB, desc: 'unsent bytes a client may lag behind before close 4005' }),
   PER_MESSAGE_DEFLATE: bool({ default: false, desc: 'offer permessage-deflate (costs CPU and memory per client)' }),
+  BROADCAST_FAST_PATH: bool({ default: true, desc: 'frame each broadcast once and write that frame to every socket (uses ws internals, checked at start-up); false = ws.send per client, slower' }),
   DASHBOARD_DIR: str({ default: undefined, desc: 'directory served at /dashboard/; default the client package\'s dist/dashboard; "" or "off" disables' }),
 };
 
@@ -142,6 +143,8 @@ export interface GatewayConfig {
   sendBufferLimitBytes: number;
   /** Offer permessage-deflate. Default false. */
   perMessageDeflate: boolean;
+  /** Write each broadcast's one frame to every socket (gateway/src/shared-frames.ts). Default true. */
+  broadcastFastPath: boolean;
   /** Directory served at /dashboard/: a path, "auto" (resolve @matomo-live/client's dist/dashboard), or null (off). Default "auto". */
   dashboardDir: string | null;
   /** Redis URL; undefined only in single-process mode. */
@@ -213,6 +216,7 @@ export function loadGatewayConfig(
     drainWindowMs: e.DRAIN_WINDOW,
     sendBufferLimitBytes: e.SEND_BUFFER_LIMIT,
     perMessageDeflate: e.PER_MESSAGE_DEFLATE,
+    broadcastFastPath: e.BROADCAST_FAST_PATH,
     // "" must mean "off", but cleanOrThrow treats "" as unset: look at the raw value.
     dashboardDir: dashboard === undefined ? 'auto' : dashboard.trim() === '' || dashboard.trim() === 'off' ? null : dashboard.trim(),
     redisUrl: e.REDIS_URL,
