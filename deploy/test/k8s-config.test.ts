@@ -1,11 +1,14 @@
 // The environment the manifests give each container is exactly what the
 // services read: checked against the envalid specs (names, required ones)
 // and by running the services' own config loaders on it, so config and
-// manifests cannot drift apart.
+// manifests cannot drift apart. The same specs are the one config source of
+// the README's tables and docker-compose.yml's environment lists (below).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatewayEnvSpec, loadGatewayConfig, loadPollerConfig, pollerEnvSpec } from '@matomo-live/shared';
+import { parseDocument } from 'yaml';
+import { FILE_VARIABLES, gatewayEnvSpec, loadGatewayConfig, loadPollerConfig, pollerEnvSpec, renderConfigDocs } from '@matomo-live/shared';
+import { REPO_ROOT } from '@matomo-live/test-support/processes';
 import {
   containerEnvironment,
   containerOf,
@@ -164,5 +167,119 @@ describe('drift is caught', () => {
     expect(containerEnvironment(objects, container).problems).toEqual([
       'envFrom secret matomo-live-poller-secrets: secrets are mounted as files (*_FILE), not put in the environment',
     ]);
+  });
+});
+
+// ---- one config source: README tables, docker-compose.yml and the ConfigMaps against the specs ----
+
+describe('one config source', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const compose = parseDocument(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toJSON() as {
+    services: Record<string, { environment?: Record<string, string> }>;
+  };
+
+  /**
+   * Variables docker-compose.yml deliberately does not pass, or passes with a
+   * fixed value, and why. Every other variable of a spec must reach the
+   * container as `NAME: ${NAME…}`.
+   */
+  const COMPOSE_EXCEPTIONS: Record<ServiceName, Record<string, string>> = {
+    poller: {
+      REDIS_URL: 'fixed: the stack runs its own redis service',
+      POLLER_HEALTH_PORT: "fixed: the image's HEALTHCHECK asks 8081",
+      LOG_PRETTY: 'not passed: pino-pretty is not in the images (pipe the logs through it)',
+    },
+    gateway: {
+      PORT: "fixed: nginx's upstream and the image's HEALTHCHECK use 8080",
+      REDIS_URL: 'fixed: the stack runs its own redis service',
+      HOST: 'not passed: nginx reaches the replicas on every interface of their containers',
+      SSL_KEY: 'not passed: nginx proxies plain http to the gateways; TLS belongs on nginx (docs/DOCKER.md)',
+      SSL_CERT: 'not passed: as SSL_KEY',
+      LOG_PRETTY: 'not passed: pino-pretty is not in the images (pipe the logs through it)',
+    },
+  };
+
+  /**
+   * Variables the Kubernetes manifests neither set nor show as a commented
+   * example, and why.
+   */
+  const K8S_EXCEPTIONS: Record<ServiceName, Record<string, string>> = {
+    poller: {},
+    gateway: {
+      HOST: 'pods listen on all interfaces for the Service and the probes',
+      SSL_KEY: 'TLS ends at the ingress or Gateway',
+      SSL_CERT: 'TLS ends at the ingress or Gateway',
+      JWT_SECRET: 'a Secret mount plus JWT_SECRET_FILE, patched in as docs/KUBERNETES.md shows',
+      JWT_PUBLIC_KEY: 'as JWT_SECRET (JWT_PUBLIC_KEY_FILE)',
+      JWT_JWKS: 'as JWT_SECRET (JWT_JWKS_FILE)',
+    },
+  };
+
+  /** Problems of one compose service's environment against its spec. */
+  function composeProblems(environment: Record<string, string>, spec: EnvSpec, exceptions: Record<string, string>): string[] {
+    const problems: string[] = [];
+    for (const name of Object.keys(environment)) {
+      const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
+      if (!(base in spec)) problems.push(`${name}: passed by docker-compose.yml but not read by the service`);
+    }
+    for (const name of Object.keys(spec)) {
+      if (name in exceptions) continue;
+      const value = environment[name];
+      if (value === undefined) problems.push(`${name}: cannot be set through docker-compose.yml`);
+      else if (!String(value).includes(`\${${name}`)) problems.push(`${name}: docker-compose.yml sets "${value}" instead of passing \${${name}}`);
+      if (FILE_VARIABLES.includes(name) && environment[`${name}_FILE`] === undefined) problems.push(`${name}_FILE: cannot be set through docker-compose.yml`);
+    }
+    return problems;
+  }
+
+  /** Names the env files of the base set or show commented out (NAME or NAME_FILE), plus what the trial renders. */
+  function k8sMentioned(service: ServiceName): Set<string> {
+    const names = new Set(Object.keys(environmentOf(rendered(KUSTOMIZATIONS.trial), service).vars));
+    for (const file of ['common.env', `${service}.env`]) {
+      const text = readFileSync(join(KUSTOMIZATIONS.base, file), 'utf8');
+      for (const match of text.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)) names.add(match[1]!);
+    }
+    return new Set([...names].map((name) => (name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name)));
+  }
+
+  test("the README's configuration tables are the specs' (npm run docs:config)", () => {
+    expect(renderConfigDocs(readme)).toBe(readme);
+    for (const name of [...Object.keys(pollerEnvSpec), ...Object.keys(gatewayEnvSpec)]) expect(readme).toContain(`| \`${name}\` |`);
+  });
+
+  test.each(Object.keys(SERVICES) as ServiceName[])('docker-compose.yml passes every %s variable a user may set', (service) => {
+    const environment = compose.services[service]?.environment ?? {};
+    expect(composeProblems(environment, SERVICES[service].spec, COMPOSE_EXCEPTIONS[service])).toEqual([]);
+  });
+
+  test.each(Object.keys(SERVICES) as ServiceName[])('the Kubernetes base sets or shows every %s variable', (service) => {
+    const mentioned = k8sMentioned(service);
+    const missing = Object.keys(SERVICES[service].spec).filter((name) => !mentioned.has(name) && !(name in K8S_EXCEPTIONS[service]));
+    expect(missing).toEqual([]);
+  });
+
+  test('exceptions name real variables', () => {
+    for (const service of Object.keys(SERVICES) as ServiceName[]) {
+      for (const name of [...Object.keys(COMPOSE_EXCEPTIONS[service]), ...Object.keys(K8S_EXCEPTIONS[service])]) {
+        expect([service, name, name in SERVICES[service].spec]).toEqual([service, name, true]);
+      }
+    }
+  });
+
+  describe('drift is caught', () => {
+    test('a description changed in a spec but not in the README', () => {
+      const edited = readme.replace('| `LIVE_LIMIT` | `5` | latest visits fetched per tick', '| `LIVE_LIMIT` | `5` | visits per tick');
+      expect(edited).not.toBe(readme);
+      expect(renderConfigDocs(edited)).toBe(readme);
+    });
+
+    test('a variable compose forgets, one it hard-codes, and one it invents', () => {
+      const { MAX_PAYLOAD: _forgotten, ...environment } = compose.services.gateway!.environment!;
+      expect(composeProblems({ ...environment, CLIENT_MESSAGE_RATE: '10', MAX_PAYLOADS: '1' }, gatewayEnvSpec as EnvSpec, COMPOSE_EXCEPTIONS.gateway)).toEqual([
+        'MAX_PAYLOADS: passed by docker-compose.yml but not read by the service',
+        'MAX_PAYLOAD: cannot be set through docker-compose.yml',
+        'CLIENT_MESSAGE_RATE: docker-compose.yml sets "10" instead of passing ${CLIENT_MESSAGE_RATE}',
+      ]);
+    });
   });
 });

@@ -12,3 +12,4 @@ export * from './site-time';
 export * from './snapshot';
 export * from './snapshot-bus';
 export * from './shutdown';
+export * from './config/config-docs';

@@ -29,18 +29,23 @@ export interface LoggerOptions {
   name: string;
   /** Level. Default "info". */
   level?: LogLevel;
-  /** Human-readable output (pino's JSON lines otherwise). Default false. */
+  /** Human-readable output through pino-pretty (pino's JSON lines otherwise); needs that development dependency. Default false. */
   pretty?: boolean;
   /** Where lines go. Default stdout. */
   destination?: NodeJS.WritableStream;
 }
 
-export function createLogger({ name, level = 'info', destination }: LoggerOptions): Logger {
-  return pino(
-    { name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { name } },
-    destination ?? pino.destination({ sync: false }),
-  );
+export function createLogger({ name, level = 'info', pretty = false, destination }: LoggerOptions): Logger {
+  const options = { name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { name } };
+  if (pretty) {
+    // Loaded only when asked for: a development dependency (LOG_PRETTY's validator made sure it is installed).
+    const prettyStream = (require('pino-pretty') as { default: PrettyFactory }).default;
+    return pino(options, prettyStream({ destination: destination ?? 1, sync: true, ignore: 'pid,hostname' }));
+  }
+  return pino(options, destination ?? pino.destination({ sync: false }));
 }
+
+type PrettyFactory = (options: { destination: NodeJS.WritableStream | number; sync: boolean; ignore: string }) => NodeJS.WritableStream;
 
 /** A short, stable, non-reversible name for a token, safe to log and to use as a metric label. */
 export function tokenFingerprint(token: string): string {

@@ -1,5 +1,6 @@
+import { Writable } from 'node:stream';
 import { capturedLogger } from '@matomo-live/test-support/logger';
-import { tokenFingerprint } from '../src/logger';
+import { createLogger, tokenFingerprint } from '../src/logger';
 
 describe('createLogger', () => {
   it('logs an error with its stack and cause, and hides the secrets an error may carry', () => {
@@ -19,5 +20,21 @@ describe('createLogger', () => {
     expect(tokenFingerprint('abc')).toBe(tokenFingerprint('abc'));
     expect(tokenFingerprint('abc')).toMatch(/^[0-9a-f]{10}$/);
     expect(tokenFingerprint('abc')).not.toBe(tokenFingerprint('abd'));
+  });
+
+  it('writes human-readable lines with pretty (LOG_PRETTY), still without secrets', () => {
+    let text = '';
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const logger = createLogger({ name: 'pretty-test', pretty: true, destination });
+    logger.info({ token: 'client-token-456', site: 3 }, 'gateway listening');
+    expect(text).toMatch(/INFO.*\(pretty-test\): gateway listening/);
+    expect(text).toContain('site: 3');
+    expect(text).not.toContain('client-token-456');
+    expect(() => JSON.parse(text)).toThrow();
   });
 });

@@ -1,14 +1,32 @@
-import { bool, str } from 'envalid';
+import { str } from 'envalid';
 import type { ReadEnvOptions } from './read-env';
-import { logLevels, redisUrl } from './validators';
+import { logLevels, prettyLogs, redisUrl } from './validators';
 
-/** Variables every service reads. */
+/**
+ * Variables every service reads. Each `desc` is the one text users see: the
+ * README's configuration tables are generated from these specs
+ * (`npm run docs:config`, checked by deploy/test/k8s-config.test.ts).
+ */
 export const commonEnvSpec = {
-  LOG_LEVEL: str({ choices: logLevels, default: 'info', desc: 'pino log level' }),
-  REDIS_URL: redisUrl({ default: undefined, desc: 'Redis connection URL', example: 'redis://redis:6379' }),
-  REDIS_PREFIX: str({ default: 'matomo-live:', desc: 'prefix of every Redis key and channel' }),
-  LOG_PRETTY: bool({ default: false, desc: 'human-readable logs instead of JSON lines' }),
+  REDIS_URL: redisUrl({
+    default: undefined,
+    desc: 'Redis connection URL (`redis://` or `rediss://`); required except in the single-process mode (`npm start`). A gateway started before Redis runs and reports not ready until it connects',
+    example: 'redis://redis:6379',
+  }),
+  REDIS_PREFIX: str({ default: 'matomo-live:', desc: 'prefix of every Redis key and channel; the poller and its gateways must agree' }),
+  LOG_LEVEL: str({ choices: logLevels, default: 'info', desc: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`' }),
+  LOG_PRETTY: prettyLogs({
+    default: false,
+    desc: 'human-readable logs instead of JSON lines; needs the `pino-pretty` package, a development dependency the images do not ship (pipe their logs through `npx pino-pretty` instead)',
+  }),
 };
+
+/**
+ * Variables usually given as `NAME_FILE` (a mounted Docker or Kubernetes
+ * secret): the secrets, and the multi-line keys. docker-compose.yml passes
+ * both forms of each (checked by deploy/test/k8s-config.test.ts).
+ */
+export const FILE_VARIABLES: readonly string[] = ['MATOMO_TOKEN', 'VALID_TOKENS', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS'];
 
 /** How the services' config loaders read their environment. */
 export interface LoadConfigOptions extends ReadEnvOptions {

@@ -5,21 +5,21 @@ import { readEnv, type RawEnv } from './read-env';
 import { intIn, matomoBaseUrl, milliseconds, siteIdList, type LogLevel } from './validators';
 import { ConfigError } from './config-error';
 
-/** Environment variables the poller reads (also checked against deploy/ manifests). */
+/** Environment variables the poller reads (each `desc` is the README's text; also checked against compose and Kubernetes). */
 export const pollerEnvSpec = {
   ...commonEnvSpec,
-  MATOMO_URL: matomoBaseUrl({ desc: 'Matomo base URL', example: 'https://matomo.example.org/' }),
-  MATOMO_TOKEN: str({ desc: 'Matomo token_auth with view access (or MATOMO_TOKEN_FILE)' }),
-  MATOMO_SITE_ID: intIn(1, Number.MAX_SAFE_INTEGER)({ default: 1, desc: 'site id to poll' }),
-  MATOMO_SITE_IDS: siteIdList({ default: undefined, desc: 'several site ids, e.g. 1,2,3 (overrides MATOMO_SITE_ID)' }),
+  MATOMO_URL: matomoBaseUrl({ desc: 'Matomo base URL, with or without a trailing `/` or `index.php`', example: 'https://matomo.example.org/' }),
+  MATOMO_TOKEN: str({ desc: '`token_auth` with view access to the sites; sent only in POST bodies, never logged' }),
+  MATOMO_SITE_ID: intIn(1, Number.MAX_SAFE_INTEGER)({ default: 1, desc: 'site to poll' }),
+  MATOMO_SITE_IDS: siteIdList({ default: undefined, desc: 'several sites to poll, e.g. `1,2,3` (overrides `MATOMO_SITE_ID`)' }),
+  FETCH_INTERVAL: milliseconds(100)({ default: 1000, desc: 'poll interval, ms, at least 100 (the reference\'s; `43200000` is valid too)' }),
+  SUMMARY_INTERVAL: milliseconds(1000)({ default: 60_000, desc: 'how often the daily totals are fetched, ms (Matomo rebuilds them about every 15 min)' }),
+  LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'latest visits fetched per tick (1–100)' }),
   MATOMO_TIMEOUT: milliseconds(100)({ default: 10_000, desc: 'timeout of one Matomo request, ms' }),
-  FETCH_INTERVAL: milliseconds(100)({ default: 1000, desc: 'poll interval, ms' }),
-  SUMMARY_INTERVAL: milliseconds(1000)({ default: 60_000, desc: 'how often daily totals are fetched, ms' }),
-  LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'number of latest visits fetched' }),
-  PUBLISH_VISITOR_IP: bool({ default: false, desc: 'publish real visitor IPs (personal data); otherwise ""' }),
-  KEEP_VISITS_WITHOUT_LOCATION: bool({ default: false, desc: 'keep visits with no coordinates' }),
-  LEASE_TTL: milliseconds(1000, 600_000)({ default: 5000, desc: 'poller leadership lease, ms' }),
-  POLLER_HEALTH_PORT: intIn(0, 65535)({ default: 8081, desc: 'port of the health endpoint; 0 turns it off' }),
+  PUBLISH_VISITOR_IP: bool({ default: false, desc: 'publish real visitor IPs (personal data); otherwise `visitIp` is `""`' }),
+  KEEP_VISITS_WITHOUT_LOCATION: bool({ default: false, desc: 'keep visits without coordinates (the reference drops them)' }),
+  LEASE_TTL: milliseconds(1000, 600_000)({ default: 5000, desc: 'leadership lease, ms; a standby poller takes over within about two' }),
+  POLLER_HEALTH_PORT: intIn(0, 65535)({ default: 8081, desc: 'port of `/healthz` and `/readyz`; `0` turns them off' }),
 };
 
 /** The poller's settings, after validation and defaults. */

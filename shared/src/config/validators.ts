@@ -70,5 +70,34 @@ export const redisUrl = makeValidator<string>((input) => {
   return url.toString();
 });
 
+/**
+ * LOG_PRETTY: a boolean that can only be true where pino-pretty is installed
+ * (a development dependency), so asking for it in an image fails at start-up
+ * with a line naming the variable instead of when the first line is logged.
+ */
+export function makePrettyLogs(installed: () => boolean) {
+  return makeValidator<boolean>((input) => {
+  // envalid's bool() words.
+  const text = input.trim().toLowerCase();
+  const value = ['true', 't', 'yes', 'on', '1'].includes(text) ? true : ['false', 'f', 'no', 'off', '0'].includes(text) ? false : undefined;
+  if (value === undefined) throw new EnvError(`must be true or false, got "${input}"`);
+  if (value && !installed()) {
+    throw new EnvError('true needs the pino-pretty package, which is not installed here (a development dependency; the images do not ship it): unset LOG_PRETTY and pipe the JSON lines through `npx pino-pretty`');
+  }
+  return value;
+  });
+}
+export const prettyLogs = makePrettyLogs(prettyLogsInstalled);
+
+/** Whether pino-pretty can be loaded from here. */
+export function prettyLogsInstalled(): boolean {
+  try {
+    require.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
