@@ -7,7 +7,17 @@ module.exports = {
   // Workspace packages (and @matomo-live/test-support) resolve through their package.json "exports" to their
   // TypeScript sources under the "@matomo-live/source" condition, so tests never run stale dist/ output.
   testEnvironmentOptions: { customExportConditions: ['node', 'node-addons', '@matomo-live/source'] },
-  roots: ['<rootDir>/protocol', '<rootDir>/shared', '<rootDir>/tools', '<rootDir>/poller', '<rootDir>/gateway', '<rootDir>/client', '<rootDir>/standalone', '<rootDir>/deploy', '<rootDir>/bench'],
+  roots: [
+    '<rootDir>/protocol',
+    '<rootDir>/shared',
+    '<rootDir>/tools',
+    '<rootDir>/poller',
+    '<rootDir>/gateway',
+    '<rootDir>/client',
+    '<rootDir>/standalone',
+    '<rootDir>/deploy',
+    '<rootDir>/bench',
+  ],
   testMatch: ['**/test/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {

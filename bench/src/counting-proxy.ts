@@ -51,7 +51,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
       counts.apiCalls += methods.length;
       counts.liveCalls += methods.filter((m) => m === 'Live.getLastVisitsDetails').length;
       const forward = request(
-        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host }, agent },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: upstream.host },
+          agent,
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.on('data', (c: Buffer) => {

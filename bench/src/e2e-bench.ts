@@ -45,7 +45,6 @@ export interface E2eResult {
   error?: string;
 }
 
-
 export async function runE2e(plan: E2ePlan): Promise<E2eResult> {
   const prefix = `bench-e2e-${Date.now()}:`;
   const channel = redisNames(prefix, 1).snapshotChannel;
@@ -82,13 +81,19 @@ export async function runE2e(plan: E2ePlan): Promise<E2eResult> {
       receipts.set(seq, list);
     });
     const connect = await swarm.connect();
-    plan.log(`  e2e: ${connect.connected} clients through NGINX → ${plan.gateways} gateways${connect.failed ? `, ${connect.failed} failed (${connect.errors.join('; ')})` : ''}`);
+    plan.log(
+      `  e2e: ${connect.connected} clients through NGINX → ${plan.gateways} gateways${connect.failed ? `, ${connect.failed} failed (${connect.errors.join('; ')})` : ''}`,
+    );
     swarm.startMeasuring(Math.max(...publishedAt.keys()) + 1);
     const measuredFrom = publishedAt.size;
     const changes: number[] = [];
     for (let i = 0; i < plan.changes; i++) {
       changes.push(monotonicMs());
-      const response = await fetch(new URL('_sim/visits', sim.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ city: `Bench ${i}` }) });
+      const response = await fetch(new URL('_sim/visits', sim.url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ city: `Bench ${i}` }),
+      });
       if (!response.ok) throw new Error(`POST /_sim/visits answered ${response.status}`);
       await sleep(plan.changeEveryMs);
     }
@@ -117,12 +122,27 @@ export async function runE2e(plan: E2ePlan): Promise<E2eResult> {
       pickupP50Ms: pickup.percentile(0.5),
       pickupMaxMs: pickup.max,
     };
-    plan.log(`  e2e: ${result.delivered}/${expected} delivered, publish→client p50 ${result.p50Ms.toFixed(2)} p99 ${result.p99Ms.toFixed(2)} max ${result.maxMs.toFixed(1)} ms; change→publish p50 ${result.pickupP50Ms.toFixed(0)} ms`);
+    plan.log(
+      `  e2e: ${result.delivered}/${expected} delivered, publish→client p50 ${result.p50Ms.toFixed(2)} p99 ${result.p99Ms.toFixed(2)} max ${result.maxMs.toFixed(1)} ms; change→publish p50 ${result.pickupP50Ms.toFixed(0)} ms`,
+    );
     return result;
   } catch (error) {
     plan.log(`  e2e FAILED: ${(error as Error).message}`);
     const nan = Number.NaN;
-    return { gateways: plan.gateways, clients: plan.clients, connected: 0, publishes: 0, expected: 0, delivered: 0, p50Ms: nan, p99Ms: nan, maxMs: nan, pickupP50Ms: nan, pickupMaxMs: nan, error: (error as Error).message };
+    return {
+      gateways: plan.gateways,
+      clients: plan.clients,
+      connected: 0,
+      publishes: 0,
+      expected: 0,
+      delivered: 0,
+      p50Ms: nan,
+      p99Ms: nan,
+      maxMs: nan,
+      pickupP50Ms: nan,
+      pickupMaxMs: nan,
+      error: (error as Error).message,
+    };
   } finally {
     await swarm?.close();
     await nginx?.stop();

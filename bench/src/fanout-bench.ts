@@ -137,7 +137,6 @@ async function startServer(kind: ServerKind, plan: FanoutPlan, prefix: string, p
   return { process: server, url, protocol, publisher };
 }
 
-
 /** Runs the plan for one server and one size; one result per rate. */
 export async function runFanout(kind: ServerKind, clients: number, plan: FanoutPlan): Promise<FanoutResult[]> {
   const prefix = `bench-${kind}-${clients}-${Date.now()}:`;
@@ -155,7 +154,9 @@ export async function runFanout(kind: ServerKind, clients: number, plan: FanoutP
     pool = new LoadGeneratorPool(plan.loadGenerators);
     const connectStart = monotonicMs();
     const connect = await pool.connect({ url: server.url, count: clients, protocol: server.protocol });
-    plan.log(`  ${kind} ${clients}: ${connect.connected} connected in ${((monotonicMs() - connectStart) / 1000).toFixed(1)} s${connect.failed ? `, ${connect.failed} failed (${connect.errors.join('; ')})` : ''}`);
+    plan.log(
+      `  ${kind} ${clients}: ${connect.connected} connected in ${((monotonicMs() - connectStart) / 1000).toFixed(1)} s${connect.failed ? `, ${connect.failed} failed (${connect.errors.join('; ')})` : ''}`,
+    );
     await sleep(plan.idleMs);
     const idleRss = rssBytes(pid);
     // Warm-up: a few unmeasured messages, so JIT compilation of the send and receive paths is not in the first measured rate.
@@ -240,9 +241,29 @@ export async function runFanout(kind: ServerKind, clients: number, plan: FanoutP
 function failedResult(server: ServerKind, clients: number, error: string): FanoutResult {
   const nan = Number.NaN;
   return {
-    server, clients, connected: 0, rate: nan, published: 0, expected: 0, delivered: 0, duplicates: 0, perClientMin: 0,
-    deliveredPerSecond: nan, offeredPerSecond: nan, p50Ms: nan, p99Ms: nan, maxMs: nan, firstClientP50Ms: nan, serverCpuSeconds: nan,
-    serverCpuPer1kDeliveriesMs: nan, serverCpuPercent: nan, loadGeneratorCpuPer1kDeliveriesMs: nan, baselineRssBytes: nan,
-    idleRssPerClientBytes: nan, loadRssPerClientBytes: nan, closes: {}, error,
+    server,
+    clients,
+    connected: 0,
+    rate: nan,
+    published: 0,
+    expected: 0,
+    delivered: 0,
+    duplicates: 0,
+    perClientMin: 0,
+    deliveredPerSecond: nan,
+    offeredPerSecond: nan,
+    p50Ms: nan,
+    p99Ms: nan,
+    maxMs: nan,
+    firstClientP50Ms: nan,
+    serverCpuSeconds: nan,
+    serverCpuPer1kDeliveriesMs: nan,
+    serverCpuPercent: nan,
+    loadGeneratorCpuPer1kDeliveriesMs: nan,
+    baselineRssBytes: nan,
+    idleRssPerClientBytes: nan,
+    loadRssPerClientBytes: nan,
+    closes: {},
+    error,
   };
 }

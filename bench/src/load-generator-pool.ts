@@ -103,8 +103,14 @@ export class LoadGeneratorPool {
       duplicates: reports.reduce((s, r) => s + r.duplicates, 0),
       perClientMin: Math.min(...reports.map((r) => r.perClientMin)),
       perClientMax: Math.max(...reports.map((r) => r.perClientMax)),
-      firstReceiptAt: finite(reports.map((r) => r.firstReceiptAt), Math.min),
-      lastReceiptAt: finite(reports.map((r) => r.lastReceiptAt), Math.max),
+      firstReceiptAt: finite(
+        reports.map((r) => r.firstReceiptAt),
+        Math.min,
+      ),
+      lastReceiptAt: finite(
+        reports.map((r) => r.lastReceiptAt),
+        Math.max,
+      ),
       latency,
       closes,
     };

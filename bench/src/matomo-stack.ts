@@ -7,13 +7,23 @@ export const SIM_TOKEN = 'bench-matomo-token';
 export async function startSimulator(root: string, visitEveryMs: number): Promise<{ url: string; process: StartedProcess }> {
   const port = await freePort();
   const sim = startProcess(process.execPath, [join(root, 'tools/matomo-sim/dist/main.js')], {
-    env: { ...process.env, PORT: String(port), SIM_HOST: '127.0.0.1', SIM_TOKEN, SIM_SITE_IDS: '1', SIM_VISIT_EVERY_MS: String(visitEveryMs) },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      SIM_HOST: '127.0.0.1',
+      SIM_TOKEN,
+      SIM_SITE_IDS: '1',
+      SIM_VISIT_EVERY_MS: String(visitEveryMs),
+    },
   });
   await waitForPort(port, sim);
   return { url: `http://127.0.0.1:${port}/`, process: sim };
 }
 
-export function startPoller(root: string, env: { matomoUrl: string; redisUrl: string; prefix: string; intervalMs: number }): StartedProcess {
+export function startPoller(
+  root: string,
+  env: { matomoUrl: string; redisUrl: string; prefix: string; intervalMs: number },
+): StartedProcess {
   return startProcess(process.execPath, [join(root, 'poller/dist/main.js')], {
     env: {
       ...process.env,
@@ -38,22 +48,26 @@ export async function startGateway(
   env: { redisUrl: string; prefix: string; token: string; extra?: Record<string, string>; nodeArgs?: string[] },
 ): Promise<{ port: number; process: StartedProcess }> {
   const port = await freePort();
-  const gateway = startProcess(process.execPath, [...(env.nodeArgs ?? []), process.env.BENCH_GATEWAY_MAIN ?? join(root, 'gateway/dist/main.js')], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REDIS_URL: env.redisUrl,
-      REDIS_PREFIX: env.prefix,
-      VALID_TOKENS: env.token,
-      MATOMO_SITE_IDS: '1',
-      MAX_CONNECTIONS_PER_TOKEN: '10000000',
-      CONNECT_RATE_PER_IP: '10000000',
-      DASHBOARD_DIR: 'off',
-      LOG_LEVEL: 'warn',
-      ...env.extra,
+  const gateway = startProcess(
+    process.execPath,
+    [...(env.nodeArgs ?? []), process.env.BENCH_GATEWAY_MAIN ?? join(root, 'gateway/dist/main.js')],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: env.redisUrl,
+        REDIS_PREFIX: env.prefix,
+        VALID_TOKENS: env.token,
+        MATOMO_SITE_IDS: '1',
+        MAX_CONNECTIONS_PER_TOKEN: '10000000',
+        CONNECT_RATE_PER_IP: '10000000',
+        DASHBOARD_DIR: 'off',
+        LOG_LEVEL: 'warn',
+        ...env.extra,
+      },
     },
-  });
+  );
   await waitForPort(port, gateway);
   return { port, process: gateway };
 }

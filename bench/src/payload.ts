@@ -39,7 +39,15 @@ function visit(i: number): LiveVisit {
 }
 
 function day(date: string, visits: number): SnapshotContent['summary']['today'] {
-  return { visits, time_spent: '12:34:56', date, time_spent_seconds: 45296, actions: visits * 3, unique_visitors: visits - 7, bounce_count: 40 };
+  return {
+    visits,
+    time_spent: '12:34:56',
+    date,
+    time_spent_seconds: 45296,
+    actions: visits * 3,
+    unique_visitors: visits - 7,
+    bounce_count: 40,
+  };
 }
 
 /** The content every benchmark message shares (4 live visits, ~1.8 KB); `padding` goes into the last visit's `source`. */
@@ -64,7 +72,10 @@ function formatSentAt(sentAtMs: number): string {
 export class PayloadFactory {
   private readonly padding: string;
 
-  constructor(readonly bytes = DEFAULT_PAYLOAD_BYTES, private readonly siteId = 1) {
+  constructor(
+    readonly bytes = DEFAULT_PAYLOAD_BYTES,
+    private readonly siteId = 1,
+  ) {
     const unpadded = this.encode('', 10_000_000_000_000, 0).length;
     if (bytes < unpadded) throw new RangeError(`payloads cannot be smaller than ${unpadded} bytes`);
     this.padding = '.'.repeat(bytes - unpadded);

@@ -36,7 +36,6 @@ export interface PollerResult {
   error?: string;
 }
 
-
 export async function runPollerBench(plan: PollerPlan): Promise<PollerResult[]> {
   const started: StartedProcess[] = [];
   const proxies: CountingProxy[] = [];
@@ -46,9 +45,20 @@ export async function runPollerBench(plan: PollerPlan): Promise<PollerResult[]> 
     const ours = await startCountingProxy(sim.url);
     const reference = await startCountingProxy(sim.url);
     proxies.push(ours, reference);
-    const poller = startPoller(plan.root, { matomoUrl: ours.url, redisUrl: plan.redisUrl, prefix: `bench-poller-${Date.now()}:`, intervalMs: plan.intervalMs });
+    const poller = startPoller(plan.root, {
+      matomoUrl: ours.url,
+      redisUrl: plan.redisUrl,
+      prefix: `bench-poller-${Date.now()}:`,
+      intervalMs: plan.intervalMs,
+    });
     const referencePoller = startProcess(process.execPath, [join(plan.root, 'bench/dist/reference-poller.js')], {
-      env: { ...process.env, MATOMO_URL: reference.url, MATOMO_TOKEN: SIM_TOKEN, MATOMO_SITE_ID: '1', FETCH_INTERVAL: String(plan.intervalMs) },
+      env: {
+        ...process.env,
+        MATOMO_URL: reference.url,
+        MATOMO_TOKEN: SIM_TOKEN,
+        MATOMO_SITE_ID: '1',
+        FETCH_INTERVAL: String(plan.intervalMs),
+      },
     });
     started.push(poller, referencePoller);
     await sleep(plan.warmupS * 1000);
@@ -74,7 +84,9 @@ export async function runPollerBench(plan: PollerPlan): Promise<PollerResult[]> 
     };
     const results = [result(0, 'matomo-live poller', poller.pid), result(1, 'reference loop', referencePoller.pid)];
     for (const r of results) {
-      plan.log(`  ${r.poller}: ${r.ticks} ticks, ${r.requestsPerTick.toFixed(2)} req/tick, ${r.responseBytesPerTick.toFixed(0)} B in/tick, ${r.cpuMsPerTick.toFixed(2)} ms CPU/tick`);
+      plan.log(
+        `  ${r.poller}: ${r.ticks} ticks, ${r.requestsPerTick.toFixed(2)} req/tick, ${r.responseBytesPerTick.toFixed(0)} B in/tick, ${r.cpuMsPerTick.toFixed(2)} ms CPU/tick`,
+      );
     }
     if (poller.child.exitCode !== null) throw new Error(`the poller exited with ${poller.child.exitCode}: ${poller.output()}`);
     return results;
@@ -82,8 +94,15 @@ export async function runPollerBench(plan: PollerPlan): Promise<PollerResult[]> 
     plan.log(`  poller benchmark FAILED: ${(error as Error).message}`);
     const nan = Number.NaN;
     const failed = (poller: PollerResult['poller']): PollerResult => ({
-      poller, ticks: 0, requestsPerTick: nan, apiCallsPerTick: nan, requestBytesPerTick: nan, responseBytesPerTick: nan,
-      cpuMsPerTick: nan, rssBytes: nan, error: (error as Error).message,
+      poller,
+      ticks: 0,
+      requestsPerTick: nan,
+      apiCallsPerTick: nan,
+      requestBytesPerTick: nan,
+      responseBytesPerTick: nan,
+      cpuMsPerTick: nan,
+      rssBytes: nan,
+      error: (error as Error).message,
     });
     return [failed('matomo-live poller'), failed('reference loop')];
   } finally {

@@ -24,7 +24,10 @@ export class RssPeakSampler {
   private peak = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, everyMs = 200) {
+  constructor(
+    private readonly pid: number,
+    everyMs = 200,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }

@@ -58,7 +58,13 @@ function secondsToHms(total: number): string {
 export function startReferencePoller(options: ReferencePollerOptions): { stop(): void } {
   const endpoint = new URL('index.php', options.matomoUrl).toString();
   const call = async (params: Record<string, string>): Promise<unknown> => {
-    const body = new URLSearchParams({ module: 'API', format: 'json', idSite: String(options.siteId), ...params, token_auth: options.token });
+    const body = new URLSearchParams({
+      module: 'API',
+      format: 'json',
+      idSite: String(options.siteId),
+      ...params,
+      token_auth: options.token,
+    });
     const response = await fetch(endpoint, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     return response.json();
   };
@@ -71,7 +77,9 @@ export function startReferencePoller(options: ReferencePollerOptions): { stop():
   };
   const tick = async (): Promise<void> => {
     const [visits, today, yesterday, dayBefore] = await Promise.all([
-      call({ method: 'Live.getLastVisitsDetails', period: 'day', date: 'today', filter_limit: String(LIVE_LIMIT) }) as Promise<ReferenceVisit[]>,
+      call({ method: 'Live.getLastVisitsDetails', period: 'day', date: 'today', filter_limit: String(LIVE_LIMIT) }) as Promise<
+        ReferenceVisit[]
+      >,
       daySummary('today'),
       daySummary('yesterday'),
       daySummary(isoDay(2)),
@@ -93,7 +101,10 @@ export function startReferencePoller(options: ReferencePollerOptions): { stop():
       }));
     options.onMessage?.(JSON.stringify({ visits_live: visitsLive, summary: { today, yesterday, day_before: dayBefore } }));
   };
-  const timer = setInterval(() => void tick().catch((error: Error) => console.error(`reference poller: ${error.message}`)), options.intervalMs);
+  const timer = setInterval(
+    () => void tick().catch((error: Error) => console.error(`reference poller: ${error.message}`)),
+    options.intervalMs,
+  );
   void tick().catch((error: Error) => console.error(`reference poller: ${error.message}`));
   return { stop: () => clearInterval(timer) };
 }

@@ -33,7 +33,11 @@ export interface BenchRun {
 
 function firstLine(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]?.trim() ?? '?';
+    return (
+      execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .split('\n')[0]
+        ?.trim() ?? '?'
+    );
   } catch (error) {
     // nginx -v prints to stderr.
     const stderr = (error as { stderr?: string }).stderr;
@@ -59,10 +63,13 @@ export function describeMachine(root: string): MachineInfo {
     kernel: release(),
     node: process.version,
     fdLimit: firstLine('sh', ['-c', 'ulimit -n']),
-    loadAverageAtStart: loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAverageAtStart: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     versions: {
       'ws (peers, load generators)': packageVersion(root, 'ws'),
-      'ws (gateway)': packageVersion(join(root, 'gateway'), 'ws') === '?' ? packageVersion(root, 'ws') : packageVersion(join(root, 'gateway'), 'ws'),
+      'ws (gateway)':
+        packageVersion(join(root, 'gateway'), 'ws') === '?' ? packageVersion(root, 'ws') : packageVersion(join(root, 'gateway'), 'ws'),
       bufferutil: packageVersion(root, 'bufferutil'),
       'socket.io': packageVersion(root, 'socket.io'),
       '@socket.io/redis-adapter': packageVersion(root, '@socket.io/redis-adapter'),
@@ -73,7 +80,8 @@ export function describeMachine(root: string): MachineInfo {
   };
 }
 
-const num = (v: number, digits = 0): string => (v === null || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const num = (v: number, digits = 0): string =>
+  v === null || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const kib = (bytes: number): string => (bytes === null || Number.isNaN(bytes) ? '—' : (bytes / 1024).toFixed(1));
 
 export function fanoutTable(rows: FanoutResult[]): string {
@@ -86,7 +94,11 @@ export function fanoutTable(rows: FanoutResult[]): string {
       .map((r) =>
         r.error
           ? `| ${SERVER_LABELS[r.server]} | ${r.clients} | — | failed: ${r.error.replace(/\|/g, '/').slice(0, 160)} | | | | | | | | | | | |`
-          : `| ${SERVER_LABELS[r.server]} | ${num(r.clients)} | ${r.rate} | ${num(r.delivered)} / ${num(r.expected)} | ${num(r.deliveredPerSecond)} | ${num(r.firstClientP50Ms, 2)} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${num(r.maxMs, 1)} | ${num(r.serverCpuPer1kDeliveriesMs, 1)} | ${num(r.serverCpuPercent)} | ${num(r.loadGeneratorCpuPer1kDeliveriesMs, 1)} | ${kib(r.idleRssPerClientBytes)} | ${kib(r.loadRssPerClientBytes)} | ${Object.entries(r.closes).map(([c, n]) => `${c}×${n}`).join(' ') || '—'} |`,
+          : `| ${SERVER_LABELS[r.server]} | ${num(r.clients)} | ${r.rate} | ${num(r.delivered)} / ${num(r.expected)} | ${num(r.deliveredPerSecond)} | ${num(r.firstClientP50Ms, 2)} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${num(r.maxMs, 1)} | ${num(r.serverCpuPer1kDeliveriesMs, 1)} | ${num(r.serverCpuPercent)} | ${num(r.loadGeneratorCpuPer1kDeliveriesMs, 1)} | ${kib(r.idleRssPerClientBytes)} | ${kib(r.loadRssPerClientBytes)} | ${
+              Object.entries(r.closes)
+                .map(([c, n]) => `${c}×${n}`)
+                .join(' ') || '—'
+            } |`,
       )
       .join('\n')
   );
@@ -211,7 +223,9 @@ Rerun: \`npm run bench\` (it builds what it runs; full, ~6 min on this machine) 
 | Node | ${m.node} |
 | open files limit | ${m.fdLimit} |
 | load average at start | ${m.loadAverageAtStart} |
-${Object.entries(m.versions).map(([k, v]) => `| ${k} | ${v} |`).join('\n')}
+${Object.entries(m.versions)
+  .map(([k, v]) => `| ${k} | ${v} |`)
+  .join('\n')}
 
 ${run.notes.map((n) => `- ${n}`).join('\n')}
 
@@ -223,7 +237,9 @@ ${targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met === undefined ? 'not
 
 ## Fan-out: three servers, same run, same load generator, same payloads
 
-Settings: ${Object.entries(run.settings).map(([k, v]) => `${k} ${v}`).join('; ')}.
+Settings: ${Object.entries(run.settings)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ')}.
 
 What is compared:
 
@@ -249,7 +265,10 @@ The gateway's own view of the same runs, from its \`/metrics\`: the lag from rec
 | ---: | ---: | ---: | ---: | ---: |
 ${run.fanout
   .filter((r) => r.server === 'gateway' && !r.error && r.gatewaySendLagP99Ms !== undefined)
-  .map((r) => `| ${num(r.clients)} | ${r.rate} | ${num(r.gatewaySendLagP50Ms ?? NaN, 1)} | ${num(r.gatewaySendLagP99Ms ?? NaN, 1)} | ${num(r.gatewaySkippedMessages ?? NaN)} |`)
+  .map(
+    (r) =>
+      `| ${num(r.clients)} | ${r.rate} | ${num(r.gatewaySendLagP50Ms ?? NaN, 1)} | ${num(r.gatewaySendLagP99Ms ?? NaN, 1)} | ${num(r.gatewaySkippedMessages ?? NaN)} |`,
+  )
   .join('\n')}
 
 ### The broadcast fast path on and off

@@ -27,7 +27,13 @@ function option(name: string): string | undefined {
   return hit?.slice(name.length + 3);
 }
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-const numbers = (text: string | undefined, fallback: number[]): number[] => (text ? text.split(',').map(Number).filter((n) => n > 0) : fallback);
+const numbers = (text: string | undefined, fallback: number[]): number[] =>
+  text
+    ? text
+        .split(',')
+        .map(Number)
+        .filter((n) => n > 0)
+    : fallback;
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -87,7 +93,10 @@ async function main(): Promise<void> {
           log(`fan-out: ${server}, ${clients} clients`);
           fanout.push(
             ...(await runFanout(server, clients, {
-              servers, sizes, rates, durationS,
+              servers,
+              sizes,
+              rates,
+              durationS,
               idleMs: quick ? 1000 : 3000,
               drainMs: 5000,
               loadGenerators: 2,
@@ -108,7 +117,16 @@ async function main(): Promise<void> {
       poller = await runPollerBench(plan);
     }
     if (only.has('e2e')) {
-      const plan = { gateways: 3, clients: quick ? 100 : 500, changes: quick ? 5 : 15, changeEveryMs: 1500, pollIntervalMs: 500, redisUrl: redis.url, root: ROOT, log };
+      const plan = {
+        gateways: 3,
+        clients: quick ? 100 : 500,
+        changes: quick ? 5 : 15,
+        changeEveryMs: 1500,
+        pollIntervalMs: 500,
+        redisUrl: redis.url,
+        root: ROOT,
+        log,
+      };
       settings['e2e poll interval'] = `${plan.pollIntervalMs} ms`;
       log(`e2e: ${plan.clients} clients, NGINX, ${plan.gateways} gateways`);
       e2e = await runE2e(plan);
@@ -128,7 +146,9 @@ async function main(): Promise<void> {
     e2e,
     notes: [
       `The load generators (2 processes), Redis, the publisher and the server under test share the ${machine.cores} cores: a server that uses a whole core leaves the rest to the clients, so delivered msg/s at the largest sizes is a property of the whole box, not of the server alone. CPU per 1k deliveries is the fairer comparison.`,
-      `Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (at the start: ${machine.loadAverageAtStart}); anything above ~2 means other work competed for the 2 cores.`,
+      `Load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (at the start: ${machine.loadAverageAtStart}); anything above ~2 means other work competed for the 2 cores.`,
       'Latency is measured to every client, and a load-generator process handles its clients one after another: with thousands of clients per process, p50/p99 include the load generator working through its share of the burst. "first-client p50" (the first client to receive each message) shows the publish→server→socket path alone.',
       process.env.BENCH_NOTE ?? '',
     ].filter((n) => n !== ''),

@@ -18,7 +18,15 @@ describe('counting proxy in front of the real simulator', () => {
     const bulk = new URLSearchParams({ module: 'API', method: 'API.getBulkRequest', format: 'json', token_auth: 'proxy-test-token' });
     bulk.append('urls[0]', 'method=Live.getLastVisitsDetails&idSite=1&period=day&date=today&filter_limit=5');
     bulk.append('urls[1]', 'method=Live.getCounters&idSite=1&lastMinutes=30');
-    const plain = new URLSearchParams({ module: 'API', method: 'VisitsSummary.get', idSite: '1', period: 'day', date: 'today', format: 'json', token_auth: 'proxy-test-token' });
+    const plain = new URLSearchParams({
+      module: 'API',
+      method: 'VisitsSummary.get',
+      idSite: '1',
+      period: 'day',
+      date: 'today',
+      format: 'json',
+      token_auth: 'proxy-test-token',
+    });
     let responseBytes = 0;
     for (const body of [bulk, plain]) {
       const response = await fetch(new URL('index.php', proxy.url), { method: 'POST', body });

@@ -37,7 +37,15 @@ type Starter = (redisUrl: string, prefix: string, payloads: PayloadFactory) => P
 
 const startGatewayInProcess: Starter = async (redisUrl, prefix, payloads) => {
   const config = loadGatewayConfig(
-    { PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' },
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      VALID_TOKENS: TOKEN,
+      DASHBOARD_DIR: 'off',
+      LOG_LEVEL: 'silent',
+    },
     { dotenv: false },
   );
   const running = await startGateway(config);
@@ -95,7 +103,9 @@ describe.each([
     const firstSeq = Date.now() * 10;
     swarm.startMeasuring(firstSeq);
     await publishAtRate(server.publisher, RATE, MESSAGES, firstSeq);
-    await waitFor(() => swarm!.report().delivered >= CLIENTS * MESSAGES, 'every client to receive every message', 30_000, { everyMs: EVERY_MS });
+    await waitFor(() => swarm!.report().delivered >= CLIENTS * MESSAGES, 'every client to receive every message', 30_000, {
+      everyMs: EVERY_MS,
+    });
 
     const report = swarm.report();
     expect(swarm.receivedPerClient()).toEqual(new Array(CLIENTS).fill(MESSAGES));

@@ -4,7 +4,10 @@ import { monotonicMs, numberField, PayloadFactory, SENT_AT_FIELD } from '../src/
 describe('PayloadFactory', () => {
   it('builds valid snapshots of exactly the asked size, whatever the seq and send time', () => {
     const payloads = new PayloadFactory(2048);
-    for (const [seq, sentAt] of [[Date.now() * 10, monotonicMs()], [Date.now() * 10 + 12345, 1.5]] as const) {
+    for (const [seq, sentAt] of [
+      [Date.now() * 10, monotonicMs()],
+      [Date.now() * 10 + 12345, 1.5],
+    ] as const) {
       const bytes = payloads.message(seq, sentAt);
       expect(bytes.length).toBe(2048);
       const decoded = decodeSnapshot(bytes);

@@ -109,7 +109,9 @@ if (require.main === module) {
   buildAssets({ outDir: process.argv[2] }).then(
     (sizes) => {
       for (const { file, bytes, gzipBytes } of sizes) {
-        console.log(`${path.relative(process.cwd(), file).padEnd(44)} ${String(bytes).padStart(7)} B  ${String(gzipBytes).padStart(6)} B gzip`);
+        console.log(
+          `${path.relative(process.cwd(), file).padEnd(44)} ${String(bytes).padStart(7)} B  ${String(gzipBytes).padStart(6)} B gzip`,
+        );
       }
     },
     (error) => {

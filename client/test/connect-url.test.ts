@@ -2,7 +2,13 @@ import { connectRequest } from '@matomo-live/client';
 
 describe('connectRequest', () => {
   it('sends the token as a subprotocol by default and keeps it out of the URL', () => {
-    const request = connectRequest({ url: 'https://live.example.org/ws', token: 'tok-123', tokenTransport: 'subprotocol', site: 2, fields: ['summary'] });
+    const request = connectRequest({
+      url: 'https://live.example.org/ws',
+      token: 'tok-123',
+      tokenTransport: 'subprotocol',
+      site: 2,
+      fields: ['summary'],
+    });
     expect(request.protocols).toEqual(['matomo-live.v1', 'token.tok-123']);
     expect(request.url).toBe('wss://live.example.org/ws?site=2&fields=summary');
   });

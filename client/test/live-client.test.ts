@@ -1,5 +1,13 @@
 import { WebSocket } from 'ws';
-import { ClientCloseCode, CloseCode, LiveClient, type LiveClientOptions, type Snapshot, type StatusEvent, type WebSocketConstructor } from '@matomo-live/client';
+import {
+  ClientCloseCode,
+  CloseCode,
+  LiveClient,
+  type LiveClientOptions,
+  type Snapshot,
+  type StatusEvent,
+  type WebSocketConstructor,
+} from '@matomo-live/client';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { ManualClock } from './support/manual-clock';
@@ -41,7 +49,8 @@ describe('LiveClient against a scripted ws server', () => {
 
   it('drops duplicate and older seqs within a connection, and ignores junk frames', async () => {
     server = await ScriptedServer.start((c) => {
-      for (const message of [frame(5), frame(5), frame(3), 'not json', '{"type":"pong"}', '{"seq":"7"}', frame(6), frame(4), frame(8)]) c.socket.send(message);
+      for (const message of [frame(5), frame(5), frame(3), 'not json', '{"type":"pong"}', '{"seq":"7"}', frame(6), frame(4), frame(8)])
+        c.socket.send(message);
     });
     const run = recordingClient({ url: server.url, token: 'tok' });
     client = run.client;
@@ -51,7 +60,11 @@ describe('LiveClient against a scripted ws server', () => {
   });
 
   it('after a reconnect drops the resent current snapshot and accepts a lower seq as a reset', async () => {
-    const script: string[][] = [[frame(10), frame(11)], [frame(11), frame(12)], [frame(2), frame(3)]];
+    const script: string[][] = [
+      [frame(10), frame(11)],
+      [frame(11), frame(12)],
+      [frame(2), frame(3)],
+    ];
     server = await ScriptedServer.start((c, index) => {
       for (const message of script[index] ?? []) c.socket.send(message);
       if (index < 2) setImmediate(() => c.socket.close(CloseCode.GoingAway, 'restart'));
@@ -118,7 +131,9 @@ describe('LiveClient against a scripted ws server', () => {
   });
 
   it('starts again with a fresh token after an auth failure', async () => {
-    server = await ScriptedServer.start((c) => (c.protocols.includes('token.fresh') ? c.socket.send(frame(1)) : c.socket.close(4002, 'Token expired')));
+    server = await ScriptedServer.start((c) =>
+      c.protocols.includes('token.fresh') ? c.socket.send(frame(1)) : c.socket.close(4002, 'Token expired'),
+    );
     const run = recordingClient({ url: server.url, token: 'old' });
     client = run.client;
     await waitFor(() => run.statuses.some((s) => s.authFailed), 'the expiry');
@@ -152,7 +167,13 @@ describe('LiveClient against the real gateway', () => {
 
   /** A gateway fed by `feed` (no Redis), on `port` or a free one; resolves with its port. */
   async function gatewayOn(feed: MemorySnapshots, port = 0): Promise<number> {
-    const config = gatewayConfigFrom({ PORT: String(port), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', LOG_LEVEL: 'silent' });
+    const config = gatewayConfigFrom({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      VALID_TOKENS: 'tok',
+      DASHBOARD_DIR: 'off',
+      LOG_LEVEL: 'silent',
+    });
     const running = await startGateway(config, { feed });
     gateways.push(running);
     return running.port;
@@ -179,7 +200,12 @@ describe('LiveClient against the real gateway', () => {
     await publish(bus, 1);
     const port = await gatewayOn(bus);
     const frames: number[] = [];
-    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', initialBackoffMs: 200, WebSocket: countingWebSocket(frames) });
+    const run = recordingClient({
+      url: `ws://127.0.0.1:${port}/ws`,
+      token: 'tok',
+      initialBackoffMs: 200,
+      WebSocket: countingWebSocket(frames),
+    });
     client = run.client;
     await waitFor(() => run.seqs.length === 1, 'the current snapshot');
 

@@ -4,7 +4,14 @@ describe('SeqFilter', () => {
   it('delivers growing seqs and drops repeats and older ones within a connection', () => {
     const filter = new SeqFilter();
     filter.newConnection();
-    expect([5, 5, 3, 6, 6, 9].map((seq) => filter.judge(seq))).toEqual(['deliver', 'duplicate', 'stale', 'deliver', 'duplicate', 'deliver']);
+    expect([5, 5, 3, 6, 6, 9].map((seq) => filter.judge(seq))).toEqual([
+      'deliver',
+      'duplicate',
+      'stale',
+      'deliver',
+      'duplicate',
+      'deliver',
+    ]);
     expect(filter.lastSeq).toBe(9);
   });
 

@@ -124,7 +124,12 @@ export class ComposeProject {
   async health(service: string): Promise<string[]> {
     const ids = await this.containerIds(service);
     if (ids.length === 0) return [];
-    const { stdout } = await run('docker', ['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', ...ids]);
+    const { stdout } = await run('docker', [
+      'inspect',
+      '--format',
+      '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}',
+      ...ids,
+    ]);
     return lines(stdout);
   }
 }

@@ -121,7 +121,12 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
       [images.poller, 'poller/dist/main.js'],
     ] as const) {
       const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{json .Config}}', image]);
-      const config = JSON.parse(stdout) as { User: string; Healthcheck?: { Test: string[] }; Cmd: string[]; Labels: Record<string, string> };
+      const config = JSON.parse(stdout) as {
+        User: string;
+        Healthcheck?: { Test: string[] };
+        Cmd: string[];
+        Labels: Record<string, string>;
+      };
       expect(config.User).toBe('1000:1000');
       expect(config.Healthcheck?.Test.slice(0, 2)).toEqual(['CMD', 'node']);
       expect(config.Cmd).toEqual(['node', cmd]);
@@ -143,26 +148,30 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     expect(metrics.status).toBe(404);
   });
 
-  test('36 screens through nginx get the current snapshot at once, then every change', async () => {
-    const base = `ws://127.0.0.1:${httpPort}`;
-    for (let i = 0; i < SCREENS_PER_URL_FORM; i++) {
-      screens.push(new Screen(`root-${i}`, { url: `${base}/?token=${clientToken}` }));
-      screens.push(new Screen(`ws-${i}`, { url: `${base}/ws?token=${clientToken}` }));
-      screens.push(new Screen(`subprotocol-${i}`, { url: `${base}/ws/`, subprotocolToken: clientToken }));
-    }
-    await Promise.all(screens.map((screen) => screen.connect()));
-    expect(screens.filter((screen) => !screen.open).map((screen) => screen.name)).toEqual([]);
-    await waitFor(() => screens.every((screen) => screen.snapshots.length > 0), 'the first snapshot on every screen', 2 * MINUTE);
+  test(
+    '36 screens through nginx get the current snapshot at once, then every change',
+    async () => {
+      const base = `ws://127.0.0.1:${httpPort}`;
+      for (let i = 0; i < SCREENS_PER_URL_FORM; i++) {
+        screens.push(new Screen(`root-${i}`, { url: `${base}/?token=${clientToken}` }));
+        screens.push(new Screen(`ws-${i}`, { url: `${base}/ws?token=${clientToken}` }));
+        screens.push(new Screen(`subprotocol-${i}`, { url: `${base}/ws/`, subprotocolToken: clientToken }));
+      }
+      await Promise.all(screens.map((screen) => screen.connect()));
+      expect(screens.filter((screen) => !screen.open).map((screen) => screen.name)).toEqual([]);
+      await waitFor(() => screens.every((screen) => screen.snapshots.length > 0), 'the first snapshot on every screen', 2 * MINUTE);
 
-    for (let change = 0; change < 3; change++) await everyScreenSees(await triggerChange());
+      for (let change = 0; change < 3; change++) await everyScreenSees(await triggerChange());
 
-    for (const screen of screens) {
-      const seqs = screen.snapshots.map((snapshot) => snapshot.seq);
-      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-      expect(new Set(seqs).size).toBe(seqs.length);
-      expect(screen.snapshots.every((snapshot) => snapshot.site === 1)).toBe(true);
-    }
-  }, 6 * MINUTE);
+      for (const screen of screens) {
+        const seqs = screen.snapshots.map((snapshot) => snapshot.seq);
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        expect(new Set(seqs).size).toBe(seqs.length);
+        expect(screen.snapshots.every((snapshot) => snapshot.site === 1)).toBe(true);
+      }
+    },
+    6 * MINUTE,
+  );
 
   test('a wrong token is refused with 4001 through nginx and receives nothing', async () => {
     const intruder = new Screen('intruder', { url: `ws://127.0.0.1:${httpPort}/?token=not-${clientToken}` });
@@ -172,75 +181,100 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     expect(intruder.snapshots).toEqual([]);
   });
 
-  test('killing one gateway drops only its screens; they reconnect through nginx and get the current snapshot at once', async () => {
-    let counts = new Map<string, number>();
-    await waitFor(
-      async () => {
+  test(
+    'killing one gateway drops only its screens; they reconnect through nginx and get the current snapshot at once',
+    async () => {
+      let counts = new Map<string, number>();
+      await waitFor(async () => {
         counts = await connectionsPerGateway();
         return [...counts.values()].reduce((a, b) => a + b, 0) === screens.length;
-      },
-      `the gateways to report ${screens.length} connections`,
-    );
-    expect(counts.size).toBe(GATEWAYS);
-    const [victim, victimConnections] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
-    expect(victimConnections).toBeGreaterThan(0);
-    const seqBeforeKill = Math.max(...screens.map((screen) => screen.latest!.seq));
+      }, `the gateways to report ${screens.length} connections`);
+      expect(counts.size).toBe(GATEWAYS);
+      const [victim, victimConnections] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
+      expect(victimConnections).toBeGreaterThan(0);
+      const seqBeforeKill = Math.max(...screens.map((screen) => screen.latest!.seq));
 
-    killedGateway = victim;
-    await run('docker', ['kill', victim]);
-    await waitFor(() => screens.filter((screen) => !screen.open).length >= victimConnections, `${victimConnections} screens to drop`);
-    const dropped = screens.filter((screen) => !screen.open);
-    const survivors = screens.filter((screen) => screen.open);
-    expect(dropped.length).toBe(victimConnections);
-    expect(survivors.every((screen) => screen.connectionCount === 1 && screen.closeCodes.length === 0)).toBe(true);
+      killedGateway = victim;
+      await run('docker', ['kill', victim]);
+      await waitFor(() => screens.filter((screen) => !screen.open).length >= victimConnections, `${victimConnections} screens to drop`);
+      const dropped = screens.filter((screen) => !screen.open);
+      const survivors = screens.filter((screen) => screen.open);
+      expect(dropped.length).toBe(victimConnections);
+      expect(survivors.every((screen) => screen.connectionCount === 1 && screen.closeCodes.length === 0)).toBe(true);
 
-    await Promise.all(dropped.map((screen) => screen.connect()));
-    expect(dropped.filter((screen) => !screen.open).map((screen) => screen.name)).toEqual([]);
-    await waitFor(() => dropped.every((screen) => screen.latest?.connection === 1), 'the current snapshot on every reconnected screen');
-    for (const screen of dropped) expect(screen.latest!.seq).toBeGreaterThanOrEqual(seqBeforeKill);
+      await Promise.all(dropped.map((screen) => screen.connect()));
+      expect(dropped.filter((screen) => !screen.open).map((screen) => screen.name)).toEqual([]);
+      await waitFor(() => dropped.every((screen) => screen.latest?.connection === 1), 'the current snapshot on every reconnected screen');
+      for (const screen of dropped) expect(screen.latest!.seq).toBeGreaterThanOrEqual(seqBeforeKill);
 
-    await everyScreenSees(await triggerChange());
-    expect(survivors.every((screen) => screen.connectionCount === 1 && screen.open)).toBe(true);
-  }, 5 * MINUTE);
+      await everyScreenSees(await triggerChange());
+      expect(survivors.every((screen) => screen.connectionCount === 1 && screen.open)).toBe(true);
+    },
+    5 * MINUTE,
+  );
 
-  test('nginx follows the replicas by itself: the killed gateway started again gets new screens (least_conn, no manual reload)', async () => {
-    // Started again whether or not its restart policy already did.
-    await stack.compose(['up', '-d', '--no-build', '--no-recreate', '--scale', `gateway=${GATEWAYS}`], 3 * MINUTE);
-    const returned = killedGateway as string;
-    await waitFor(
-      async () => (await stack.containerIds('gateway')).includes(returned) && (await stack.health('gateway')).every((status) => status === 'healthy'),
-      'the killed gateway to be back and healthy',
-      2 * MINUTE,
-      500,
-    );
-    // follow-replicas.sh reloads nginx once the replica is in Docker's DNS answer.
-    const { stdout: address } = await run('docker', ['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', returned]);
-    const nginxLogs = async () => {
-      const { stdout, stderr } = await stack.compose(['logs', '--no-color', 'nginx']);
-      return stdout + stderr;
-    };
-    await waitFor(
-      async () => new RegExp(`follow-replicas: gateway is now \\[[^\\]]*\\b${address.trim().replace(/\./g, '\\.')}\\b`).test(await nginxLogs()),
-      `nginx to reload with ${address.trim()} among the replicas`,
-      MINUTE,
-      500,
-    );
-    const base = `ws://127.0.0.1:${httpPort}`;
-    const newcomers = Array.from({ length: 2 * GATEWAYS }, (_, i) => new Screen(`newcomer-${i}`, { url: `${base}/?token=${clientToken}` }));
-    screens.push(...newcomers);
-    for (const screen of newcomers) await screen.connect();
-    // It had no connection left, so least_conn gives it new ones, once nginx knows it again.
-    expect((await connectionsPerGateway()).get(returned)).toBeGreaterThan(0);
-    expect(newcomers.every((screen) => screen.open)).toBe(true);
-    await waitFor(() => newcomers.every((screen) => screen.snapshots.length > 0), 'the snapshot on every new screen');
-  }, 6 * MINUTE);
+  test(
+    'nginx follows the replicas by itself: the killed gateway started again gets new screens (least_conn, no manual reload)',
+    async () => {
+      // Started again whether or not its restart policy already did.
+      await stack.compose(['up', '-d', '--no-build', '--no-recreate', '--scale', `gateway=${GATEWAYS}`], 3 * MINUTE);
+      const returned = killedGateway as string;
+      await waitFor(
+        async () =>
+          (await stack.containerIds('gateway')).includes(returned) &&
+          (await stack.health('gateway')).every((status) => status === 'healthy'),
+        'the killed gateway to be back and healthy',
+        2 * MINUTE,
+        500,
+      );
+      // follow-replicas.sh reloads nginx once the replica is in Docker's DNS answer.
+      const { stdout: address } = await run('docker', [
+        'inspect',
+        '--format',
+        '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}',
+        returned,
+      ]);
+      const nginxLogs = async () => {
+        const { stdout, stderr } = await stack.compose(['logs', '--no-color', 'nginx']);
+        return stdout + stderr;
+      };
+      await waitFor(
+        async () =>
+          new RegExp(`follow-replicas: gateway is now \\[[^\\]]*\\b${address.trim().replace(/\./g, '\\.')}\\b`).test(await nginxLogs()),
+        `nginx to reload with ${address.trim()} among the replicas`,
+        MINUTE,
+        500,
+      );
+      const base = `ws://127.0.0.1:${httpPort}`;
+      const newcomers = Array.from(
+        { length: 2 * GATEWAYS },
+        (_, i) => new Screen(`newcomer-${i}`, { url: `${base}/?token=${clientToken}` }),
+      );
+      screens.push(...newcomers);
+      for (const screen of newcomers) await screen.connect();
+      // It had no connection left, so least_conn gives it new ones, once nginx knows it again.
+      expect((await connectionsPerGateway()).get(returned)).toBeGreaterThan(0);
+      expect(newcomers.every((screen) => screen.open)).toBe(true);
+      await waitFor(() => newcomers.every((screen) => screen.snapshots.length > 0), 'the snapshot on every new screen');
+    },
+    6 * MINUTE,
+  );
 
-  test('restarting redis: every screen stays connected and gets the next change', async () => {
-    await run('docker', ['restart', '-t', '2', await containerOf('redis')]);
-    await waitFor(async () => (await stack.health('redis')).every((status) => status === 'healthy'), 'redis to be healthy again', 2 * MINUTE, 500);
-    await everyScreenSees(await triggerChange(), 3 * MINUTE);
-    expect(screens.filter((screen) => !screen.open).map((screen) => screen.name)).toEqual([]);
-  }, 6 * MINUTE);
+  test(
+    'restarting redis: every screen stays connected and gets the next change',
+    async () => {
+      await run('docker', ['restart', '-t', '2', await containerOf('redis')]);
+      await waitFor(
+        async () => (await stack.health('redis')).every((status) => status === 'healthy'),
+        'redis to be healthy again',
+        2 * MINUTE,
+        500,
+      );
+      await everyScreenSees(await triggerChange(), 3 * MINUTE);
+      expect(screens.filter((screen) => !screen.open).map((screen) => screen.name)).toEqual([]);
+    },
+    6 * MINUTE,
+  );
 
   test('no token reaches the nginx or gateway logs', async () => {
     const { stdout, stderr } = await stack.compose(['logs', '--no-color', 'nginx', 'gateway', 'poller']);
@@ -250,10 +284,14 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     expect(logs).toMatch(/"GET \/ws HTTP\/1\.1" 101/); // and the access log does record the handshakes
   });
 
-  test('down -v leaves no container, network or volume', async () => {
-    for (const screen of screens) screen.terminate();
-    await stack.compose(['down', '-v', '--remove-orphans', '-t', '5'], 3 * MINUTE);
-    stackIsDown = true;
-    expect(await stack.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
-  }, 4 * MINUTE);
+  test(
+    'down -v leaves no container, network or volume',
+    async () => {
+      for (const screen of screens) screen.terminate();
+      await stack.compose(['down', '-v', '--remove-orphans', '-t', '5'], 3 * MINUTE);
+      stackIsDown = true;
+      expect(await stack.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
+    },
+    4 * MINUTE,
+  );
 });

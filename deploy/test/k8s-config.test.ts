@@ -226,8 +226,10 @@ describe('one config source', () => {
       if (name in exceptions) continue;
       const value = environment[name];
       if (value === undefined) problems.push(`${name}: cannot be set through docker-compose.yml`);
-      else if (!String(value).includes(`\${${name}`)) problems.push(`${name}: docker-compose.yml sets "${value}" instead of passing \${${name}}`);
-      if (FILE_VARIABLES.includes(name) && environment[`${name}_FILE`] === undefined) problems.push(`${name}_FILE: cannot be set through docker-compose.yml`);
+      else if (!String(value).includes(`\${${name}`))
+        problems.push(`${name}: docker-compose.yml sets "${value}" instead of passing \${${name}}`);
+      if (FILE_VARIABLES.includes(name) && environment[`${name}_FILE`] === undefined)
+        problems.push(`${name}_FILE: cannot be set through docker-compose.yml`);
     }
     return problems;
   }
@@ -275,7 +277,13 @@ describe('one config source', () => {
 
     test('a variable compose forgets, one it hard-codes, and one it invents', () => {
       const { MAX_PAYLOAD: _forgotten, ...environment } = compose.services.gateway!.environment!;
-      expect(composeProblems({ ...environment, CLIENT_MESSAGE_RATE: '10', MAX_PAYLOADS: '1' }, gatewayEnvSpec as EnvSpec, COMPOSE_EXCEPTIONS.gateway)).toEqual([
+      expect(
+        composeProblems(
+          { ...environment, CLIENT_MESSAGE_RATE: '10', MAX_PAYLOADS: '1' },
+          gatewayEnvSpec as EnvSpec,
+          COMPOSE_EXCEPTIONS.gateway,
+        ),
+      ).toEqual([
         'MAX_PAYLOADS: passed by docker-compose.yml but not read by the service',
         'MAX_PAYLOAD: cannot be set through docker-compose.yml',
         'CLIENT_MESSAGE_RATE: docker-compose.yml sets "10" instead of passing ${CLIENT_MESSAGE_RATE}',

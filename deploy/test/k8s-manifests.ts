@@ -140,7 +140,8 @@ export function containerEnvironment(objects: K8sObject[], container: ContainerL
   const vars: Record<string, string> = {};
   const problems: string[] = [];
   for (const source of container.envFrom ?? []) {
-    if (source.secretRef) problems.push(`envFrom secret ${source.secretRef.name}: secrets are mounted as files (*_FILE), not put in the environment`);
+    if (source.secretRef)
+      problems.push(`envFrom secret ${source.secretRef.name}: secrets are mounted as files (*_FILE), not put in the environment`);
     if (source.prefix) problems.push(`envFrom prefix "${source.prefix}" is not supported by these checks`);
     if (!source.configMapRef) continue;
     const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === source.configMapRef?.name);
@@ -190,7 +191,11 @@ export interface SecretFile {
  * Every *_FILE value must be the path of an item of a Secret volume mounted
  * in the container (mountPath + "/" + item path), so the file exists.
  */
-export function secretFiles(pod: PodSpecLike, container: ContainerLike, vars: Record<string, string>): { files: SecretFile[]; problems: string[] } {
+export function secretFiles(
+  pod: PodSpecLike,
+  container: ContainerLike,
+  vars: Record<string, string>,
+): { files: SecretFile[]; problems: string[] } {
   const files: SecretFile[] = [];
   const problems: string[] = [];
   for (const [variable, path] of Object.entries(vars)) {
@@ -242,7 +247,10 @@ export function fieldProblems(objects: K8sObject[]): string[] {
   objects.forEach((obj, index) => {
     const module = modelModulePath(String(obj.apiVersion), String(obj.kind));
     const file = join(__dirname, `__k8s_fields_${index}__.ts`);
-    sources.set(file, `import type { I${obj.kind} as Kind } from '${module}';\nexport const object: Kind = ${JSON.stringify(obj, null, 2)};\n`);
+    sources.set(
+      file,
+      `import type { I${obj.kind} as Kind } from '${module}';\nexport const object: Kind = ${JSON.stringify(obj, null, 2)};\n`,
+    );
     owners.set(file, obj);
   });
   const options: ts.CompilerOptions = {

@@ -110,7 +110,7 @@ describe('broken input is rejected', () => {
     expect(schemaProblems(unknown)).toEqual(['Widget/w: no schema known for example.org/v1 Widget']);
   });
 
-  test('a kustomization naming a missing resource fails to render, with kustomize\'s reason', () => {
+  test("a kustomization naming a missing resource fails to render, with kustomize's reason", () => {
     expect(() => renderTemporary('resources: ["{{k8s}}/base", "missing.yaml"]\n')).toThrow(/missing\.yaml/);
   });
 

@@ -69,7 +69,10 @@ describe.each([
     expect(hpa.apiVersion).toBe('autoscaling/v2');
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'matomo-live-gateway' });
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
-    expect(hpa.spec.metrics).toContainEqual({ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } });
+    expect(hpa.spec.metrics).toContainEqual({
+      type: 'Resource',
+      resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+    });
     const container = containerOf(gateway(), 'gateway') as Record<string, any>;
     expect(container.resources.requests.cpu).toBeDefined(); // CPU utilization is relative to the request
   });
@@ -86,7 +89,10 @@ describe.each([
     expect(deployment.spec.strategy.type).toBe('RollingUpdate');
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
     const anti = deployment.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
-    expect(anti.podAffinityTerm).toMatchObject({ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: deployment.spec.selector.matchLabels } });
+    expect(anti.podAffinityTerm).toMatchObject({
+      topologyKey: 'kubernetes.io/hostname',
+      labelSelector: { matchLabels: deployment.spec.selector.matchLabels },
+    });
     const { vars } = containerEnvironment(objects(), containerOf(deployment, 'poller'));
     // The lease length is set explicitly, and both replicas share one Redis and prefix (one lease).
     expect(Number(vars.LEASE_TTL)).toBeGreaterThanOrEqual(1000);
@@ -105,8 +111,15 @@ describe.each([
     for (const workload of workloads) {
       const pod = workload.spec.template.spec;
       const uid = workload.metadata.name === 'redis' ? 999 : 1000;
-      expect([workload.metadata.name, pod.securityContext]).toMatchObject([workload.metadata.name, { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } }]);
-      expect([workload.metadata.name, pod.automountServiceAccountToken, pod.enableServiceLinks]).toEqual([workload.metadata.name, false, false]);
+      expect([workload.metadata.name, pod.securityContext]).toMatchObject([
+        workload.metadata.name,
+        { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, seccompProfile: { type: 'RuntimeDefault' } },
+      ]);
+      expect([workload.metadata.name, pod.automountServiceAccountToken, pod.enableServiceLinks]).toEqual([
+        workload.metadata.name,
+        false,
+        false,
+      ]);
       for (const container of pod.containers) {
         expect([container.name, container.securityContext]).toEqual([
           container.name,
@@ -135,7 +148,8 @@ describe.each([
   test('secret volumes are read-only files for the service group only', () => {
     for (const workload of [gateway(), poller()]) {
       const pod = podSpecOf(workload);
-      for (const volume of (pod.volumes ?? []).filter((v) => v.secret)) expect([volume.name, volume.secret?.defaultMode]).toEqual([volume.name, 0o440]);
+      for (const volume of (pod.volumes ?? []).filter((v) => v.secret))
+        expect([volume.name, volume.secret?.defaultMode]).toEqual([volume.name, 0o440]);
       for (const mount of pod.containers[0]!.volumeMounts ?? []) {
         if (mount.mountPath.startsWith('/run/secrets/')) expect([mount.mountPath, mount.readOnly]).toEqual([mount.mountPath, true]);
       }
@@ -154,7 +168,11 @@ test('trial: Redis is a StatefulSet that only the poller and the gateways may re
   const [rule] = policy.spec.ingress;
   expect(rule.ports).toEqual([{ port: 'redis', protocol: 'TCP' }]);
   expect(rule.from).toEqual([
-    { podSelector: { matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['matomo-live-poller', 'matomo-live-gateway'] }] } },
+    {
+      podSelector: {
+        matchExpressions: [{ key: 'app.kubernetes.io/name', operator: 'In', values: ['matomo-live-poller', 'matomo-live-gateway'] }],
+      },
+    },
   ]);
   // The names the policy lets in are exactly the pods' labels.
   for (const name of ['matomo-live-poller', 'matomo-live-gateway']) {
@@ -173,8 +191,14 @@ test('trial: an ingress-nginx Ingress with raised WebSocket timeouts, routing on
     expect(Number(annotations[`nginx.ingress.kubernetes.io/${name}`])).toBeGreaterThanOrEqual(3600);
   }
   expect(annotations['nginx.ingress.kubernetes.io/enable-access-log']).toBe('false');
-  const paths = ingress.spec.rules.flatMap((r: any) => r.http.paths.map((p: any) => `${p.pathType} ${p.path} → ${p.backend.service.name}:${p.backend.service.port.name}`));
-  expect(paths).toEqual(['Exact / → matomo-live-gateway:http', 'Prefix /ws → matomo-live-gateway:http', 'Prefix /dashboard → matomo-live-gateway:http']);
+  const paths = ingress.spec.rules.flatMap((r: any) =>
+    r.http.paths.map((p: any) => `${p.pathType} ${p.path} → ${p.backend.service.name}:${p.backend.service.port.name}`),
+  );
+  expect(paths).toEqual([
+    'Exact / → matomo-live-gateway:http',
+    'Prefix /ws → matomo-live-gateway:http',
+    'Prefix /dashboard → matomo-live-gateway:http',
+  ]);
 });
 
 test('example: a Gateway API HTTPRoute with the same paths, no request timeout, a host, and a managed Redis', () => {

@@ -83,6 +83,11 @@ export class Screen {
 }
 
 /** The shared waitFor with this suite's defaults: containers are slow, so a minute, checked every 100 ms. */
-export const waitFor = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000, everyMs = 100): Promise<void> => {
+export const waitFor = async (
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<void> => {
   await waitForWithin(condition, what, timeoutMs, { everyMs });
 };

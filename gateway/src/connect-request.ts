@@ -44,7 +44,8 @@ export function bearerToken(header: string | undefined): string | undefined {
 function protocolToken(header: string | undefined): string | undefined {
   for (const part of (header ?? '').split(',')) {
     const name = part.trim();
-    if (name.startsWith(TOKEN_PROTOCOL_PREFIX) && name.length > TOKEN_PROTOCOL_PREFIX.length) return name.slice(TOKEN_PROTOCOL_PREFIX.length);
+    if (name.startsWith(TOKEN_PROTOCOL_PREFIX) && name.length > TOKEN_PROTOCOL_PREFIX.length)
+      return name.slice(TOKEN_PROTOCOL_PREFIX.length);
   }
   return undefined;
 }
@@ -57,7 +58,10 @@ export function selectProtocol(offered: Set<string>): string | false {
 function parseFields(text: string | null): { fields: SelectableField[] | undefined; error: string | undefined } {
   if (text === null || text.trim() === '') return { fields: undefined, error: undefined };
   const wanted = new Set<SelectableField>();
-  for (const name of text.split(',').map((f) => f.trim()).filter((f) => f !== '')) {
+  for (const name of text
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '')) {
     // site, seq and updated_at are always included; naming them is harmless.
     if (name === 'site' || name === 'seq' || name === 'updated_at') continue;
     if (!(SELECTABLE_FIELDS as readonly string[]).includes(name)) return { fields: undefined, error: `unknown field "${name}"` };

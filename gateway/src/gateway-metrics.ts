@@ -3,7 +3,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The gateway's Prometheus metrics, on a registry of their own (several gateways may share a process). */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly connections = new Gauge({ name: 'matomo_live_gateway_connections', help: 'Open WebSocket connections', labelNames: ['site'], registers: [this.registry] });
+  readonly connections = new Gauge({
+    name: 'matomo_live_gateway_connections',
+    help: 'Open WebSocket connections',
+    labelNames: ['site'],
+    registers: [this.registry],
+  });
   /**
    * Plain tallies bumped once per client write: a prom-client inc() per client
    * per change cost measurable CPU at 10k clients (docs/BENCHMARKS.md), so the
@@ -23,10 +28,28 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: (): void => this.fold('bytes', this.bytesSent),
   });
-  readonly slowClientCloses = new Counter({ name: 'matomo_live_gateway_slow_client_closes_total', help: 'Clients closed with 4005 (slow consumer)', registers: [this.registry] });
-  readonly skippedMessages = new Counter({ name: 'matomo_live_gateway_skipped_messages_total', help: 'Snapshots a busy client skipped (latest-wins)', registers: [this.registry] });
-  readonly authFailures = new Counter({ name: 'matomo_live_gateway_auth_failures_total', help: 'Refused connections by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly clientCloses = new Counter({ name: 'matomo_live_gateway_closes_total', help: 'Connections the gateway closed, by code', labelNames: ['code'], registers: [this.registry] });
+  readonly slowClientCloses = new Counter({
+    name: 'matomo_live_gateway_slow_client_closes_total',
+    help: 'Clients closed with 4005 (slow consumer)',
+    registers: [this.registry],
+  });
+  readonly skippedMessages = new Counter({
+    name: 'matomo_live_gateway_skipped_messages_total',
+    help: 'Snapshots a busy client skipped (latest-wins)',
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'matomo_live_gateway_auth_failures_total',
+    help: 'Refused connections by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly clientCloses = new Counter({
+    name: 'matomo_live_gateway_closes_total',
+    help: 'Connections the gateway closed, by code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   /** Read at scrape time; set by the gateway. */
   feedReadiness: () => boolean = () => false;
   readonly feedReady: Gauge = new Gauge({
@@ -40,8 +63,18 @@ export class GatewayMetrics {
     help: '1 when broadcasts write one shared frame to every socket, 0 when they go through ws.send (BROADCAST_FAST_PATH=false, or ws internals changed)',
     registers: [this.registry],
   });
-  readonly lastSeq = new Gauge({ name: 'matomo_live_gateway_last_seq', help: 'Last snapshot seq per site', labelNames: ['site'], registers: [this.registry] });
-  readonly snapshotsReceived = new Counter({ name: 'matomo_live_gateway_snapshots_received_total', help: 'Snapshots received from the feed, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  readonly lastSeq = new Gauge({
+    name: 'matomo_live_gateway_last_seq',
+    help: 'Last snapshot seq per site',
+    labelNames: ['site'],
+    registers: [this.registry],
+  });
+  readonly snapshotsReceived = new Counter({
+    name: 'matomo_live_gateway_snapshots_received_total',
+    help: 'Snapshots received from the feed, by outcome',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly sendLag = new Histogram({
     name: 'matomo_live_gateway_send_lag_seconds',
     help: 'From receiving a snapshot to writing it to the last client socket of its broadcast; a client written later (its previous write still pending) counts on its own',

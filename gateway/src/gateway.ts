@@ -74,10 +74,11 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
 
   const isReady = () => !draining && !disposed && feed.isReady();
   const dashboardDir = resolveDashboardDir(config.dashboardDir);
-  const server: Server = config.tls
-    ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert })
-    : createHttpServer();
-  server.on('request', createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }) as (req: IncomingMessage, res: ServerResponse) => void);
+  const server: Server = config.tls ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert }) : createHttpServer();
+  server.on(
+    'request',
+    createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }) as (req: IncomingMessage, res: ServerResponse) => void,
+  );
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void handleUpgrade(req, socket, head).catch((error: Error) => {
@@ -112,7 +113,10 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
       };
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
       if (!result.ok) {
-        logger.info({ ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) }, 'connection refused');
+        logger.info(
+          { ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) },
+          'connection refused',
+        );
         return closeWith(result.code, result.reason);
       }
       const siteId = request.siteId ?? config.defaultSiteId;

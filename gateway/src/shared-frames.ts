@@ -63,13 +63,15 @@ export function checkFastPath(ws: WsModule = WebSocket as WsModule): FastPathChe
     const frame = ws.Sender?.frame;
     if (typeof frame !== 'function') return 'WebSocket.Sender.frame is not a function';
     const bytes = Buffer.concat(frame(Buffer.from('hi'), TEXT_FRAME));
-    return bytes.equals(Buffer.from([0x81, 0x02, 0x68, 0x69])) ? undefined : `WebSocket.Sender.frame built ${bytes.toString('hex')} for "hi"`;
+    return bytes.equals(Buffer.from([0x81, 0x02, 0x68, 0x69]))
+      ? undefined
+      : `WebSocket.Sender.frame built ${bytes.toString('hex')} for "hi"`;
   });
   attempt('new Sender()', () => {
     if (typeof ws.Sender !== 'function') return 'WebSocket.Sender is not a class';
     const sender = new ws.Sender({}) as Partial<SenderInternals>;
     if (sender._state !== SENDER_IDLE) return `an idle Sender's _state is ${String(sender._state)}, not ${SENDER_IDLE}`;
-    if (!Array.isArray(sender._queue)) return "a Sender has no _queue array";
+    if (!Array.isArray(sender._queue)) return 'a Sender has no _queue array';
     return undefined;
   });
   attempt('new WebSocket(null)', () => {
@@ -111,14 +113,20 @@ export interface BroadcastWriterOptions {
 export function createBroadcastWriter({ enabled = true, logger, check = checkFastPath() }: BroadcastWriterOptions): BroadcastWriter {
   const path: BroadcastPath = enabled && check.available ? 'shared-frame' : 'ws-send';
   if (!enabled) logger.info({ broadcast: path }, 'broadcast fast path off (BROADCAST_FAST_PATH=false): every write goes through ws.send');
-  else if (!check.available) logger.warn({ broadcast: path, problems: check.problems }, 'ws internals changed: broadcasting through ws.send (slower); see docs/OPERATIONS.md');
+  else if (!check.available)
+    logger.warn(
+      { broadcast: path, problems: check.problems },
+      'ws internals changed: broadcasting through ws.send (slower); see docs/OPERATIONS.md',
+    );
   const frame = (WebSocket as WsModule).Sender?.frame;
   const writes = { sharedFrame: 0, wsSend: 0 };
 
-  const viaSend = (ws: WebSocket): MessageSender => (message, done) => {
-    writes.wsSend += 1;
-    ws.send(message.payload, { binary: false }, done);
-  };
+  const viaSend =
+    (ws: WebSocket): MessageSender =>
+    (message, done) => {
+      writes.wsSend += 1;
+      ws.send(message.payload, { binary: false }, done);
+    };
 
   const senderFor = (ws: WebSocket): MessageSender => {
     // ws's getter joins the negotiated extensions' names on each read: read it once. Deflate transforms frames.
@@ -140,10 +148,13 @@ export function createBroadcastWriter({ enabled = true, logger, check = checkFas
 
   return {
     path,
-    encode: path === 'shared-frame' && frame ? (payload) => {
-      const parts = frame(payload, TEXT_FRAME);
-      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    } : (payload) => payload,
+    encode:
+      path === 'shared-frame' && frame
+        ? (payload) => {
+            const parts = frame(payload, TEXT_FRAME);
+            return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+          }
+        : (payload) => payload,
     senderFor,
     writes,
   };

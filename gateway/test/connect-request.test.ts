@@ -2,14 +2,20 @@ import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequ
 
 describe('parseConnectRequest', () => {
   it('prefers Authorization, then the token subprotocol, then ?token=', () => {
-    expect(parseConnectRequest('/?token=q', { authorization: 'Bearer h', 'sec-websocket-protocol': 'matomo-live.v1, token.p' }).token).toBe('h');
+    expect(parseConnectRequest('/?token=q', { authorization: 'Bearer h', 'sec-websocket-protocol': 'matomo-live.v1, token.p' }).token).toBe(
+      'h',
+    );
     expect(parseConnectRequest('/?token=q', { 'sec-websocket-protocol': 'matomo-live.v1, token.p' }).token).toBe('p');
     expect(parseConnectRequest('/ws?token=q', {}).token).toBe('q');
     expect(parseConnectRequest('/', { authorization: 'Basic abc' }).token).toBeUndefined();
   });
 
   it('reads site= and fields=', () => {
-    expect(parseConnectRequest('/?site=3&fields=summary,seq', {})).toMatchObject({ siteId: 3, fields: ['summary'], fieldsError: undefined });
+    expect(parseConnectRequest('/?site=3&fields=summary,seq', {})).toMatchObject({
+      siteId: 3,
+      fields: ['summary'],
+      fieldsError: undefined,
+    });
     expect(parseConnectRequest('/?site=abc', {}).siteId).toBeNaN();
     expect(parseConnectRequest('/?fields=visits_live,summary,counters,timezone', {}).fields).toBeUndefined();
     expect(parseConnectRequest('/?fields=summary,password', {}).fieldsError).toBe('unknown field "password"');

@@ -239,7 +239,16 @@ describe('gateway over a real Redis', () => {
     expect(await httpGet(g.port, '/healthz')).toMatchObject({ status: 200 });
     expect(JSON.parse((await httpGet(g.port, '/readyz')).body)).toEqual({ ready: true, sites: [{ site: 1, seq: 4 }] });
     const metrics = (await httpGet(g.port, '/metrics')).body;
-    for (const name of ['connections', 'messages_sent_total', 'bytes_sent_total', 'slow_client_closes_total', 'auth_failures_total', 'feed_ready 1', 'last_seq{site="1"} 4', 'send_lag_seconds']) {
+    for (const name of [
+      'connections',
+      'messages_sent_total',
+      'bytes_sent_total',
+      'slow_client_closes_total',
+      'auth_failures_total',
+      'feed_ready 1',
+      'last_seq{site="1"} 4',
+      'send_lag_seconds',
+    ]) {
       expect(metrics).toContain(`matomo_live_gateway_${name}`);
     }
     // Sent counts are tallied per write and folded in at scrape time: each scrape shows the writes since.
@@ -299,7 +308,29 @@ describe('gateway over a real Redis', () => {
   it('serves wss when SSL_KEY and SSL_CERT are set', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
     const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const bytes = await world.publisher.store(1, 2);
     const g = await gatewayWith({ SSL_KEY: key, SSL_CERT: cert });
     const c = connect(`wss://127.0.0.1:${g.port}/?token=${TOKEN}`, { ca: readFileSync(cert) });
@@ -323,7 +354,9 @@ describe('gateway over a real Redis', () => {
       expect(await otherSite.closed).toEqual({ code: 4003, reason: 'Site not allowed for this token' });
       const noClaim = connect(`${g.url}?token=${await hs({})}`);
       expect((await noClaim.closed).code).toBe(4003);
-      const forged = connect(`${g.url}?token=${await new SignJWT({ sites: '*' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(Buffer.from('another-secret-that-is-32-bytes-long'))}`);
+      const forged = connect(
+        `${g.url}?token=${await new SignJWT({ sites: '*' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(Buffer.from('another-secret-that-is-32-bytes-long'))}`,
+      );
       expect((await forged.closed).code).toBe(4001);
       for (const c of [expired, otherSite, noClaim, forged]) expect(c.messages).toEqual([]);
     });
@@ -333,13 +366,19 @@ describe('gateway over a real Redis', () => {
       const { publicKey, privateKey } = await generateKeyPair('ES256');
       const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
       const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const g = await gatewayWith({ JWT_JWKS: JSON.stringify({ keys: [jwk] }), JWT_PUBLIC_KEY: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+      const g = await gatewayWith({
+        JWT_JWKS: JSON.stringify({ keys: [jwk] }),
+        JWT_PUBLIC_KEY: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      });
       const es = await new SignJWT({ sites: '*' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('1h').sign(privateKey);
       const rs = await new SignJWT({ sites: [1] }).setProtectedHeader({ alg: 'RS256' }).setExpirationTime('1h').sign(rsa.privateKey);
       await connect(g.url, { protocols: ['matomo-live.v1', `token.${es}`] }).nextMessages(1);
       await connect(g.url, { headers: { Authorization: `Bearer ${rs}` } }).nextMessages(1);
       const { privateKey: stranger } = await generateKeyPair('ES256');
-      const unknownKey = await new SignJWT({ sites: '*' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('1h').sign(stranger);
+      const unknownKey = await new SignJWT({ sites: '*' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setExpirationTime('1h')
+        .sign(stranger);
       expect((await connect(`${g.url}?token=${unknownKey}`).closed).code).toBe(4001);
     });
   });

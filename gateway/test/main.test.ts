@@ -15,7 +15,15 @@ describe('node gateway/dist/main.js', () => {
     try {
       await world.publisher.store(1, 3);
       const port = await freePort();
-      const gw = run({ PORT: String(port), HOST: '127.0.0.1', REDIS_URL: world.url, REDIS_PREFIX: world.prefix, VALID_TOKENS: SECRET, DRAIN_WINDOW: '600', LOG_LEVEL: 'debug' });
+      const gw = run({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        REDIS_URL: world.url,
+        REDIS_PREFIX: world.prefix,
+        VALID_TOKENS: SECRET,
+        DRAIN_WINDOW: '600',
+        LOG_LEVEL: 'debug',
+      });
       try {
         await gw.waitForOutput(/subscribed to snapshots/, 15_000);
         const clients = [1, 2, 3].map(() => TestClient.connect(`ws://127.0.0.1:${port}/?token=${SECRET}`));
@@ -41,6 +49,8 @@ describe('node gateway/dist/main.js', () => {
     const code = await gw.exited;
     expect(code).toBe(78);
     const lines = gw.output().trim().split('\n');
-    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^config error: PORT: /), expect.stringMatching(/^config error: VALID_TOKENS: /)]));
+    expect(lines).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^config error: PORT: /), expect.stringMatching(/^config error: VALID_TOKENS: /)]),
+    );
   });
 });

@@ -31,12 +31,18 @@ async function connect(clients: number, serverOptions: ServerOptions = {}, clien
 async function broadcast(writer: BroadcastWriter, pairs: Awaited<ReturnType<typeof connect>>['pairs'], payloads: Buffer[]): Promise<void> {
   for (const payload of payloads) {
     const message = { payload, frame: writer.encode(payload) };
-    for (const { serverSide } of pairs) await new Promise<void>((resolve, reject) => writer.senderFor(serverSide)(message, (error) => (error ? reject(error) : resolve())));
+    for (const { serverSide } of pairs)
+      await new Promise<void>((resolve, reject) => writer.senderFor(serverSide)(message, (error) => (error ? reject(error) : resolve())));
   }
-  await Promise.all(pairs.map(({ client, received }) => new Promise<void>((resolve) => {
-    const check = () => (received.length >= payloads.length ? resolve() : client.once('message', () => setImmediate(check)));
-    check();
-  })));
+  await Promise.all(
+    pairs.map(
+      ({ client, received }) =>
+        new Promise<void>((resolve) => {
+          const check = () => (received.length >= payloads.length ? resolve() : client.once('message', () => setImmediate(check)));
+          check();
+        }),
+    ),
+  );
 }
 
 const payloads = [5, 200, 70_000].map((size, i) => Buffer.from(`{"n":${i},"pad":"${'é'.repeat(size)}"}`));

@@ -15,7 +15,12 @@ describe('SnapshotHub', () => {
     const hub = new SnapshotHub({ siteIds: [1], logger: silentLogger });
     const sub = recorder();
     hub.join(1, undefined, sub);
-    expect([hub.accept(1, snap(5)), hub.accept(1, snap(5)), hub.accept(1, snap(6)), hub.accept(1, snap(1))]).toEqual(['delivered', 'duplicate', 'delivered', 'delivered']);
+    expect([hub.accept(1, snap(5)), hub.accept(1, snap(5)), hub.accept(1, snap(6)), hub.accept(1, snap(1))]).toEqual([
+      'delivered',
+      'duplicate',
+      'delivered',
+      'delivered',
+    ]);
     expect(sub.got.map((m) => m.seq)).toEqual([5, 6, 1]);
   });
 

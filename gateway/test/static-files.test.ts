@@ -48,10 +48,14 @@ describe('serveStatic', () => {
     expect(js.headers['cache-control']).toContain('max-age=');
   });
 
-  it.each(['/dashboard/../secret.txt', '/dashboard/%2e%2e/secret.txt', '/dashboard/..%2fsecret.txt', '/dashboard/%2e%2e%5csecret.txt', '/dashboard/nope.js', '/dashboard/assets'])(
-    'does not serve %s',
-    async (path) => {
-      expect([400, 404]).toContain(await rawStatus(path));
-    },
-  );
+  it.each([
+    '/dashboard/../secret.txt',
+    '/dashboard/%2e%2e/secret.txt',
+    '/dashboard/..%2fsecret.txt',
+    '/dashboard/%2e%2e%5csecret.txt',
+    '/dashboard/nope.js',
+    '/dashboard/assets',
+  ])('does not serve %s', async (path) => {
+    expect([400, 404]).toContain(await rawStatus(path));
+  });
 });

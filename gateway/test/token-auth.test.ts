@@ -33,8 +33,14 @@ describe('TokenAuth', () => {
 
   it('checks issuer and expiry with the injected clock', async () => {
     const token = await sign({ sites: '*' });
-    expect((await new TokenAuth({ jwt, now: () => 2_000_000_001_000 }).verify(token))).toMatchObject({ ok: false, code: CloseCode.TokenExpired });
-    expect(await new TokenAuth({ jwt }).verify(await sign({ sites: '*' }, 'someone-else'))).toMatchObject({ ok: false, code: CloseCode.InvalidToken });
+    expect(await new TokenAuth({ jwt, now: () => 2_000_000_001_000 }).verify(token)).toMatchObject({
+      ok: false,
+      code: CloseCode.TokenExpired,
+    });
+    expect(await new TokenAuth({ jwt }).verify(await sign({ sites: '*' }, 'someone-else'))).toMatchObject({
+      ok: false,
+      code: CloseCode.InvalidToken,
+    });
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sites":"*","exp":2000000000}').toString('base64url')}.`;
     expect(await new TokenAuth({ jwt }).verify(unsigned)).toMatchObject({ ok: false, code: CloseCode.InvalidToken });
   });

@@ -23,12 +23,23 @@ export interface HealthServer {
  * token is refused or polling has failed for long (restart or alert).
  * GET /readyz: 200 when running and its dependencies are connected, else 503.
  */
-export async function startHealthServer({ port, host = '0.0.0.0', status, ready = () => true }: HealthServerOptions): Promise<HealthServer> {
+export async function startHealthServer({
+  port,
+  host = '0.0.0.0',
+  status,
+  ready = () => true,
+}: HealthServerOptions): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (code: number, body: unknown) => {
       const text = JSON.stringify(body);
-      res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) }).end(text);
+      res
+        .writeHead(code, {
+          'content-type': 'application/json; charset=utf-8',
+          'cache-control': 'no-store',
+          'content-length': Buffer.byteLength(text),
+        })
+        .end(text);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: 'method not allowed' });
     if (path === '/healthz') {

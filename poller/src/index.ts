@@ -1,4 +1,12 @@
-export { createPoller, type Poller, type PollerOptions, type PollerStatus, type PollerTiming, type SiteStatus, type TickFailureKind } from './poller';
+export {
+  createPoller,
+  type Poller,
+  type PollerOptions,
+  type PollerStatus,
+  type PollerTiming,
+  type SiteStatus,
+  type TickFailureKind,
+} from './poller';
 export { RedisSnapshotPublisher } from './redis-publisher';
 export { RedisLeaseManager, type LeaseManager } from './redis-lease';
 export { createPollerRedis } from './redis-clients';

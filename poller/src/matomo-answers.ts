@@ -83,7 +83,8 @@ export function readVisits(answer: unknown, zone: SiteTimezone, options: VisitOp
 
 /** Live.getCounters → counters over COUNTERS_MINUTES. */
 export function readCounters(answer: unknown): Counters {
-  if (!Array.isArray(answer) || answer.length !== 1) throw new AnswerShapeError('Live.getCounters', `expected an array of one row, got ${kind(answer)}`);
+  if (!Array.isArray(answer) || answer.length !== 1)
+    throw new AnswerShapeError('Live.getCounters', `expected an array of one row, got ${kind(answer)}`);
   const row = record(answer[0], 'Live.getCounters[0]');
   return {
     minutes: COUNTERS_MINUTES,
@@ -144,14 +145,16 @@ export function hhmmss(seconds: number): string {
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AnswerShapeError(what, `expected an object, got ${kind(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new AnswerShapeError(what, `expected an object, got ${kind(value)}`);
   return value as Record<string, unknown>;
 }
 
 /** A whole number ≥ 0, as a number or a numeric string ("3"). */
 function wholeNumber(value: unknown, what: string): number {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new AnswerShapeError(what, `expected a whole number, got ${kind(value)}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw new AnswerShapeError(what, `expected a whole number, got ${kind(value)}`);
   return n;
 }
 
@@ -159,7 +162,8 @@ function wholeNumber(value: unknown, what: string): number {
 function coordinate(value: unknown, min: number, max: number, what: string): number | null {
   if (value === null || value === '') return null;
   const n = typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max) throw new AnswerShapeError(what, `expected a coordinate, got ${kind(value)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max)
+    throw new AnswerShapeError(what, `expected a coordinate, got ${kind(value)}`);
   return n;
 }
 

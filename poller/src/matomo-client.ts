@@ -64,7 +64,10 @@ export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOp
     const kind = /^\s*</.test(text.body) || !/json/i.test(text.contentType) ? 'not-json' : 'invalid-json';
     if (text.status === 401) throw new MatomoRequestError('auth', 'HTTP 401 with a non-JSON body');
     if (text.status !== 200) throw new MatomoRequestError('http', `HTTP ${text.status}`);
-    throw new MatomoRequestError(kind, kind === 'not-json' ? `not JSON (${text.contentType || 'no content type'}, starts "${snippet(text.body)}")` : 'invalid JSON');
+    throw new MatomoRequestError(
+      kind,
+      kind === 'not-json' ? `not JSON (${text.contentType || 'no content type'}, starts "${snippet(text.body)}")` : 'invalid JSON',
+    );
   }
   const error = errorMessage(answer);
   if (text.status === 401 || (error !== undefined && isAuthRefusal(error))) {
@@ -73,7 +76,10 @@ export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOp
   if (text.status !== 200) throw new MatomoRequestError('http', `HTTP ${text.status}${error ? `: ${error}` : ''}`);
   if (error !== undefined) throw new MatomoRequestError('api-error', `Matomo error: ${error}`);
   if (!Array.isArray(answer) || answer.length !== bulk.size) {
-    throw new MatomoRequestError('shape', `expected an array of ${bulk.size} answers, got ${Array.isArray(answer) ? `${answer.length}` : typeof answer}`);
+    throw new MatomoRequestError(
+      'shape',
+      `expected an array of ${bulk.size} answers, got ${Array.isArray(answer) ? `${answer.length}` : typeof answer}`,
+    );
   }
   return answer;
 }

@@ -24,13 +24,22 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error; reconnecting'));
   redis.on('ready', () => logger.info('redis ready'));
   logger.info(
-    { matomoUrl: config.matomoUrl, tokenFingerprint: tokenFingerprint(config.matomoToken), sites: config.siteIds, owner: leases.owner, prefix: config.redisPrefix },
+    {
+      matomoUrl: config.matomoUrl,
+      tokenFingerprint: tokenFingerprint(config.matomoToken),
+      sites: config.siteIds,
+      owner: leases.owner,
+      prefix: config.redisPrefix,
+    },
     'configuration loaded',
   );
   // Give Redis a moment so the first lease round usually succeeds; a Redis that is down does not block the start.
   await Promise.race([once(redis, 'ready'), delay(Math.min(config.leaseTtlMs, 3000), undefined, { ref: false })]);
   await poller.start();
-  const health = config.healthPort > 0 ? await startHealthServer({ port: config.healthPort, status: () => poller.status(), ready: () => redis.status === 'ready' }) : undefined;
+  const health =
+    config.healthPort > 0
+      ? await startHealthServer({ port: config.healthPort, status: () => poller.status(), ready: () => redis.status === 'ready' })
+      : undefined;
   if (health) logger.info({ port: health.port }, 'health endpoint on /healthz and /readyz');
   return {
     poller,

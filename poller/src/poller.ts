@@ -1,6 +1,14 @@
 import { Agent, type Dispatcher } from 'undici';
 import { backoffDelay, systemClock, type Clock, type SnapshotContent, type Summary } from '@matomo-live/protocol';
-import { contentDigest, encodeSnapshot, localDate, type Logger, type PollerConfig, type SiteTimezone, type SnapshotPublisher } from '@matomo-live/shared';
+import {
+  contentDigest,
+  encodeSnapshot,
+  localDate,
+  type Logger,
+  type PollerConfig,
+  type SiteTimezone,
+  type SnapshotPublisher,
+} from '@matomo-live/shared';
 import { buildBulkRequest, type SiteQuery, type SiteSlots } from './bulk-request';
 import { AnswerShapeError, readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';
@@ -193,7 +201,10 @@ class SnapshotPoller implements Poller {
     this.running = true;
     this.abort = new AbortController();
     this.health.startedAt = this.clock.now();
-    this.log.info({ sites: this.config.siteIds, fetchIntervalMs: this.config.fetchIntervalMs, leased: Boolean(this.options.leases) }, 'poller starting');
+    this.log.info(
+      { sites: this.config.siteIds, fetchIntervalMs: this.config.fetchIntervalMs, leased: Boolean(this.options.leases) },
+      'poller starting',
+    );
     if (this.options.leases) await this.runLeaseRound();
     this.scheduleTick(0);
   }
@@ -211,7 +222,9 @@ class SnapshotPoller implements Poller {
       for (const [siteId, state] of this.sites) {
         if (state.leaderUntil <= this.clock.now()) continue;
         state.leaderUntil = 0;
-        await leases.release(siteId).catch((error: Error) => this.log.warn({ siteId, err: error }, 'could not release the lease; it expires by itself'));
+        await leases
+          .release(siteId)
+          .catch((error: Error) => this.log.warn({ siteId, err: error }, 'could not release the lease; it expires by itself'));
       }
     }
     if (this.ownsDispatcher) await this.dispatcher.close();
@@ -307,7 +320,11 @@ class SnapshotPoller implements Poller {
       });
       const bulk = buildBulkRequest(queries, this.config.matomoToken);
       this.counters.requests++;
-      const answers = await postBulkRequest(bulk, { baseUrl: this.config.matomoUrl, dispatcher: this.dispatcher, timeoutMs: this.config.matomoTimeoutMs }, this.abort.signal);
+      const answers = await postBulkRequest(
+        bulk,
+        { baseUrl: this.config.matomoUrl, dispatcher: this.dispatcher, timeoutMs: this.config.matomoTimeoutMs },
+        this.abort.signal,
+      );
       for (const slots of bulk.slots) {
         const failure = await this.handleSite(slots, answers, bulk.methods, startedAt);
         if (failure) failures.push(failure);
@@ -377,9 +394,11 @@ class SnapshotPoller implements Poller {
     for (let attempt = 0; attempt < 5; attempt++) {
       const seq = Math.max(this.clock.now(), state.lastSeq + 1);
       const bytes = encodeSnapshot(content, seq, new Date(state.digestSeenAt));
-      const outcome = await this.options.publisher.publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner }).catch((error: unknown) => {
-        throw new PublishError(error instanceof Error ? error.message : String(error), error);
-      });
+      const outcome = await this.options.publisher
+        .publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner })
+        .catch((error: unknown) => {
+          throw new PublishError(error instanceof Error ? error.message : String(error), error);
+        });
       switch (outcome.kind) {
         case 'published':
           state.lastSeq = seq;
@@ -426,7 +445,11 @@ class SnapshotPoller implements Poller {
       return this.scheduleTick(this.timing.authRetryMs);
     }
     // Retry n (n = failures so far) waits up to min(cap, base·2^(n-1)): backoffDelay counts attempts from 0.
-    const delay = backoffDelay(h.consecutiveFailures - 1, { initialMs: this.timing.backoffBaseMs, maxMs: this.timing.backoffCapMs, random: this.timing.random });
+    const delay = backoffDelay(h.consecutiveFailures - 1, {
+      initialMs: this.timing.backoffBaseMs,
+      maxMs: this.timing.backoffCapMs,
+      random: this.timing.random,
+    });
     const loud = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0;
     // An internal failure is a bug: always worth its stack at error level (still only as often as the warnings).
     const level = !loud ? 'debug' : first.kind === 'internal' ? 'error' : 'warn';

@@ -25,7 +25,16 @@ redis.call('PUBLISH', ARGV[5], ARGV[3])
 return {'published', ARGV[2]}
 `;
 
-type PublishCommand = (snapshotKey: string, stateKey: string, leaseKey: string, digest: string, seq: string, bytes: Buffer, owner: string, channel: string) => Promise<[string, string]>;
+type PublishCommand = (
+  snapshotKey: string,
+  stateKey: string,
+  leaseKey: string,
+  digest: string,
+  seq: string,
+  bytes: Buffer,
+  owner: string,
+  channel: string,
+) => Promise<[string, string]>;
 
 /** SnapshotPublisher over one Redis connection (commands only; it never subscribes). */
 export class RedisSnapshotPublisher implements SnapshotPublisher {
@@ -51,7 +60,16 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
 
   async publish(siteId: number, { digest, seq, bytes, leaseOwner }: PublishRequest): Promise<PublishOutcome> {
     const names = redisNames(this.prefix, siteId);
-    const [kind, storedSeq] = await this.publishCommand(names.snapshotKey, names.stateKey, names.leaseKey, digest, String(seq), bytes, leaseOwner ?? '', names.snapshotChannel);
+    const [kind, storedSeq] = await this.publishCommand(
+      names.snapshotKey,
+      names.stateKey,
+      names.leaseKey,
+      digest,
+      String(seq),
+      bytes,
+      leaseOwner ?? '',
+      names.snapshotChannel,
+    );
     switch (kind) {
       case 'published':
         return { kind, seq };

@@ -29,13 +29,15 @@ describe('buildBulkRequest', () => {
       'Live.getCounters',
     ]);
     expect(sub(0)).toMatchObject({ idSite: '1', period: 'day', date: 'today', filter_limit: '5', doNotFetchActions: '1' });
-    expect(sub(0).showColumns!.split(',')).toEqual(expect.arrayContaining(['latitude', 'longitude', 'referrerName', 'lastActionTimestamp']));
+    expect(sub(0).showColumns!.split(',')).toEqual(
+      expect.arrayContaining(['latitude', 'longitude', 'referrerName', 'lastActionTimestamp']),
+    );
     expect(sub(1)).toMatchObject({ idSite: '1', lastMinutes: '30' });
     expect(sub(3)).toMatchObject({ idSite: '1', period: 'day', date: 'last3', format_metrics: '0' });
     expect(sub(4)).toMatchObject({ idSite: '2', filter_limit: '3' });
   });
 
-  it('says where each site\'s answers are', () => {
+  it("says where each site's answers are", () => {
     expect(bulk.slots).toEqual([
       { siteId: 1, visits: 0, counters: 1, site: 2, summary: 3 },
       { siteId: 2, visits: 4, counters: 5, site: undefined, summary: undefined },

@@ -30,7 +30,11 @@ describe('node poller/dist/main.js', () => {
   });
 
   it('exits 78 when REDIS_URL is missing', () => {
-    const run = spawnSync(process.execPath, [MAIN], { cwd: __dirname, env: { ...baseEnv, MATOMO_URL: 'http://m/', MATOMO_TOKEN: 't' }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [MAIN], {
+      cwd: __dirname,
+      env: { ...baseEnv, MATOMO_URL: 'http://m/', MATOMO_TOKEN: 't' },
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(78);
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining('REDIS_URL')]);
   });
@@ -54,7 +58,16 @@ describe('node poller/dist/main.js', () => {
       const healthPort = await freePort();
       poller = startService(
         MAIN,
-        { ...baseEnv, MATOMO_URL: `${sim.url}index.php`, MATOMO_TOKEN: SIM_TOKEN, REDIS_URL: watch.url, REDIS_PREFIX: watch.prefix, FETCH_INTERVAL: '200', POLLER_HEALTH_PORT: String(healthPort), LOG_LEVEL: 'debug' },
+        {
+          ...baseEnv,
+          MATOMO_URL: `${sim.url}index.php`,
+          MATOMO_TOKEN: SIM_TOKEN,
+          REDIS_URL: watch.url,
+          REDIS_PREFIX: watch.prefix,
+          FETCH_INTERVAL: '200',
+          POLLER_HEALTH_PORT: String(healthPort),
+          LOG_LEVEL: 'debug',
+        },
         { cwd: __dirname },
       );
       await waitFor(() => watch.messages().length === 1, 'the first snapshot');
@@ -64,7 +77,11 @@ describe('node poller/dist/main.js', () => {
 
       const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
       expect(health.status).toBe(200);
-      expect(await health.json()).toMatchObject({ running: true, healthy: true, sites: [{ siteId: 1, leader: true, timezone: 'Europe/Paris' }] });
+      expect(await health.json()).toMatchObject({
+        running: true,
+        healthy: true,
+        sites: [{ siteId: 1, leader: true, timezone: 'Europe/Paris' }],
+      });
       expect((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status).toBe(200);
 
       const leaseKey = redisNames(watch.prefix, 1).leaseKey;

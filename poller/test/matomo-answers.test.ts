@@ -69,15 +69,42 @@ describe('readSummary', () => {
     // The fixture holds 2010-03-06 and 2010-03-07; last3 ending 2010-03-07 also asks 2010-03-05.
     const answer = { '2010-03-05': [], ...(bulk[0] as object) };
     expect(readSummary(answer, '2010-03-07')).toEqual({
-      day_before: { visits: 0, time_spent: '00:00:00', date: '2010-03-05', time_spent_seconds: 0, actions: 0, unique_visitors: 0, bounce_count: 0 },
-      yesterday: { visits: 2, time_spent: '00:27:01', date: '2010-03-06', time_spent_seconds: 1621, actions: 8, unique_visitors: 1, bounce_count: 1 },
-      today: { visits: 0, time_spent: '00:00:00', date: '2010-03-07', time_spent_seconds: 0, actions: 0, unique_visitors: 0, bounce_count: 0 },
+      day_before: {
+        visits: 0,
+        time_spent: '00:00:00',
+        date: '2010-03-05',
+        time_spent_seconds: 0,
+        actions: 0,
+        unique_visitors: 0,
+        bounce_count: 0,
+      },
+      yesterday: {
+        visits: 2,
+        time_spent: '00:27:01',
+        date: '2010-03-06',
+        time_spent_seconds: 1621,
+        actions: 8,
+        unique_visitors: 1,
+        bounce_count: 1,
+      },
+      today: {
+        visits: 0,
+        time_spent: '00:00:00',
+        date: '2010-03-07',
+        time_spent_seconds: 0,
+        actions: 0,
+        unique_visitors: 0,
+        bounce_count: 0,
+      },
     });
   });
 
   it('accepts numbers as strings', () => {
     const day = { nb_visits: '5', sum_visit_length: '90061', nb_actions: '9', nb_uniq_visitors: '4', bounce_count: '1' };
-    expect(readSummary({ '2024-07-02': [], '2024-07-03': [], '2024-07-04': day }, '2024-07-04').today).toMatchObject({ visits: 5, time_spent: '25:01:01' });
+    expect(readSummary({ '2024-07-02': [], '2024-07-03': [], '2024-07-04': day }, '2024-07-04').today).toMatchObject({
+      visits: 5,
+      time_spent: '25:01:01',
+    });
   });
 
   it.each([
@@ -93,8 +120,14 @@ describe('readSummary', () => {
 });
 
 describe('readCounters', () => {
-  it('reads integers or strings (the XML fixture\'s values)', () => {
-    expect(readCounters([{ visits: '3', actions: '5', visitors: '2', visitsConverted: '3' }])).toEqual({ minutes: 30, visits: 3, actions: 5, visitors: 2, visits_converted: 3 });
+  it("reads integers or strings (the XML fixture's values)", () => {
+    expect(readCounters([{ visits: '3', actions: '5', visitors: '2', visitsConverted: '3' }])).toEqual({
+      minutes: 30,
+      visits: 3,
+      actions: 5,
+      visitors: 2,
+      visits_converted: 3,
+    });
     expect(readCounters([{ visits: 3, actions: 5, visitors: 2, visitsConverted: 0 }]).visits).toBe(3);
   });
 

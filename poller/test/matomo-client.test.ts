@@ -20,7 +20,10 @@ const bulk = (token = TOKEN) => buildBulkRequest([{ siteId: 1, liveLimit: 5, wit
 const post = (token?: string, timeoutMs = 2000) => postBulkRequest(bulk(token), { baseUrl: sim.url, dispatcher, timeoutMs });
 
 async function failureKind(promise: Promise<unknown>): Promise<MatomoFailureKind> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!(error instanceof MatomoRequestError)) throw new Error(`expected a MatomoRequestError, got ${String(error)}`);
   return error.kind;
 }
@@ -75,8 +78,10 @@ describe('postBulkRequest', () => {
     expect(answer[1]).toMatchObject({ result: 'error' });
   });
 
-  it('recognises Matomo\'s token refusal messages and nothing else', () => {
-    expect(isAuthRefusal('Unable to authenticate with the provided token. It is either invalid, expired or is not valid for this request.')).toBe(true);
+  it("recognises Matomo's token refusal messages and nothing else", () => {
+    expect(
+      isAuthRefusal('Unable to authenticate with the provided token. It is either invalid, expired or is not valid for this request.'),
+    ).toBe(true);
     expect(isAuthRefusal("You can't access this resource as it requires 'view' access for the website id = 1.")).toBe(true);
     expect(isAuthRefusal('Mysql error: SQLSTATE[HY000] [2002] Connection refused')).toBe(false);
   });

@@ -34,7 +34,10 @@ interface Started {
 }
 
 /** A poller on the simulator and the shared Redis (own connection), stopped after the test. */
-async function startPoller(env: Record<string, string> = {}, extra: Partial<PollerOptions> & { leased?: boolean; redisUrl?: string } = {}): Promise<Started> {
+async function startPoller(
+  env: Record<string, string> = {},
+  extra: Partial<PollerOptions> & { leased?: boolean; redisUrl?: string } = {},
+): Promise<Started> {
   const redisUrl = extra.redisUrl ?? watch.url;
   const config = testConfig(sim, redisUrl, watch.prefix, { MATOMO_SITE_IDS: '1,2', ...env });
   const redis = createPollerRedis(redisUrl);
@@ -75,7 +78,11 @@ describe('polling and publishing', () => {
       site: 1,
       timezone: 'Europe/Paris',
       visits_live: [{ city: 'Bezons', latitude: 48.924, longitude: 2.213, actions: 3, source: 'Google', visitIp: '' }],
-      summary: { today: { visits: 4, time_spent: expect.stringMatching(/^\d\d:\d\d:\d\d$/) }, yesterday: { visits: 10, time_spent: '01:00:00' }, day_before: { visits: 0, time_spent: '00:00:00' } },
+      summary: {
+        today: { visits: 4, time_spent: expect.stringMatching(/^\d\d:\d\d:\d\d$/) },
+        yesterday: { visits: 10, time_spent: '01:00:00' },
+        day_before: { visits: 0, time_spent: '00:00:00' },
+      },
       counters: { minutes: 30, visits: 1, actions: 3 },
     });
     expect(await watch.command.getBuffer(redisNames(watch.prefix, 1).snapshotKey)).toEqual(watch.messages()[0]);
@@ -95,10 +102,10 @@ describe('polling and publishing', () => {
     expect(stats.subRequests['SitesManager.getSiteFromId']).toBe(2);
   });
 
-  it('publishes a new visit once, with its time in the site\'s timezone, and each site on its own channel', async () => {
+  it("publishes a new visit once, with its time in the site's timezone, and each site on its own channel", async () => {
     sim.setSite({ siteId: 2, timezone: 'UTC-4.5' });
     await startPoller();
-    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, 'both sites\' first snapshots');
+    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, "both sites' first snapshots");
     const visit = sim.addVisit({ siteId: 2, city: 'Lyon', latitude: 45.764, longitude: 4.8357 });
     const before = sim.stats().requests;
     await waitFor(() => watch.messages(2).length === 2, 'the new visit');
@@ -136,7 +143,10 @@ describe('polling and publishing', () => {
     expect(snapshots()[0]!.summary).toMatchObject({ today: { date: '2024-01-15', visits: 40 }, yesterday: { date: '2024-01-14' } });
     clock.advance(20_000);
     await waitFor(() => watch.messages().length === 2, 'the snapshot of the new day');
-    expect(snapshots()[1]!.summary).toMatchObject({ today: { date: '2024-01-16', visits: 0 }, yesterday: { date: '2024-01-15', visits: 40 } });
+    expect(snapshots()[1]!.summary).toMatchObject({
+      today: { date: '2024-01-16', visits: 0 },
+      yesterday: { date: '2024-01-15', visits: 40 },
+    });
     expect(sim.stats().subRequests['VisitsSummary.get']).toBe(2);
   });
 
@@ -262,7 +272,11 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     await waitFor(() => poller.status().lastError?.kind === 'publish', 'the publish failure');
     expect(poller.status().running).toBe(true);
     await privateRedis.start();
-    await waitFor(async () => reader.status === 'ready' && (await reader.exists(key).catch(() => 0)) === 1, 'the snapshot after Redis came back', 20_000);
+    await waitFor(
+      async () => reader.status === 'ready' && (await reader.exists(key).catch(() => 0)) === 1,
+      'the snapshot after Redis came back',
+      20_000,
+    );
     const after = JSON.parse((await reader.get(key))!) as Snapshot;
     expect(after.visits_live[0]).toMatchObject({ city: 'While Redis was down' });
     expect(after.seq).toBeGreaterThan(firstSeq);
@@ -274,11 +288,16 @@ describe('failure kinds in the status and on /healthz', () => {
   const healthz = async (poller: Poller) => {
     const health = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => poller.status() });
     cleanups.push(() => health.close());
-    return (await (await fetch(`http://127.0.0.1:${health.port}/healthz`)).json()) as { lastError: { kind: string; message: string } | null };
+    return (await (await fetch(`http://127.0.0.1:${health.port}/healthz`)).json()) as {
+      lastError: { kind: string; message: string } | null;
+    };
   };
 
   it('a publisher that rejects (Redis) is a publish failure', async () => {
-    const publisher = { readState: async () => null, publish: async () => Promise.reject(new Error('READONLY You can\'t write against a read only replica')) };
+    const publisher = {
+      readState: async () => null,
+      publish: async () => Promise.reject(new Error("READONLY You can't write against a read only replica")),
+    };
     const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher });
     await waitFor(() => poller.status().lastError, 'the failure');
     expect((await healthz(poller)).lastError).toMatchObject({ kind: 'publish', message: expect.stringContaining('READONLY') });
@@ -303,10 +322,10 @@ describe('failure kinds in the status and on /healthz', () => {
 describe('several sites', () => {
   it('publishes the sites that answered well while one site keeps failing, and reports that site', async () => {
     const { poller } = await startPoller({ MATOMO_SITE_IDS: '1,3,2' });
-    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, 'the good sites\' snapshots');
+    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, "the good sites' snapshots");
     await waitFor(() => poller.status().consecutiveFailures > 0, 'the failing site to count');
     const site3 = poller.status().sites.find((s) => s.siteId === 3)!;
-    expect(site3.lastError).toContain("website id = 3");
+    expect(site3.lastError).toContain('website id = 3');
     expect(await watch.command.exists(redisNames(watch.prefix, 3).snapshotKey)).toBe(0);
     expect(poller.status().lastError).toMatchObject({ kind: 'api-error' });
   });
@@ -326,7 +345,7 @@ describe('leases', () => {
     const leaderRedis = createPollerRedis(watch.url);
     cleanups.push(() => leaderRedis.disconnect());
     const leader = await startPoller(env, { leases: crashing(new RedisLeaseManager(leaderRedis, 1000, watch.prefix, 'leader')) });
-    await waitFor(() => watch.messages().length === 1, 'the leader\'s snapshot');
+    await waitFor(() => watch.messages().length === 1, "the leader's snapshot");
     const standby = await startPoller(env, { leased: true });
     await moreRequests(5);
     expect(standby.poller.status()).toMatchObject({ requests: 0, sites: [{ siteId: 1, leader: false }] });
@@ -335,7 +354,7 @@ describe('leases', () => {
     await leader.poller.stop(); // crash: the lease stays until it expires
     const crashedAt = Date.now();
     sim.addVisit({ city: 'After failover', latitude: 1, longitude: 1 });
-    await waitFor(() => watch.messages().length === 2, 'the standby\'s snapshot');
+    await waitFor(() => watch.messages().length === 2, "the standby's snapshot");
     expect(Date.now() - crashedAt).toBeLessThan(5 * 1000); // ≈ 1.3 lease periods; generous for a loaded CI machine
     expect(snapshots()[1]!.visits_live[0]).toMatchObject({ city: 'After failover' });
     expect(standby.poller.status().sites[0]!.leader).toBe(true);
@@ -346,14 +365,14 @@ describe('leases', () => {
     const leaderRedis = createPollerRedis(watch.url);
     cleanups.push(() => leaderRedis.disconnect());
     const leader = await startPoller(env, { leases: new RedisLeaseManager(leaderRedis, 60_000, watch.prefix, 'leader') });
-    await waitFor(() => watch.messages().length === 1, 'the leader\'s snapshot');
+    await waitFor(() => watch.messages().length === 1, "the leader's snapshot");
     const standby = await startPoller(env, { leased: true, timing: { leaseRefreshMs: 200 } });
     expect(await watch.command.get(redisNames(watch.prefix, 1).leaseKey)).toBe('leader');
     await leader.poller.stop();
     expect(await watch.command.get(redisNames(watch.prefix, 1).leaseKey)).not.toBe('leader');
     await waitFor(() => standby.poller.status().sites[0]!.leader, 'the standby to lead', 5000);
     sim.addVisit({ city: 'Standby', latitude: 1, longitude: 1 });
-    await waitFor(() => watch.messages().length === 2, 'the standby\'s snapshot');
+    await waitFor(() => watch.messages().length === 2, "the standby's snapshot");
   });
 
   it('a leader whose lease key vanished takes it back at once', async () => {
@@ -366,7 +385,10 @@ describe('leases', () => {
   });
 
   it('fencing: a poller that lost its lease publishes nothing', async () => {
-    const { poller } = await startPoller({ LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' }, { leased: true, timing: { leaseRefreshMs: 60_000 } });
+    const { poller } = await startPoller(
+      { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' },
+      { leased: true, timing: { leaseRefreshMs: 60_000 } },
+    );
     await waitFor(() => watch.messages().length === 1, 'the first snapshot');
     await watch.command.set(redisNames(watch.prefix, 1).leaseKey, 'someone-else', 'PX', 60_000);
     sim.addVisit({ city: 'Must not be published' });

@@ -6,9 +6,33 @@ import { waitFor, watchRedis, type RedisWatch } from './support/harness';
 const content = (city: string): SnapshotContent => ({
   visits_live: [],
   summary: {
-    today: { visits: 1, time_spent: '00:00:10', date: '2024-07-04', time_spent_seconds: 10, actions: 1, unique_visitors: 1, bounce_count: 1 },
-    yesterday: { visits: 0, time_spent: '00:00:00', date: '2024-07-03', time_spent_seconds: 0, actions: 0, unique_visitors: 0, bounce_count: 0 },
-    day_before: { visits: 0, time_spent: '00:00:00', date: '2024-07-02', time_spent_seconds: 0, actions: 0, unique_visitors: 0, bounce_count: 0 },
+    today: {
+      visits: 1,
+      time_spent: '00:00:10',
+      date: '2024-07-04',
+      time_spent_seconds: 10,
+      actions: 1,
+      unique_visitors: 1,
+      bounce_count: 1,
+    },
+    yesterday: {
+      visits: 0,
+      time_spent: '00:00:00',
+      date: '2024-07-03',
+      time_spent_seconds: 0,
+      actions: 0,
+      unique_visitors: 0,
+      bounce_count: 0,
+    },
+    day_before: {
+      visits: 0,
+      time_spent: '00:00:00',
+      date: '2024-07-02',
+      time_spent_seconds: 0,
+      actions: 0,
+      unique_visitors: 0,
+      bounce_count: 0,
+    },
   },
   counters: null,
   site: 1,
@@ -46,7 +70,12 @@ describe('RedisSnapshotPublisher', () => {
     expect(await publisher.publish(1, request(content('A'), 200))).toEqual({ kind: 'unchanged', seq: 100 });
     await publisher.publish(1, request(content('B'), 300));
     await waitFor(() => watch.messages().length === 2, 'the second change');
-    expect(watch.messages().map((m) => decodeSnapshot(m)).map((d) => ('snapshot' in d ? d.snapshot.timezone : d.error))).toEqual(['A', 'B']);
+    expect(
+      watch
+        .messages()
+        .map((m) => decodeSnapshot(m))
+        .map((d) => ('snapshot' in d ? d.snapshot.timezone : d.error)),
+    ).toEqual(['A', 'B']);
   });
 
   it('refuses a seq that does not grow and says which one is stored', async () => {

@@ -11,7 +11,8 @@ const root = join(__dirname, '..');
 describe('@matomo-live/protocol', () => {
   it('has no dependencies of any kind', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
-    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) expect([field, pkg[field]]).toEqual([field, undefined]);
+    for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies'])
+      expect([field, pkg[field]]).toEqual([field, undefined]);
   });
 
   it('imports nothing but its own modules', () => {

@@ -15,7 +15,10 @@ export interface ShutdownOptions {
  * (1 when it throws or misses the deadline); a second one exits at once.
  * Returns a function that removes the handlers.
  */
-export function exitOnSignals(shutdown: () => Promise<void>, { logger, signals = ['SIGTERM', 'SIGINT'], deadlineMs, exit = (code) => process.exit(code) }: ShutdownOptions): () => void {
+export function exitOnSignals(
+  shutdown: () => Promise<void>,
+  { logger, signals = ['SIGTERM', 'SIGINT'], deadlineMs, exit = (code) => process.exit(code) }: ShutdownOptions,
+): () => void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {

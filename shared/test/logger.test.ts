@@ -11,8 +11,14 @@ describe('createLogger', () => {
     });
     logger.warn({ err: failure, req: { headers: { authorization: 'Bearer client-token-789' } } }, 'redis connection error');
     const [line] = lines();
-    expect(line?.err).toMatchObject({ type: 'Error', message: expect.stringContaining('WRONGPASS'), command: { name: 'auth', args: '[redacted]' } });
-    expect((line?.err as { stack: string }).stack).toMatch(/^Error: WRONGPASS[^\n]*\n\s+at .*logger\.test\.ts[\s\S]*caused by: Error: socket closed/);
+    expect(line?.err).toMatchObject({
+      type: 'Error',
+      message: expect.stringContaining('WRONGPASS'),
+      command: { name: 'auth', args: '[redacted]' },
+    });
+    expect((line?.err as { stack: string }).stack).toMatch(
+      /^Error: WRONGPASS[^\n]*\n\s+at .*logger\.test\.ts[\s\S]*caused by: Error: socket closed/,
+    );
     for (const secret of ['redis-password-123', 'client-token-456', 'client-token-789']) expect(text()).not.toContain(secret);
   });
 

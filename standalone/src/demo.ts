@@ -40,7 +40,13 @@ export interface Demo {
 
 const SIM_TOKEN = 'demo-matomo-token';
 
-export async function startDemo({ port = 8080, host = '127.0.0.1', token = 'demo', logLevel = 'warn', visitEveryMs = 3000 }: DemoOptions = {}): Promise<Demo> {
+export async function startDemo({
+  port = 8080,
+  host = '127.0.0.1',
+  token = 'demo',
+  logLevel = 'warn',
+  visitEveryMs = 3000,
+}: DemoOptions = {}): Promise<Demo> {
   const sim = await startMatomoSim({ token: SIM_TOKEN, visitEveryMs, seedHistory: true });
   // Only these variables: a REDIS_URL (or any other setting) from the caller's shell must not turn the demo into something else.
   const env: RawEnv = {
@@ -79,7 +85,12 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', token = 'demo
 }
 
 if (require.main === module) {
-  startDemo({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST, token: process.env.DEMO_TOKEN, logLevel: process.env.LOG_LEVEL }).then(
+  startDemo({
+    port: Number(process.env.PORT ?? 8080),
+    host: process.env.HOST,
+    token: process.env.DEMO_TOKEN,
+    logLevel: process.env.LOG_LEVEL,
+  }).then(
     (demo) => {
       process.stdout.write(`
   matomo-live demo is running

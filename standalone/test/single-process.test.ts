@@ -37,9 +37,23 @@ describe('single-process mode (poller + gateway in one process)', () => {
 
   async function seesNewVisit(): Promise<void> {
     client = TestClient.connect(`ws://127.0.0.1:${running!.port}/?token=${TOKEN}`);
-    await client.until(() => client!.messages.some((m) => (JSON.parse(m) as { summary?: { today?: { time_spent?: string } } }).summary?.today?.time_spent === '01:02:03'), 'the first snapshot', 15_000);
+    await client.until(
+      () =>
+        client!.messages.some(
+          (m) => (JSON.parse(m) as { summary?: { today?: { time_spent?: string } } }).summary?.today?.time_spent === '01:02:03',
+        ),
+      'the first snapshot',
+      15_000,
+    );
     sim.addVisit({ city: 'Tromsø', latitude: 69.65, longitude: 18.96 });
-    await client.until(() => client!.messages.some((m) => (JSON.parse(m) as { visits_live?: Array<{ city: string }> }).visits_live?.some((v: { city: string }) => v.city === 'Tromsø')), 'the new visit', 15_000);
+    await client.until(
+      () =>
+        client!.messages.some((m) =>
+          (JSON.parse(m) as { visits_live?: Array<{ city: string }> }).visits_live?.some((v: { city: string }) => v.city === 'Tromsø'),
+        ),
+      'the new visit',
+      15_000,
+    );
   }
 
   it('runs on the in-memory bus without REDIS_URL', async () => {

@@ -1,7 +1,14 @@
 /** The gateway in the test's own process, on a free loopback port. */
 import { createGateway, createRedisClients, RedisSnapshotFeed, type Gateway, type GatewayOptions } from '@matomo-live/gateway';
 import type { SnapshotContent } from '@matomo-live/protocol';
-import { contentDigest, encodeSnapshot, InMemorySnapshotBus, loadGatewayConfig, type GatewayConfig, type PublishOutcome } from '@matomo-live/shared';
+import {
+  contentDigest,
+  encodeSnapshot,
+  InMemorySnapshotBus,
+  loadGatewayConfig,
+  type GatewayConfig,
+  type PublishOutcome,
+} from '@matomo-live/shared';
 import { silentLogger } from './logger';
 
 /** The gateway's config from `env` alone (no .env file; REDIS_URL optional, as in the single-process mode). */

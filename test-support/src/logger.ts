@@ -5,7 +5,11 @@ import { createLogger, type Logger } from '@matomo-live/shared';
 export const silentLogger: Logger = createLogger({ name: 'test', level: 'silent' });
 
 /** A logger whose JSON lines are kept for assertions. */
-export function capturedLogger(level: 'debug' | 'info' = 'debug'): { logger: Logger; text: () => string; lines: () => Array<Record<string, unknown>> } {
+export function capturedLogger(level: 'debug' | 'info' = 'debug'): {
+  logger: Logger;
+  text: () => string;
+  lines: () => Array<Record<string, unknown>>;
+} {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -15,5 +19,13 @@ export function capturedLogger(level: 'debug' | 'info' = 'debug'): { logger: Log
   });
   const logger = createLogger({ name: 'test', level, destination });
   const text = () => chunks.join('');
-  return { logger, text, lines: () => text().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger,
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }

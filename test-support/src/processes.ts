@@ -53,12 +53,20 @@ export function buildWorkspace(dir: string): void {
 }
 
 /** A built script (relative to the repository root, or absolute) run with this Node. */
-export function startService(script: string, env: Record<string, string | undefined> = {}, options: Omit<StartOptions, 'env'> = {}): ServiceProcess {
+export function startService(
+  script: string,
+  env: Record<string, string | undefined> = {},
+  options: Omit<StartOptions, 'env'> = {},
+): ServiceProcess {
   requireBuilt(script);
   return startProcess(process.execPath, [resolve(REPO_ROOT, script)], { ...options, env });
 }
 
-export function startProcess(command: string, args: string[], { env = {}, inheritEnv = false, cwd = REPO_ROOT }: StartOptions = {}): ServiceProcess {
+export function startProcess(
+  command: string,
+  args: string[],
+  { env = {}, inheritEnv = false, cwd = REPO_ROOT }: StartOptions = {},
+): ServiceProcess {
   const childEnv: Record<string, string | undefined> = inheritEnv ? { ...process.env, ...env } : { PATH: process.env.PATH ?? '', ...env };
   for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
   const child = spawn(command, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -91,7 +99,9 @@ export function startProcess(command: string, args: string[], { env = {}, inheri
       const onExit = () => {
         if (check()) return;
         finish();
-        reject(new Error(`${command} ${args.join(' ')} exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${output}`));
+        reject(
+          new Error(`${command} ${args.join(' ')} exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}:\n${output}`),
+        );
       };
       if (check()) return;
       if (hasExited()) return onExit();

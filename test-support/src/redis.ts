@@ -88,7 +88,9 @@ export async function spawnRedisServer(): Promise<SpawnedRedis> {
   const port = await freePort();
   let server: ServiceProcess | undefined;
   const start = async (): Promise<void> => {
-    server = startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { inheritEnv: true });
+    server = startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      inheritEnv: true,
+    });
     await server.waitForOutput(/Ready to accept connections/);
   };
   const stop = async (): Promise<void> => {

@@ -11,9 +11,7 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
 
-  constructor(
-    readonly ws: WebSocket,
-  ) {
+  constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       this.messages.push(data.toString());
       this.wake();

@@ -97,7 +97,7 @@ function npmPack(destination) {
 /** One regular file out of an uncompressed ustar archive. */
 /** @param {Buffer} tar @param {string} wanted */
 function readTarEntry(tar, wanted) {
-  for (let offset = 0; offset + 512 <= tar.length; ) {
+  for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     const name = cString(header.subarray(0, 100));
     if (name === '') break;

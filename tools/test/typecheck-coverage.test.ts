@@ -33,7 +33,16 @@ function projectFiles(configPath: string, seen = new Set<string>()): { projects:
     if (seen.has(config)) return;
     seen.add(config);
     projects.push(relative(REPO_ROOT, config));
-    const parsed = ts.getParsedCommandLineOfConfigFile(config, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); } });
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      config,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+    );
     if (parsed === undefined) throw new Error(`cannot read ${config}`);
     for (const file of parsed.fileNames) files.add(relative(REPO_ROOT, resolve(file)));
     for (const reference of parsed.projectReferences ?? []) visit(reference.path);

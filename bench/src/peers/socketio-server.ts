@@ -60,6 +60,12 @@ export async function startSocketIoServer(options: SocketIoServerOptions): Promi
 
 if (require.main === module) {
   runPeerCli('socket.io server', ({ port, names, connect }) =>
-    startSocketIoServer({ port, pubClient: connect(), subClient: connect(), key: process.env.SOCKET_IO_KEY ?? 'socket.io', snapshotKey: names.snapshotKey }),
+    startSocketIoServer({
+      port,
+      pubClient: connect(),
+      subClient: connect(),
+      key: process.env.SOCKET_IO_KEY ?? 'socket.io',
+      snapshotKey: names.snapshotKey,
+    }),
   );
 }

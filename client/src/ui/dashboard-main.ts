@@ -17,7 +17,11 @@ function boot(): void {
     try {
       client = new LiveClient({ url: gatewayUrlFor(location.href), token, site });
     } catch (error) {
-      view.showStatus({ state: 'closed', attempt: 0, reason: error instanceof Error ? error.message.replace(/^matomo-live: /, '') : String(error) });
+      view.showStatus({
+        state: 'closed',
+        attempt: 0,
+        reason: error instanceof Error ? error.message.replace(/^matomo-live: /, '') : String(error),
+      });
       view.showTokenForm(true);
       return;
     }

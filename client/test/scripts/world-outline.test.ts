@@ -6,8 +6,16 @@ describe('world outline', () => {
     const topology = {
       transform: { scale: [1, 1], translate: [0, 0] },
       arcs: [
-        [[0, 0], [10, 0], [0, 10]],
-        [[0, 0], [10, 0], [0, 10]],
+        [
+          [0, 0],
+          [10, 0],
+          [0, 10],
+        ],
+        [
+          [0, 0],
+          [10, 0],
+          [0, 10],
+        ],
       ],
       objects: { land: { type: 'GeometryCollection', geometries: [{ type: 'Polygon', arcs: [[0, ~1]] }] } },
     };
@@ -19,7 +27,15 @@ describe('world outline', () => {
     const path = worldOutlinePath(land);
     expect(path.length).toBeGreaterThan(10_000);
     expect(path.length).toBeLessThan(80_000);
-    const rings = path.split('M').filter(Boolean).map((ring) => ring.replace('Z', '').split('L').map((pair) => pair.split(' ').map(Number) as [number, number]));
+    const rings = path
+      .split('M')
+      .filter(Boolean)
+      .map((ring) =>
+        ring
+          .replace('Z', '')
+          .split('L')
+          .map((pair) => pair.split(' ').map(Number) as [number, number]),
+      );
     expect(rings.length).toBeGreaterThan(50);
     const badPoints = rings.flat().filter(([x, y]) => !Number.isFinite(x) || !Number.isFinite(y) || Math.abs(y) > 90);
     expect(badPoints).toEqual([]);

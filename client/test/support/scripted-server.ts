@@ -21,14 +21,21 @@ export class ScriptedServer {
   ) {}
 
   static async start(onConnection: (connection: ScriptedConnection, index: number) => void): Promise<ScriptedServer> {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (protocols) => (protocols.has('matomo-live.v1') ? 'matomo-live.v1' : false) });
+    const server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      handleProtocols: (protocols) => (protocols.has('matomo-live.v1') ? 'matomo-live.v1' : false),
+    });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const scripted = new ScriptedServer(server, (server.address() as AddressInfo).port);
     server.on('connection', (socket, request) => {
       const connection: ScriptedConnection = {
         socket,
         url: request.url ?? '',
-        protocols: String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+        protocols: String(request.headers['sec-websocket-protocol'] ?? '')
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean),
         received: [],
       };
       socket.on('message', (data) => connection.received.push(data.toString()));
@@ -50,5 +57,13 @@ export class ScriptedServer {
 
 /** A snapshot-shaped frame with the given seq (content is irrelevant to the client's ordering). */
 export function frame(seq: number, site = 1): string {
-  return JSON.stringify({ visits_live: [], summary: {}, counters: null, site, timezone: 'UTC', seq, updated_at: new Date(0).toISOString() });
+  return JSON.stringify({
+    visits_live: [],
+    summary: {},
+    counters: null,
+    site,
+    timezone: 'UTC',
+    seq,
+    updated_at: new Date(0).toISOString(),
+  });
 }

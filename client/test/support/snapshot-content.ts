@@ -26,7 +26,11 @@ export function visit(city: string, latitude: number, longitude: number, time = 
 export function snapshotContent(todayVisits: number, visits: LiveVisit[] = [visit('Paris', 48.86, 2.35)]): SnapshotContent {
   return {
     visits_live: visits,
-    summary: { today: day('2026-11-22', todayVisits, todayVisits * 61), yesterday: day('2026-11-21', 40, 3000), day_before: day('2026-11-20', 38, 2900) },
+    summary: {
+      today: day('2026-11-22', todayVisits, todayVisits * 61),
+      yesterday: day('2026-11-21', 40, 3000),
+      day_before: day('2026-11-20', 38, 2900),
+    },
     counters: { minutes: 30, visits: 3, actions: 9, visitors: 3, visits_converted: 0 },
     site: 1,
     timezone: 'Europe/Paris',

@@ -43,12 +43,25 @@ describeWithBrowser('dashboard in headless Chromium', () => {
   const pageErrors: string[] = [];
 
   async function control(path: string, body: unknown): Promise<void> {
-    const response = await fetch(new URL(`_sim/${path}`, sim.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(new URL(`_sim/${path}`, sim.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!response.ok) throw new Error(`POST /_sim/${path}: ${response.status} ${await response.text()}`);
   }
 
   const addVisit = (city: string, country: string, countryCode: string, latitude: number, longitude: number) =>
-    control('visits', { siteId: 1, city, country, countryCode, latitude, longitude, browserName: 'Firefox', referrerName: 'duckduckgo.com' });
+    control('visits', {
+      siteId: 1,
+      city,
+      country,
+      countryCode,
+      latitude,
+      longitude,
+      browserName: 'Firefox',
+      referrerName: 'duckduckgo.com',
+    });
 
   async function startGateway(): Promise<void> {
     gateway = startService('gateway/dist/main.js', gatewayEnv);
@@ -85,18 +98,33 @@ describeWithBrowser('dashboard in headless Chromium', () => {
       SUMMARY_INTERVAL: '1000',
       POLLER_HEALTH_PORT: '0',
     });
-    gatewayEnv = { ...common, PORT: String(gatewayPort), HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: join(assetsDir, 'dashboard') };
+    gatewayEnv = {
+      ...common,
+      PORT: String(gatewayPort),
+      HOST: '127.0.0.1',
+      VALID_TOKENS: 'tok',
+      DASHBOARD_DIR: join(assetsDir, 'dashboard'),
+    };
     await startGateway();
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
     page.on('console', (message) => {
       // Chromium logs each refused WebSocket attempt while the gateway is down: expected here.
-      if (message.type() === 'error' && !/WebSocket connection to .* failed/.test(message.text())) pageErrors.push(`console: ${message.text()}`);
+      if (message.type() === 'error' && !/WebSocket connection to .* failed/.test(message.text()))
+        pageErrors.push(`console: ${message.text()}`);
     });
   });
 
@@ -110,9 +138,11 @@ describeWithBrowser('dashboard in headless Chromium', () => {
 
   it('shows live data, updates without reload, and recovers from a gateway restart', async () => {
     await page.goto(`http://127.0.0.1:${gatewayPort}/dashboard/#token=tok`);
-    await page.waitForFunction(() => document.querySelectorAll('#visits-body td.place').length >= 2, undefined, { timeout: 15_000 }).catch(async (error) => {
-      throw new Error(`${error}\npoller:\n${poller.output()}\ngateway:\n${gateway.output()}`);
-    });
+    await page
+      .waitForFunction(() => document.querySelectorAll('#visits-body td.place').length >= 2, undefined, { timeout: 15_000 })
+      .catch(async (error) => {
+        throw new Error(`${error}\npoller:\n${poller.output()}\ngateway:\n${gateway.output()}`);
+      });
     expect(await cities()).toEqual(expect.arrayContaining(['Paris', 'Reykjavik']));
     await eventually(todayTimeSpent, (t) => t === '01:02:03', "today's time spent", 5_000);
     expect(await todayTimeSpent()).toMatch(/^\d{2,}:\d{2}:\d{2}$/);
@@ -150,16 +180,36 @@ describeWithBrowser('dashboard in headless Chromium', () => {
   it('asks for a token when the fragment has none and reports a wrong one without retrying', async () => {
     const fresh = await browser.newPage();
     await fresh.goto(`http://127.0.0.1:${gatewayPort}/dashboard/`);
-    await eventually(() => fresh.locator('#token-form').isVisible(), (v) => v, 'the token form', 5_000);
+    await eventually(
+      () => fresh.locator('#token-form').isVisible(),
+      (v) => v,
+      'the token form',
+      5_000,
+    );
     expect(await fresh.locator('#status-text').textContent()).toBe('Waiting for a token');
     await fresh.getByLabel('Access token').fill('wrong-token');
     await fresh.getByRole('button', { name: 'Connect' }).click();
-    await eventually(() => fresh.locator('#status-text').textContent(), (t) => t === 'Disconnected: Invalid token', 'the auth failure', 10_000);
+    await eventually(
+      () => fresh.locator('#status-text').textContent(),
+      (t) => t === 'Disconnected: Invalid token',
+      'the auth failure',
+      10_000,
+    );
     expect(await fresh.locator('#token-form').isVisible()).toBe(true);
     await fresh.getByLabel('Access token').fill('tok');
     await fresh.getByRole('button', { name: 'Connect' }).click();
-    await eventually(() => fresh.locator('#status-text').textContent(), (t) => t === 'Live', 'the live status', 10_000);
-    await eventually(() => fresh.locator('#visits-body td.place .main').count(), (n) => n > 0, 'visits', 10_000);
+    await eventually(
+      () => fresh.locator('#status-text').textContent(),
+      (t) => t === 'Live',
+      'the live status',
+      10_000,
+    );
+    await eventually(
+      () => fresh.locator('#visits-body td.place .main').count(),
+      (n) => n > 0,
+      'visits',
+      10_000,
+    );
     await fresh.close();
   });
 });

@@ -15,7 +15,9 @@ describe('dashboard formatting', () => {
 
   it('describes each connection state, naming auth failures', () => {
     expect(statusText({ state: 'live', attempt: 0 })).toBe('Live');
-    expect(statusText({ state: 'reconnecting', attempt: 2, retryInMs: 1500, code: 1006 })).toBe('Reconnecting (attempt 2, next try within 2 s)');
+    expect(statusText({ state: 'reconnecting', attempt: 2, retryInMs: 1500, code: 1006 })).toBe(
+      'Reconnecting (attempt 2, next try within 2 s)',
+    );
     expect(statusText({ state: 'closed', attempt: 0, code: 4001, authFailed: true })).toBe('Disconnected: Invalid token');
     expect(statusText({ state: 'closed', attempt: 0, code: 4003, authFailed: true })).toBe('Disconnected: Site not allowed for this token');
     expect(statusText({ state: 'closed', attempt: 0, code: 1000, reason: 'client closed' })).toBe('Disconnected');

@@ -13,7 +13,15 @@ import { redisScope } from '@matomo-live/test-support/redis';
 export const TOKEN = 'test-token-0123456789';
 
 export function content(site: number, visits: number, extra: Partial<SnapshotContent> = {}): SnapshotContent {
-  const day = (date: string, n: number) => ({ visits: n, time_spent: '00:00:10', date, time_spent_seconds: 10, actions: n, unique_visitors: n, bounce_count: 0 });
+  const day = (date: string, n: number) => ({
+    visits: n,
+    time_spent: '00:00:10',
+    date,
+    time_spent_seconds: 10,
+    actions: n,
+    unique_visitors: n,
+    bounce_count: 0,
+  });
   return {
     visits_live: [],
     summary: { today: day('2026-11-22', visits), yesterday: day('2026-11-21', 3), day_before: day('2026-11-20', 2) },
@@ -50,17 +58,26 @@ export class TestPublisher {
 }
 
 export function testConfig(prefix: string, redisUrl: string, env: Record<string, string> = {}): GatewayConfig {
-  return loadGatewayConfig({ PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', ...env }, { dotenv: false });
+  return loadGatewayConfig(
+    { PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', ...env },
+    { dotenv: false },
+  );
 }
 
 /** A test's Redis world: a prefix of its own, a publisher on the scope's connection, and cleanup. */
-export async function redisWorld(label: string): Promise<{ url: string; prefix: string; publisher: TestPublisher; close(): Promise<void> }> {
+export async function redisWorld(
+  label: string,
+): Promise<{ url: string; prefix: string; publisher: TestPublisher; close(): Promise<void> }> {
   const { url, prefix, command, close } = await redisScope(label);
   return { url, prefix, publisher: new TestPublisher(command, prefix), close };
 }
 
 /** GET over node:http (which, unlike fetch, does not follow a redirect). */
-export function httpGet(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+export function httpGet(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, headers }, (res) => {
       let body = '';

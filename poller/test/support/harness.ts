@@ -79,7 +79,10 @@ export class ManualClock {
   setTimeout = (fn: () => void, ms: number): number => {
     const id = ++this.nextId;
     if (ms <= this.autoFireMs) {
-      this.real.set(id, setTimeout(() => this.real.delete(id) && fn(), ms));
+      this.real.set(
+        id,
+        setTimeout(() => this.real.delete(id) && fn(), ms),
+      );
     } else {
       this.held.set(id, { at: this.time + ms, fn });
     }

@@ -14,7 +14,11 @@ export const commonEnvSpec = {
     example: 'redis://redis:6379',
   }),
   REDIS_PREFIX: str({ default: 'matomo-live:', desc: 'prefix of every Redis key and channel; the poller and its gateways must agree' }),
-  LOG_LEVEL: str({ choices: logLevels, default: 'info', desc: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`' }),
+  LOG_LEVEL: str({
+    choices: logLevels,
+    default: 'info',
+    desc: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`',
+  }),
   LOG_PRETTY: prettyLogs({
     default: false,
     desc: 'human-readable logs instead of JSON lines; needs the `pino-pretty` package, a development dependency the images do not ship (pipe their logs through `npx pino-pretty` instead)',

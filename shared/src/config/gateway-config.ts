@@ -64,32 +64,62 @@ export const gatewayEnvSpec = {
   PORT: intIn(0, 65535)({ default: 8080, desc: 'HTTP and WebSocket port; `0` picks a free one' }),
   HOST: str({ default: undefined, desc: 'listen address; unset: all interfaces' }),
   MATOMO_SITE_ID: intIn(1, Number.MAX_SAFE_INTEGER)({ default: 1, desc: 'site served (the default of `?site=`)' }),
-  MATOMO_SITE_IDS: siteIdList({ default: undefined, desc: 'several sites served, e.g. `1,2,3`; the first is the default of `?site=`, other sites get close 4004' }),
+  MATOMO_SITE_IDS: siteIdList({
+    default: undefined,
+    desc: 'several sites served, e.g. `1,2,3`; the first is the default of `?site=`, other sites get close 4004',
+  }),
   VALID_TOKENS: commaList({ default: undefined, desc: 'static client tokens, comma separated, entries trimmed (as the reference)' }),
   JWT_SECRET: str({ default: undefined, desc: 'HS256 secret (at least 32 bytes) of signed client tokens' }),
   JWT_PUBLIC_KEY: str({ default: undefined, desc: 'PEM public key (`RS*`, `PS*`, `ES*` or `EdDSA`) of signed client tokens' }),
   JWT_JWKS: jwksJson({ default: undefined, desc: 'JWKS JSON document (`{"keys":[…]}`) of signed client tokens' }),
   JWT_ISSUER: str({ default: undefined, desc: 'required `iss` of signed tokens; unset: not checked' }),
   JWT_AUDIENCE: str({ default: undefined, desc: 'required `aud` of signed tokens; unset: not checked' }),
-  JWT_SITES_CLAIM: str({ default: 'sites', desc: 'claim listing the sites a signed token may see: `[1,2]`, `"1,2"` or `"*"`; missing: no site' }),
-  SSL_KEY: str({ default: undefined, desc: 'TLS private key, a file path (as the reference) or PEM text; with `SSL_CERT` the gateway serves https and wss' }),
-  SSL_CERT: str({ default: undefined, desc: 'TLS certificate chain, a file path or PEM text (`SSL_CERT_FILE` is ignored: it is OpenSSL\'s CA-bundle variable)' }),
-  ALLOWED_ORIGINS: originList({ default: undefined, desc: 'browser `Origin`s allowed, comma separated; unset: any (requests without `Origin` are always allowed)' }),
-  TRUST_PROXY: proxyList({ default: undefined, desc: 'proxy addresses or CIDR ranges (or `loopback`) whose `X-Forwarded-For` is believed; unset: none' }),
+  JWT_SITES_CLAIM: str({
+    default: 'sites',
+    desc: 'claim listing the sites a signed token may see: `[1,2]`, `"1,2"` or `"*"`; missing: no site',
+  }),
+  SSL_KEY: str({
+    default: undefined,
+    desc: 'TLS private key, a file path (as the reference) or PEM text; with `SSL_CERT` the gateway serves https and wss',
+  }),
+  SSL_CERT: str({
+    default: undefined,
+    desc: "TLS certificate chain, a file path or PEM text (`SSL_CERT_FILE` is ignored: it is OpenSSL's CA-bundle variable)",
+  }),
+  ALLOWED_ORIGINS: originList({
+    default: undefined,
+    desc: 'browser `Origin`s allowed, comma separated; unset: any (requests without `Origin` are always allowed)',
+  }),
+  TRUST_PROXY: proxyList({
+    default: undefined,
+    desc: 'proxy addresses or CIDR ranges (or `loopback`) whose `X-Forwarded-For` is believed; unset: none',
+  }),
   MAX_CONNECTIONS: intIn(1, 10_000_000)({ default: 100_000, desc: 'open WebSocket connections per process; beyond: close 1013' }),
   MAX_CONNECTIONS_PER_TOKEN: intIn(1, 10_000_000)({ default: 10_000, desc: 'open connections per token per process; beyond: close 1013' }),
   CONNECT_RATE_PER_IP: intIn(1, 10_000_000)({ default: 6000, desc: 'connection attempts per client IP per minute; beyond: close 1013' }),
   MAX_PAYLOAD: intIn(64, 16 * MIB)({ default: 4096, desc: 'largest client frame, bytes; beyond: close 1009' }),
   CLIENT_MESSAGE_RATE: intIn(1, 100_000)({ default: 10, desc: 'client messages per second (bursts of twice that); beyond: close 1008' }),
-  HEARTBEAT_INTERVAL: milliseconds(1000, 600_000)({ default: 25_000, desc: 'WebSocket ping interval, ms (below NGINX\'s 60 s `proxy_read_timeout`); a peer silent for two intervals is dropped' }),
-  DRAIN_WINDOW: milliseconds(0, 10_000)({ default: 5000, desc: 'on SIGTERM, clients are closed with 1001 spread over this many ms (at most 10000)' }),
+  HEARTBEAT_INTERVAL: milliseconds(
+    1000,
+    600_000,
+  )({
+    default: 25_000,
+    desc: "WebSocket ping interval, ms (below NGINX's 60 s `proxy_read_timeout`); a peer silent for two intervals is dropped",
+  }),
+  DRAIN_WINDOW: milliseconds(
+    0,
+    10_000,
+  )({ default: 5000, desc: 'on SIGTERM, clients are closed with 1001 spread over this many ms (at most 10000)' }),
   SEND_BUFFER_LIMIT: intIn(1024, 1024 * MIB)({ default: MIB, desc: 'bytes a client may fall behind before close 4005' }),
   PER_MESSAGE_DEFLATE: bool({ default: false, desc: 'offer permessage-deflate (CPU and memory per client)' }),
   BROADCAST_FAST_PATH: bool({
     default: true,
     desc: 'frame each broadcast once and write that frame to every socket (ws internals, checked at start-up); `false`: `ws.send` per client, slower',
   }),
-  DASHBOARD_DIR: str({ default: 'auto', desc: 'directory served at `/dashboard/`; `auto`: the client package\'s built dashboard; empty or `off` disables it' }),
+  DASHBOARD_DIR: str({
+    default: 'auto',
+    desc: "directory served at `/dashboard/`; `auto`: the client package's built dashboard; empty or `off` disables it",
+  }),
 };
 
 /** Verification settings of signed (JWT) client tokens. */
@@ -236,7 +266,9 @@ function crossCheck(raw: RawEnv, requireRedis: boolean): string[] {
   if (missingRedis !== undefined) errors.push(missingRedis);
   const anyStatic = splitCommaList(raw.VALID_TOKENS ?? '').length > 0;
   if (!anyStatic && !set('JWT_SECRET') && !set('JWT_PUBLIC_KEY') && !set('JWT_JWKS')) {
-    errors.push('VALID_TOKENS: required but not set — no client could connect; set VALID_TOKENS or JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_FILE');
+    errors.push(
+      'VALID_TOKENS: required but not set — no client could connect; set VALID_TOKENS or JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_FILE',
+    );
   }
   if (set('JWT_SECRET') && Buffer.byteLength(raw.JWT_SECRET as string) < 32) {
     errors.push('JWT_SECRET: must be at least 32 bytes (HS256 keys shorter than the hash are guessable)');
@@ -261,7 +293,10 @@ function loadTls(
   if (key === undefined && cert === undefined) return undefined;
   if (key === undefined || cert === undefined) return undefined; // reported by crossCheck
   const out: { key?: string; cert?: string } = {};
-  for (const [name, value] of [['SSL_KEY', key], ['SSL_CERT', cert]] as const) {
+  for (const [name, value] of [
+    ['SSL_KEY', key],
+    ['SSL_CERT', cert],
+  ] as const) {
     if (value.includes('-----BEGIN')) {
       out[name === 'SSL_KEY' ? 'key' : 'cert'] = value;
       continue;

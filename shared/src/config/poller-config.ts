@@ -8,12 +8,18 @@ import { ConfigError } from './config-error';
 /** Environment variables the poller reads (each `desc` is the README's text; also checked against compose and Kubernetes). */
 export const pollerEnvSpec = {
   ...commonEnvSpec,
-  MATOMO_URL: matomoBaseUrl({ desc: 'Matomo base URL, with or without a trailing `/` or `index.php`', example: 'https://matomo.example.org/' }),
+  MATOMO_URL: matomoBaseUrl({
+    desc: 'Matomo base URL, with or without a trailing `/` or `index.php`',
+    example: 'https://matomo.example.org/',
+  }),
   MATOMO_TOKEN: str({ desc: '`token_auth` with view access to the sites; sent only in POST bodies, never logged' }),
   MATOMO_SITE_ID: intIn(1, Number.MAX_SAFE_INTEGER)({ default: 1, desc: 'site to poll' }),
   MATOMO_SITE_IDS: siteIdList({ default: undefined, desc: 'several sites to poll, e.g. `1,2,3` (overrides `MATOMO_SITE_ID`)' }),
-  FETCH_INTERVAL: milliseconds(100)({ default: 1000, desc: 'poll interval, ms, at least 100 (the reference\'s; `43200000` is valid too)' }),
-  SUMMARY_INTERVAL: milliseconds(1000)({ default: 60_000, desc: 'how often the daily totals are fetched, ms (Matomo rebuilds them about every 15 min)' }),
+  FETCH_INTERVAL: milliseconds(100)({ default: 1000, desc: "poll interval, ms, at least 100 (the reference's; `43200000` is valid too)" }),
+  SUMMARY_INTERVAL: milliseconds(1000)({
+    default: 60_000,
+    desc: 'how often the daily totals are fetched, ms (Matomo rebuilds them about every 15 min)',
+  }),
   LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'latest visits fetched per tick (1–100)' }),
   MATOMO_TIMEOUT: milliseconds(100)({ default: 10_000, desc: 'timeout of one Matomo request, ms' }),
   PUBLISH_VISITOR_IP: bool({ default: false, desc: 'publish real visitor IPs (personal data); otherwise `visitIp` is `""`' }),
@@ -80,4 +86,3 @@ export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigO
     logPretty: e.LOG_PRETTY,
   };
 }
-

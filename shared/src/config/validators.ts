@@ -16,7 +16,10 @@ export const milliseconds = (min = 1, max = 2_147_483_647) => intIn(min, max);
 
 /** "a, b,,c " → ["a", "b", "c"]: entries trimmed, empty entries dropped. */
 export function splitCommaList(input: string): string[] {
-  return input.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return input
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }
 
 /** "1,2, 3" → [1, 2, 3]: positive whole numbers, duplicates removed, order kept. */
@@ -77,14 +80,20 @@ export const redisUrl = makeValidator<string>((input) => {
  */
 export function makePrettyLogs(installed: () => boolean) {
   return makeValidator<boolean>((input) => {
-  // envalid's bool() words.
-  const text = input.trim().toLowerCase();
-  const value = ['true', 't', 'yes', 'on', '1'].includes(text) ? true : ['false', 'f', 'no', 'off', '0'].includes(text) ? false : undefined;
-  if (value === undefined) throw new EnvError(`must be true or false, got "${input}"`);
-  if (value && !installed()) {
-    throw new EnvError('true needs the pino-pretty package, which is not installed here (a development dependency; the images do not ship it): unset LOG_PRETTY and pipe the JSON lines through `npx pino-pretty`');
-  }
-  return value;
+    // envalid's bool() words.
+    const text = input.trim().toLowerCase();
+    const value = ['true', 't', 'yes', 'on', '1'].includes(text)
+      ? true
+      : ['false', 'f', 'no', 'off', '0'].includes(text)
+        ? false
+        : undefined;
+    if (value === undefined) throw new EnvError(`must be true or false, got "${input}"`);
+    if (value && !installed()) {
+      throw new EnvError(
+        'true needs the pino-pretty package, which is not installed here (a development dependency; the images do not ship it): unset LOG_PRETTY and pipe the JSON lines through `npx pino-pretty`',
+      );
+    }
+    return value;
   });
 }
 export const prettyLogs = makePrettyLogs(prettyLogsInstalled);

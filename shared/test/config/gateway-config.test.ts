@@ -7,7 +7,8 @@ import { configErrorLines } from '@matomo-live/test-support/config';
 const base = { REDIS_URL: 'redis://127.0.0.1:6379', VALID_TOKENS: 'tok' };
 const noDotenv = { dotenv: false };
 
-const errorLines = (env: Record<string, string | undefined>, options = {}): string[] => configErrorLines(() => loadGatewayConfig(env, { ...noDotenv, ...options }));
+const errorLines = (env: Record<string, string | undefined>, options = {}): string[] =>
+  configErrorLines(() => loadGatewayConfig(env, { ...noDotenv, ...options }));
 
 describe('loadGatewayConfig', () => {
   it('applies the documented defaults', () => {
@@ -57,16 +58,26 @@ describe('loadGatewayConfig', () => {
 
   it('accepts JWT settings instead of static tokens, rejects a short HS256 secret', () => {
     const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
-    expect(loadGatewayConfig({ REDIS_URL: base.REDIS_URL, JWT_JWKS: jwks }, noDotenv).jwt).toMatchObject({ sitesClaim: 'sites', jwks: JSON.parse(jwks) });
-    expect(errorLines({ REDIS_URL: base.REDIS_URL, JWT_SECRET: 'short' })).toEqual([expect.stringMatching(/^JWT_SECRET: must be at least 32 bytes/)]);
+    expect(loadGatewayConfig({ REDIS_URL: base.REDIS_URL, JWT_JWKS: jwks }, noDotenv).jwt).toMatchObject({
+      sitesClaim: 'sites',
+      jwks: JSON.parse(jwks),
+    });
+    expect(errorLines({ REDIS_URL: base.REDIS_URL, JWT_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: must be at least 32 bytes/),
+    ]);
     expect(errorLines({ ...base, JWT_JWKS: '{"keys":[]}' })).toEqual([expect.stringMatching(/^JWT_JWKS: /)]);
   });
 
-  it('reads secrets from *_FILE, but never an unrelated *_FILE or OpenSSL\'s SSL_CERT_FILE', () => {
+  it("reads secrets from *_FILE, but never an unrelated *_FILE or OpenSSL's SSL_CERT_FILE", () => {
     const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
     writeFileSync(join(dir, 'tokens'), 'from-file\n');
     const config = loadGatewayConfig(
-      { REDIS_URL: base.REDIS_URL, VALID_TOKENS_FILE: join(dir, 'tokens'), SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt', TF_CLI_CONFIG_FILE: '/nonexistent' },
+      {
+        REDIS_URL: base.REDIS_URL,
+        VALID_TOKENS_FILE: join(dir, 'tokens'),
+        SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt',
+        TF_CLI_CONFIG_FILE: '/nonexistent',
+      },
       noDotenv,
     );
     expect(config.validTokens).toEqual(['from-file']);
@@ -84,7 +95,10 @@ describe('loadGatewayConfig', () => {
   });
 
   it('normalizes origins and proxies; DASHBOARD_DIR "" or "off" turns the dashboard off', () => {
-    const config = loadGatewayConfig({ ...base, ALLOWED_ORIGINS: 'https://a.example/, http://b.example:8080', TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.1' }, noDotenv);
+    const config = loadGatewayConfig(
+      { ...base, ALLOWED_ORIGINS: 'https://a.example/, http://b.example:8080', TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.1' },
+      noDotenv,
+    );
     expect(config.allowedOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
     expect(config.trustProxy).toEqual(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '192.168.1.1/32']);
     expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: '' }, noDotenv).dashboardDir).toBeNull();

@@ -13,7 +13,9 @@ describe('LOG_PRETTY', () => {
 
   it('is a configuration error naming LOG_PRETTY where pino-pretty is missing (the images), and for a non-boolean', () => {
     const spec = { LOG_PRETTY: makePrettyLogs(() => false)({ default: false }) };
-    expect(configErrorLines(() => cleanOrThrow({ LOG_PRETTY: 'yes' }, spec))).toEqual([expect.stringMatching(/^LOG_PRETTY: true needs the pino-pretty package, which is not installed here .*npx pino-pretty/)]);
+    expect(configErrorLines(() => cleanOrThrow({ LOG_PRETTY: 'yes' }, spec))).toEqual([
+      expect.stringMatching(/^LOG_PRETTY: true needs the pino-pretty package, which is not installed here .*npx pino-pretty/),
+    ]);
     expect(cleanOrThrow({ LOG_PRETTY: 'false' }, spec).LOG_PRETTY).toBe(false);
     expect(configErrorLines(() => cleanOrThrow({ LOG_PRETTY: 'maybe' }, spec))).toEqual(['LOG_PRETTY: must be true or false, got "maybe"']);
   });

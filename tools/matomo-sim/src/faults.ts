@@ -52,15 +52,23 @@ export const AUTH_ERROR_MESSAGE =
 export function parseFault(input: unknown): Fault {
   if (typeof input !== 'object' || input === null) throw new Error('a fault is an object such as {"kind":"http-5xx"}');
   const f = input as Record<string, unknown>;
-  if (!FAULT_KINDS.includes(f.kind as FaultKind)) throw new Error(`kind must be one of ${FAULT_KINDS.join(', ')}; got ${JSON.stringify(f.kind)}`);
+  if (!FAULT_KINDS.includes(f.kind as FaultKind))
+    throw new Error(`kind must be one of ${FAULT_KINDS.join(', ')}; got ${JSON.stringify(f.kind)}`);
   const count = f.count ?? 1;
-  if (!Number.isInteger(count) || ((count as number) < 1 && count !== -1)) throw new Error('count must be a whole number ≥ 1, or -1 for "until cleared"');
+  if (!Number.isInteger(count) || ((count as number) < 1 && count !== -1))
+    throw new Error('count must be a whole number ≥ 1, or -1 for "until cleared"');
   const status = f.status ?? 503;
   if (!Number.isInteger(status) || (status as number) < 500 || (status as number) > 599) throw new Error('status must be 500..599');
   const durationMs = f.durationMs ?? 3000;
   if (!Number.isInteger(durationMs) || (durationMs as number) < 1) throw new Error('durationMs must be a whole number ≥ 1');
   if (f.method !== undefined && typeof f.method !== 'string') throw new Error('method must be a string such as "Live.getCounters"');
-  return { kind: f.kind as FaultKind, count: count as number, status: status as number, durationMs: durationMs as number, method: f.method as string | undefined };
+  return {
+    kind: f.kind as FaultKind,
+    count: count as number,
+    status: status as number,
+    durationMs: durationMs as number,
+    method: f.method as string | undefined,
+  };
 }
 
 /** Injected faults, consumed one per API request, first in first out. */

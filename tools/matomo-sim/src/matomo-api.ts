@@ -27,7 +27,9 @@ export function callMethod(params: URLSearchParams, data: SimData, nowMs: number
   if (method === 'API.getMatomoVersion') return { value: '5.1.0' };
   if (!(SUPPORTED_METHODS as readonly string[]).includes(method)) {
     const [module = method] = method.split('.');
-    return matomoError(`The method '${method.slice(module.length + 1) || method}' does not exist or is not available in the module '\\Piwik\\Plugins\\${module}\\API'.`);
+    return matomoError(
+      `The method '${method.slice(module.length + 1) || method}' does not exist or is not available in the module '\\Piwik\\Plugins\\${module}\\API'.`,
+    );
   }
   const idSite = Number(params.get('idSite'));
   const site = Number.isSafeInteger(idSite) ? data.site(idSite) : undefined;
@@ -95,7 +97,8 @@ function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowM
   if (params.has('period') || params.has('date')) {
     const resolved = resolveDates(date, site, nowMs);
     if (typeof resolved === 'string') return matomoError(resolved);
-    if (period !== 'day' || resolved.length !== 1) return matomoError(`The simulator supports period=day with one date for Live, got period=${period}&date=${date}`);
+    if (period !== 'day' || resolved.length !== 1)
+      return matomoError(`The simulator supports period=day with one date for Live, got period=${period}&date=${date}`);
     // Matomo's Live API includes the whole previous day for period=day, so visits around midnight are not lost.
     from = startOfLocalDay(addDays(resolved[0]!, -1), site.zone) / 1000;
     to = startOfLocalDay(addDays(resolved[0]!, 1), site.zone) / 1000;
@@ -116,7 +119,7 @@ function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowM
 function visitsSummary(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
   const period = params.get('period');
   const date = params.get('date');
-  if (period === null || date === null) return matomoError('Please specify a value for \'period\' and \'date\'.');
+  if (period === null || date === null) return matomoError("Please specify a value for 'period' and 'date'.");
   if (period !== 'day') return matomoError(`The simulator supports period=day only, got "${period}"`);
   const dates = resolveDates(date, site, nowMs);
   if (typeof dates === 'string') return matomoError(dates);
@@ -170,7 +173,9 @@ function resolveDates(date: string, site: SiteInfo, nowMs: number): string[] | s
     return out;
   }
   const one = single(date);
-  return one ? [one] : `Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function (see http://php.net/strtotime for more information): ${date}`;
+  return one
+    ? [one]
+    : `Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function (see http://php.net/strtotime for more information): ${date}`;
 }
 
 function selectColumns(row: Record<string, unknown>, params: URLSearchParams): Record<string, unknown> {

@@ -245,7 +245,8 @@ class Simulator implements MatomoSim {
       if (!this.options.controlApi) return void res.writeHead(404).end();
       return handleControl(this, req.method ?? 'GET', url.pathname, body, res);
     }
-    if (url.pathname !== '/' && url.pathname !== '/index.php') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+    if (url.pathname !== '/' && url.pathname !== '/index.php')
+      return void res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
     this.serveApi(req, res, url, body);
   }
 
@@ -333,7 +334,8 @@ class Simulator implements MatomoSim {
         if (!Array.isArray(result)) return false;
         const at = fault.method ? methods.indexOf(fault.method) : 0;
         if (at < 0) return false;
-        result[at] = fault.kind === 'sub-error' ? matomoError('An unexpected error occurred while processing this report.') : { value: 'unexpected' };
+        result[at] =
+          fault.kind === 'sub-error' ? matomoError('An unexpected error occurred while processing this report.') : { value: 'unexpected' };
         sendJson(res, 200, result);
         return true;
       }

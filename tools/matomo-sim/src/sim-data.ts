@@ -90,7 +90,11 @@ export class SimData {
     const date = localDate(visit.firstActionTimestamp * 1000, site.zone);
     const day = { ...(this.days.get(dayKey(siteId, date)) ?? EMPTY_DAY) };
     const knownVisitor = this.visits.some(
-      (v) => v !== visit && v.idSite === siteId && v.visitorId === visit.visitorId && localDate(v.firstActionTimestamp * 1000, site.zone) === date,
+      (v) =>
+        v !== visit &&
+        v.idSite === siteId &&
+        v.visitorId === visit.visitorId &&
+        localDate(v.firstActionTimestamp * 1000, site.zone) === date,
     );
     day.nb_visits += 1;
     day.nb_uniq_visitors += knownVisitor ? 0 : 1;
@@ -206,7 +210,9 @@ function checkVisitInput(fields: SimVisitInput): void {
   }
   for (const [key, v] of Object.entries(fields)) {
     if (v === undefined || (NUMERIC_FIELDS as readonly string[]).includes(key) || key === 'latitude' || key === 'longitude') continue;
-    if (key === 'converted' ? typeof v !== 'boolean' : key === 'referrerUrl' ? v !== null && typeof v !== 'string' : typeof v !== 'string') {
+    if (
+      key === 'converted' ? typeof v !== 'boolean' : key === 'referrerUrl' ? v !== null && typeof v !== 'string' : typeof v !== 'string'
+    ) {
       throw new Error(`${key} has the wrong type`);
     }
   }

@@ -28,13 +28,16 @@ async function live(): Promise<Response> {
 }
 
 describe('the /_sim/ control API', () => {
-  it('POST /_sim/visits adds a visit and bumps today\'s totals', async () => {
+  it("POST /_sim/visits adds a visit and bumps today's totals", async () => {
     const added = await control('POST', 'visits', { city: 'Lyon', latitude: 45.764, longitude: 4.8357, actions: 2 });
     expect(added).toMatchObject({ status: 201, json: { city: 'Lyon', latitude: '45.764000', actions: '2' } });
-    expect(await (await live()).json()).toEqual([[{ city: 'Lyon', actions: '2' }], expect.objectContaining({ nb_visits: 1, nb_actions: 2 })]);
+    expect(await (await live()).json()).toEqual([
+      [{ city: 'Lyon', actions: '2' }],
+      expect.objectContaining({ nb_visits: 1, nb_actions: 2 }),
+    ]);
   });
 
-  it('POST /_sim/summary replaces today\'s totals', async () => {
+  it("POST /_sim/summary replaces today's totals", async () => {
     expect((await control('POST', 'summary', { today: { nb_visits: 42, sum_visit_length: 4200 } })).status).toBe(200);
     const [, today] = (await (await live()).json()) as [unknown, { nb_visits: number }];
     expect(today).toMatchObject({ nb_visits: 42, sum_visit_length: 4200 });
@@ -59,7 +62,13 @@ describe('the /_sim/ control API', () => {
 
   it('POST /_sim/sites adds a site with its timezone', async () => {
     await control('POST', 'sites', { siteId: 5, timezone: 'UTC+3' });
-    const body = new URLSearchParams({ module: 'API', method: 'SitesManager.getSiteFromId', idSite: '5', format: 'json', token_auth: 'ctl-token' });
+    const body = new URLSearchParams({
+      module: 'API',
+      method: 'SitesManager.getSiteFromId',
+      idSite: '5',
+      format: 'json',
+      token_auth: 'ctl-token',
+    });
     expect(await (await fetch(`${sim.url}index.php`, { method: 'POST', body })).json()).toMatchObject({ idsite: '5', timezone: 'UTC+3' });
   });
 

@@ -53,7 +53,11 @@ describe('the Matomo API', () => {
     ]);
     expect(counters).toEqual([{ visits: 1, actions: 3, visitors: 1, visitsConverted: expect.any(Number) }]);
     expect(Object.keys(summary as object)).toEqual(['2024-07-02', '2024-07-03', '2024-07-04']);
-    expect(summary).toMatchObject({ '2024-07-02': [], '2024-07-03': [], '2024-07-04': { nb_visits: 1, nb_actions: 3, sum_visit_length: 33 } });
+    expect(summary).toMatchObject({
+      '2024-07-02': [],
+      '2024-07-03': [],
+      '2024-07-04': { nb_visits: 1, nb_actions: 3, sum_visit_length: 33 },
+    });
     expect(site).toMatchObject({ idsite: '1', timezone: 'Europe/Paris' });
   });
 
@@ -137,8 +141,12 @@ describe('the Matomo API', () => {
   });
 
   it('answers an unknown site or method with an error at its position, HTTP 200', async () => {
-    const [bad, good, unknown] = await bulkJson(['method=SitesManager.getSiteFromId&idSite=9', 'method=SitesManager.getSiteFromId&idSite=2', 'method=Nope.get&idSite=1']);
-    expect(bad).toEqual({ result: 'error', message: expect.stringContaining("website id = 9") });
+    const [bad, good, unknown] = await bulkJson([
+      'method=SitesManager.getSiteFromId&idSite=9',
+      'method=SitesManager.getSiteFromId&idSite=2',
+      'method=Nope.get&idSite=1',
+    ]);
+    expect(bad).toEqual({ result: 'error', message: expect.stringContaining('website id = 9') });
     expect(good).toMatchObject({ idsite: '2' });
     expect(unknown).toMatchObject({ result: 'error' });
   });
@@ -189,7 +197,8 @@ describe('faults', () => {
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toContain(type);
     const text = await res.text();
-    if (fault.kind === 'auth') expect(JSON.parse(text)).toMatchObject({ result: 'error', message: expect.stringContaining('Unable to authenticate') });
+    if (fault.kind === 'auth')
+      expect(JSON.parse(text)).toMatchObject({ result: 'error', message: expect.stringContaining('Unable to authenticate') });
     if (fault.kind === 'error') expect(JSON.parse(text)).toMatchObject({ result: 'error' });
     if (fault.kind === 'html-login') expect(text).toContain('<form id="login_form"');
     await good();
@@ -239,7 +248,13 @@ describe('faults', () => {
     sim.injectFault({ kind: 'refused', durationMs: 400 });
     const error = (await bulk([LIVE]).catch((e: Error) => e)) as Error & { cause?: { code?: string } };
     expect(error.cause?.code).toBe('ECONNREFUSED');
-    await waitFor(async () => (await bulk([LIVE]).then((r) => r.status).catch(() => 0)) === 200, 'the port to answer again');
+    await waitFor(
+      async () =>
+        (await bulk([LIVE])
+          .then((r) => r.status)
+          .catch(() => 0)) === 200,
+      'the port to answer again',
+    );
     expect(sim.port).toBe(port);
   });
 
