@@ -136,7 +136,7 @@ export class ClientSwarm {
   async close(): Promise<void> {
     await Promise.all(
       this.clients.map((client) => {
-        if (client.socket.readyState === WebSocket.CLOSED) return undefined;
+        if (client.socket.readyState === WebSocket.CLOSED) return Promise.resolve();
         return new Promise<void>((resolve) => {
           client.socket.once('close', () => resolve());
           client.socket.close(1000);

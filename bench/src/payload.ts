@@ -94,7 +94,7 @@ export class PayloadFactory {
   private encode(padding: string, seq: number, sentAtMs: number): Buffer {
     // A 14-digit seq (clock ms × 10) keeps the size independent of the seq (seqs are clock-ms based).
     const withSentAt = { ...content(padding), site: this.siteId, [SENT_AT_FIELD]: formatSentAt(sentAtMs) };
-    return encodeSnapshot(withSentAt as SnapshotContent, seq, new Date(1_720_111_417_000));
+    return encodeSnapshot(withSentAt, seq, new Date(1_720_111_417_000));
   }
 }
 

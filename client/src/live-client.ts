@@ -178,19 +178,19 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
       return;
     }
     this.socket = socket;
-    socket.onopen = (() => {
+    socket.onopen = () => {
       this.seqFilter.newConnection();
       this.setStatus({ state: 'live', attempt: this.failedAttempts });
       this.armIdleTimer();
-    }) as never;
-    socket.onmessage = ((event: { data: unknown }) => this.handleMessage(event.data)) as never;
-    socket.onclose = ((event: { code: number; reason: string }) => {
+    };
+    socket.onmessage = (event: { data: unknown }) => this.handleMessage(event.data);
+    socket.onclose = (event: { code: number; reason: string }) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.handleClose(event.code, event.reason);
-    }) as never;
+    };
     // An error is always followed by a close event; the close decides what happens next.
-    socket.onerror = (() => undefined) as never;
+    socket.onerror = () => undefined;
   }
 
   private handleMessage(data: unknown): void {
@@ -282,5 +282,5 @@ function detach(socket: WebSocketLike): void {
   socket.onopen = null;
   socket.onmessage = null;
   socket.onclose = null;
-  socket.onerror = (() => undefined) as never;
+  socket.onerror = () => undefined;
 }

@@ -192,7 +192,7 @@ describe('LiveClient against the real gateway', () => {
         const index = framesPerConnection.push(0) - 1;
         this.on('message', () => (framesPerConnection[index] = (framesPerConnection[index] ?? 0) + 1));
       }
-    } as unknown as WebSocketConstructor;
+    };
   }
 
   it('survives a gateway restart on the same port, drops the resent snapshot, and follows a stream reset', async () => {

@@ -14,7 +14,6 @@ import { Screen, waitFor } from './screen-fleet';
 
 const docker = detectDocker();
 if (!docker.ok) {
-  // eslint-disable-next-line no-console
   console.warn(
     `\n*** SKIPPED deploy/test/docker-stack.test.ts: ${docker.reason}.\n` +
       '*** The Docker images, compose stack and nginx config are NOT tested on this machine.\n' +
@@ -98,7 +97,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     // The gateway first: the poller image reuses its cached build stage.
     built.push(await buildImage('Dockerfile.gateway', images.gateway, env));
     built.push(await buildImage('Dockerfile.poller', images.poller, env));
-    // eslint-disable-next-line no-console
+
     console.log(built.map((b) => `${b.tag}: built in ${b.seconds.toFixed(0)} s, ${b.megabytes.toFixed(0)} MB`).join('\n'));
 
     stack = new ComposeProject(docker.ok ? docker.compose : [], `mle2e${suffix}`, env);
@@ -106,7 +105,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
       await stack.compose(['up', '-d', '--no-build', '--scale', `gateway=${GATEWAYS}`], 10 * MINUTE);
     } catch (error) {
       const logs = await stack.compose(['logs', '--no-color', '--tail', '40']).catch((e: Error) => ({ stdout: e.message }));
-      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${logs.stdout}`);
+      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${logs.stdout}`, { cause: error });
     }
   }, 25 * MINUTE);
 

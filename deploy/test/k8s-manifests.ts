@@ -9,6 +9,7 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 // Plain JS so it runs without a build: `node tools/kubectl/kubectl.js kustomize deploy/k8s`.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain-JS tool outside this project's files
 const { ensureKubectl } = require('../../tools/kubectl/kubectl.js') as { ensureKubectl(): string };
 
 export const K8S_DIR = resolve(__dirname, '..', 'k8s');
@@ -38,7 +39,7 @@ export function render(dir: string): K8sObject[] {
     yamlText = execFileSync(ensureKubectl(), ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
-    throw new Error(`kubectl kustomize ${dir} failed: ${stderr || (error as Error).message}`);
+    throw new Error(`kubectl kustomize ${dir} failed: ${stderr || (error as Error).message}`, { cause: error });
   }
   return parseAllDocuments(yamlText)
     .map((doc) => {
@@ -89,6 +90,7 @@ function modelModulePath(apiVersion: string, kind: string): string {
 /** The kubernetes-models class of apiVersion + kind, or undefined when no package knows it. */
 export function modelOf(apiVersion: string, kind: string): Model | undefined {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module's path is computed from the object's kind
     return (require(modelModulePath(apiVersion, kind)) as Record<string, Model>)[kind];
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
@@ -75,10 +75,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
   const isReady = () => !draining && !disposed && feed.isReady();
   const dashboardDir = resolveDashboardDir(config.dashboardDir);
   const server: Server = config.tls ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert }) : createHttpServer();
-  server.on(
-    'request',
-    createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }) as (req: IncomingMessage, res: ServerResponse) => void,
-  );
+  server.on('request', createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void handleUpgrade(req, socket, head).catch((error: Error) => {

@@ -49,7 +49,7 @@ export interface FastPathCheck {
 }
 
 /** Checks, without any connection, that `ws` has what the fast path uses and frames as expected. */
-export function checkFastPath(ws: WsModule = WebSocket as WsModule): FastPathCheck {
+export function checkFastPath(ws: WsModule = WebSocket): FastPathCheck {
   const problems: string[] = [];
   const attempt = (what: string, check: () => string | undefined) => {
     try {

@@ -39,6 +39,7 @@ export function createLogger({ name, level = 'info', pretty = false, destination
   const options = { name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { name } };
   if (pretty) {
     // Loaded only when asked for: a development dependency (LOG_PRETTY's validator made sure it is installed).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when asked for: absent in the images
     const prettyStream = (require('pino-pretty') as { default: PrettyFactory }).default;
     return pino(options, prettyStream({ destination: destination ?? 1, sync: true, ignore: 'pid,hostname' }));
   }

@@ -44,7 +44,7 @@ export function parseSiteTimezone(name: string): SiteTimezone {
     offsetMinutes(epochMs: number): number {
       const p: Record<string, number> = {};
       for (const part of format.formatToParts(new Date(epochMs))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-      const wall = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
+      const wall = Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second);
       return Math.round((wall - Math.floor(epochMs / 1000) * 1000) / 60_000);
     },
   };

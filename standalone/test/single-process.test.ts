@@ -12,7 +12,7 @@ describe('single-process mode (poller + gateway in one process)', () => {
 
   beforeEach(async () => {
     sim = await startMatomoSim({ token: 'sim-token' });
-    sim.setSummary({ today: { nb_visits: 12, sum_visit_length: 3723 } } as never);
+    sim.setSummary({ today: { nb_visits: 12, sum_visit_length: 3723 } });
   });
 
   afterEach(async () => {

@@ -34,7 +34,7 @@ async function startContainer(): Promise<string> {
     const container = await new GenericContainer(process.env.REDIS_IMAGE ?? 'redis:7').withExposedPorts(6379).start();
     return `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
   } catch (error) {
-    throw new Error(`${HOW_TO} (testcontainers: ${(error as Error).message})`);
+    throw new Error(`${HOW_TO} (testcontainers: ${(error as Error).message})`, { cause: error });
   }
 }
 

@@ -156,7 +156,7 @@ if (require.main === module) {
   try {
     binary = ensureKubectl();
   } catch (error) {
-    process.stderr.write(`kubectl: ${error instanceof Error ? error.message : error}\n`);
+    process.stderr.write(`kubectl: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
   const result = spawnSync(binary, process.argv.slice(2), { stdio: 'inherit' });

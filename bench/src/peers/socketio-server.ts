@@ -51,7 +51,7 @@ export async function startSocketIoServer(options: SocketIoServerOptions): Promi
     port: (http.address() as AddressInfo).port,
     async close() {
       io.disconnectSockets(true);
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await new Promise<void>((resolve) => void io.close(() => resolve()));
       pubClient.disconnect();
       subClient.disconnect();
     },

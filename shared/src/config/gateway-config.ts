@@ -254,7 +254,7 @@ export function loadGatewayConfig(
     dashboardDir: dashboard === undefined ? 'auto' : dashboard.trim() === '' || dashboard.trim() === 'off' ? null : dashboard.trim(),
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
-    logLevel: e.LOG_LEVEL as LogLevel,
+    logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
   };
 }

@@ -82,7 +82,7 @@ export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigO
     healthPort: e.POLLER_HEALTH_PORT,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
-    logLevel: e.LOG_LEVEL as LogLevel,
+    logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
   };
 }

@@ -53,7 +53,7 @@ function readDotenv({ cwd = process.cwd(), dotenv = true }: ReadEnvOptions): Raw
   } catch {
     return {};
   }
-  return parseEnv(text) as RawEnv;
+  return parseEnv(text);
 }
 
 function onlyNames(env: RawEnv, names: readonly string[] | undefined): RawEnv {

@@ -26,9 +26,9 @@ export function handleControl(sim: MatomoSim, method: string, path: string, body
     const route = `${method} ${path.replace(/\/$/, '')}`;
     switch (route) {
       case 'POST /_sim/visits':
-        return reply(201, sim.addVisit(parseObject(body) as Parameters<MatomoSim['addVisit']>[0]));
+        return reply(201, sim.addVisit(parseObject(body)));
       case 'POST /_sim/summary':
-        sim.setSummary(parseObject(body) as Parameters<MatomoSim['setSummary']>[0]);
+        sim.setSummary(parseObject(body));
         return reply(200, ok);
       case 'POST /_sim/sites':
         sim.setSite(parseObject(body) as unknown as Parameters<MatomoSim['setSite']>[0]);

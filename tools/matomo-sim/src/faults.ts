@@ -67,7 +67,7 @@ export function parseFault(input: unknown): Fault {
     count: count as number,
     status: status as number,
     durationMs: durationMs as number,
-    method: f.method as string | undefined,
+    method: f.method,
   };
 }
 
