@@ -130,6 +130,18 @@ describe('LiveClient against a scripted ws server', () => {
     expect(server.connections).toHaveLength(1);
   });
 
+  it('reconnects with backoff after a close code it does not know (a newer server), instead of stopping', async () => {
+    server = await ScriptedServer.start((c) => c.socket.close(4099, 'Something new'));
+    const clock = new ManualClock();
+    const run = recordingClient({ url: server.url, token: 'tok', clock, random: () => 0.5 });
+    client = run.client;
+    const reconnecting = await waitFor(() => run.statuses.find((s) => s.state === 'reconnecting'), 'the reconnecting status');
+    expect(reconnecting).toMatchObject({ code: 4099, reason: 'Something new', retryInMs: 500 });
+    expect(reconnecting.authFailed).toBeUndefined();
+    expect(run.statuses.some((s) => s.state === 'closed')).toBe(false);
+    expect(clock.pending.size).toBe(1);
+  });
+
   it('starts again with a fresh token after an auth failure', async () => {
     server = await ScriptedServer.start((c) =>
       c.protocols.includes('token.fresh') ? c.socket.send(frame(1)) : c.socket.close(4002, 'Token expired'),
