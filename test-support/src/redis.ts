@@ -1,8 +1,9 @@
 /**
  * Real Redis for tests. Never an in-process fake.
  *
- * - testRedisUrl(): the shared server — REDIS_URL if set, else a testcontainers
- *   Redis where a Docker engine runs, else a clear error saying how to get one.
+ * - testRedisUrl(): the Redis of this jest run — REDIS_URL if set, else the one
+ *   the run's global setup started (run-redis.ts: testcontainers where a
+ *   Docker engine can run the image, else `redis-server` from PATH).
  *   Tests sharing it must use their own key prefix (uniquePrefix()).
  * - redisScope(): a fresh prefix on the shared server with a command
  *   connection, deleting the prefix's keys on close.
@@ -14,28 +15,13 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { freePort } from './net';
 import { startProcess, type ServiceProcess } from './processes';
+import { HOW_TO_GET_REDIS, RUN_REDIS_URL_VARIABLE } from './run-redis';
 
-let containerUrl: Promise<string> | undefined;
-
-const HOW_TO =
-  'No Redis for the tests: set REDIS_URL=redis://127.0.0.1:6379 (e.g. `apt-get install redis-server` and start it), ' +
-  'or run a Docker engine so testcontainers can start one. .ci/run does the former.';
-
+/** REDIS_URL if set, else the Redis the run's global setup started; throws how to get one when neither is there. */
 export async function testRedisUrl(): Promise<string> {
-  if (process.env.REDIS_URL) return process.env.REDIS_URL;
-  containerUrl ??= startContainer();
-  return containerUrl;
-}
-
-async function startContainer(): Promise<string> {
-  let GenericContainer: typeof import('testcontainers').GenericContainer;
-  try {
-    ({ GenericContainer } = await import('testcontainers'));
-    const container = await new GenericContainer(process.env.REDIS_IMAGE ?? 'redis:7').withExposedPorts(6379).start();
-    return `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
-  } catch (error) {
-    throw new Error(`${HOW_TO} (testcontainers: ${(error as Error).message})`, { cause: error });
-  }
+  const url = process.env.REDIS_URL || process.env[RUN_REDIS_URL_VARIABLE];
+  if (!url) throw new Error(`${HOW_TO_GET_REDIS} (this jest run has no global setup: run it from the repository root)`);
+  return url;
 }
 
 /** A key prefix no other test uses, so tests can share one Redis. */
@@ -84,7 +70,8 @@ export interface SpawnedRedis {
 
 /** A private redis-server on a free loopback port; needs the redis-server binary. */
 export async function spawnRedisServer(): Promise<SpawnedRedis> {
-  if (!hasRedisServerBinary()) throw new Error(`redis-server is not installed: ${HOW_TO}`);
+  if (!hasRedisServerBinary())
+    throw new Error('redis-server is not on PATH: this test stops and restarts a Redis of its own (apt-get install redis-server)');
   const port = await freePort();
   let server: ServiceProcess | undefined;
   const start = async (): Promise<void> => {
