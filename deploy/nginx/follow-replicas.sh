@@ -7,9 +7,13 @@
 # (`docker compose up --scale gateway=N`, a replica restarted or killed) it
 # reloads nginx. A reload is graceful: the previous workers keep serving their
 # open WebSockets until those close; new connections go to the new workers.
+#
+# First it writes the settings the TLS site (matomo-live-tls.conf) takes from
+# the environment (tls-settings.sh); the plain site does not read them.
 set -eu
 host="${GATEWAY_HOST:-gateway}"
 interval="${FOLLOW_INTERVAL:-1}"
+
 
 replicas() {
   getent ahostsv4 "$host" 2>/dev/null | awk '{ print $1 }' | sort -u | tr '\n' ' '
@@ -28,5 +32,6 @@ follow() {
   done
 }
 
+sh "$(dirname "$0")/tls-settings.sh" /run/matomo-live/tls-env.conf
 follow &
 exec nginx -g 'daemon off;'

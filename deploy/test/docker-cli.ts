@@ -1,7 +1,8 @@
 /**
  * The docker and compose command lines, for tests that drive a real Docker
- * engine: is there one, build an image (timed), run a compose project, and
- * read what the engine says about it.
+ * engine: is there one, can it get the base images, build an image (timed),
+ * run a compose project, read what the engine says about it, and remove what
+ * a test made.
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,13 @@ export function run(
   });
 }
 
+/** The compose command line here, engine or not: `docker compose` (v2), else Debian's `docker-compose` 1.29. */
+export function composeCli(): readonly string[] | undefined {
+  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', timeout: 20_000 }).status === 0) return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 20_000 }).status === 0) return ['docker-compose'];
+  return undefined;
+}
+
 export type DockerSupport = { ok: true; compose: readonly string[] } | { ok: false; reason: string };
 
 /**
@@ -51,19 +59,48 @@ export function detectDocker(): DockerSupport {
   if (info.error || info.status !== 0) {
     return { ok: false, reason: `no Docker engine (docker info: ${info.error?.message ?? info.stderr.trim().split('\n').pop()})` };
   }
-  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', timeout: 20_000 }).status === 0) {
-    return { ok: true, compose: ['docker', 'compose'] };
-  }
-  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8', timeout: 20_000 }).status === 0) {
-    return { ok: true, compose: ['docker-compose'] };
-  }
-  return { ok: false, reason: 'a Docker engine but neither `docker compose` nor `docker-compose`' };
+  const compose = composeCli();
+  return compose ? { ok: true, compose } : { ok: false, reason: 'a Docker engine but neither `docker compose` nor `docker-compose`' };
 }
 
 export interface BuiltImage {
   tag: string;
   seconds: number;
   megabytes: number;
+}
+
+/**
+ * The base images the stack needs, as this machine would get them: the
+ * official ones unless NODE_IMAGE / REDIS_IMAGE / NGINX_IMAGE name others.
+ */
+export function baseImages(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [env.NODE_IMAGE || 'node:22-bookworm-slim', env.REDIS_IMAGE || 'redis:7', env.NGINX_IMAGE || 'nginx:1.27'];
+}
+
+/**
+ * Each image present or pulled; undefined when all are there, else why not
+ * (no registry, an unknown name): a reason to skip, not a failure of ours.
+ */
+export function missingImages(images: readonly string[]): string | undefined {
+  const problems: string[] = [];
+  for (const image of images) {
+    if (spawnSync('docker', ['image', 'inspect', image], { stdio: 'ignore', timeout: 20_000 }).status === 0) continue;
+    const pull = spawnSync('docker', ['pull', '--quiet', image], { encoding: 'utf8', timeout: 10 * 60_000 });
+    if (pull.status !== 0)
+      problems.push(`${image} is not here and cannot be pulled (${(pull.stderr || pull.error?.message || '').trim().split('\n').pop()})`);
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+/**
+ * Removes images a test built. `--no-prune` keeps their untagged parent
+ * layers, which are the build cache: the next run builds in seconds. They
+ * are shown as <none> by `docker images -a`; `docker image prune` frees them.
+ */
+export async function removeImages(tags: readonly string[]): Promise<void> {
+  const present = [];
+  for (const tag of tags) if (spawnSync('docker', ['image', 'inspect', tag], { stdio: 'ignore' }).status === 0) present.push(tag);
+  if (present.length > 0) await run('docker', ['image', 'rm', '--no-prune', ...present]);
 }
 
 /** `docker build` of one of the repository's Dockerfiles, timed and sized. */
@@ -78,27 +115,42 @@ export async function buildImage(dockerfile: string, tag: string, env: NodeJS.Pr
   return { tag, seconds, megabytes: Number(stdout.trim()) / 1e6 };
 }
 
+export interface ComposeOptions {
+  /**
+   * The env file compose reads instead of the checkout's .env (a developer's
+   * own .env must not leak into a test's stack); default: an empty one.
+   * Exported variables (`env`) win over it, as for users.
+   */
+  envFile?: string;
+  /** Compose files, default docker-compose.yml alone. */
+  files?: readonly string[];
+}
+
 /** One compose project: its own name, environment and containers. */
 export class ComposeProject {
-  /** An empty env file: a developer's own .env in the checkout must not leak into the test's stack. */
-  private readonly emptyEnvFile: string;
+  private readonly envFile: string;
+  files: readonly string[];
 
   constructor(
     private readonly composeCli: readonly string[],
     readonly name: string,
     readonly env: NodeJS.ProcessEnv,
+    { envFile, files = ['docker-compose.yml'] }: ComposeOptions = {},
   ) {
-    this.emptyEnvFile = join(mkdtempSync(join(tmpdir(), 'matomo-live-compose-')), 'empty.env');
-    writeFileSync(this.emptyEnvFile, '');
+    this.files = files;
+    if (envFile) {
+      this.envFile = envFile;
+    } else {
+      this.envFile = join(mkdtempSync(join(tmpdir(), 'matomo-live-compose-')), 'empty.env');
+      writeFileSync(this.envFile, '');
+    }
   }
 
-  /** `compose -p NAME --profile demo ARGS` (compose 1.29 wants a real file for --env-file). */
+  /** `compose --env-file FILE -f … -p NAME ARGS` (compose 1.29 wants a real file for --env-file). */
   compose(args: readonly string[], timeoutMs = 300_000): Promise<CommandResult> {
     const [file, ...prefix] = this.composeCli;
-    return run(file!, [...prefix, '--env-file', this.emptyEnvFile, '-p', this.name, '--profile', 'demo', ...args], {
-      env: this.env,
-      timeoutMs,
-    });
+    const files = this.files.flatMap((f) => ['-f', f]);
+    return run(file!, [...prefix, '--env-file', this.envFile, ...files, '-p', this.name, ...args], { env: this.env, timeoutMs });
   }
 
   /** Ids of the project's containers of one service (running or not, with `all`). */

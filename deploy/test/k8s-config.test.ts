@@ -193,7 +193,9 @@ describe('one config source', () => {
       PORT: "fixed: nginx's upstream and the image's HEALTHCHECK use 8080",
       REDIS_URL: 'fixed: the stack runs its own redis service',
       HOST: 'not passed: nginx reaches the replicas on every interface of their containers',
-      SSL_KEY: 'not passed: nginx proxies plain http to the gateways; TLS belongs on nginx (docs/DOCKER.md)',
+      SSL_KEY:
+        'not passed: TLS ends at nginx (docker-compose.tls.yml), which proxies plain http to the gateways on the private ' +
+        "compose network; a gateway serving https there would break nginx's upstream (outside compose, SSL_KEY/SSL_CERT work)",
       SSL_CERT: 'not passed: as SSL_KEY',
       LOG_PRETTY: 'not passed: pino-pretty is not in the images (pipe the logs through it)',
     },

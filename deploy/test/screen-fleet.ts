@@ -18,6 +18,8 @@ export interface ConnectOptions {
   url: string;
   /** … or the token as the `token.T` subprotocol next to `matomo-live.v1`. */
   subprotocolToken?: string;
+  /** For wss:// URLs: the certificate (or CA) to trust, e.g. a self-signed one. */
+  ca?: Buffer;
 }
 
 export class Screen {
@@ -45,7 +47,7 @@ export class Screen {
   connect(): Promise<void> {
     const connection = this.connections++;
     const protocols = this.options.subprotocolToken === undefined ? [] : ['matomo-live.v1', `token.${this.options.subprotocolToken}`];
-    const socket = new WebSocket(this.options.url, protocols);
+    const socket = new WebSocket(this.options.url, protocols, this.options.ca ? { ca: this.options.ca } : {});
     this.socket = socket;
     socket.on('message', (data) => {
       const message = JSON.parse(data.toString()) as Partial<ReceivedSnapshot> & { type?: string };

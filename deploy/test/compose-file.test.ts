@@ -1,0 +1,156 @@
+/**
+ * docker-compose.yml, docker-compose.tls.yml and .env.example as a newcomer
+ * meets them, without a Docker engine: `docker compose config` interpolates
+ * exactly as `docker compose up` does before it starts anything. With nothing
+ * configured compose must stop at once naming what to set; .env.example as
+ * shipped must be the demo; a cold build must build each image once. The
+ * stack itself runs in deploy/test/docker-stack.e2e.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { composeCli, REPO_ROOT } from './docker-cli';
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  profiles?: string[];
+  pull_policy?: string;
+  environment?: Record<string, string>;
+  ports?: unknown[];
+  volumes?: string[];
+}
+const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
+const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+const tlsOverride = parse(read('docker-compose.tls.yml')) as { services: Record<string, ComposeService> };
+const envExample = read('.env.example');
+const REQUIRED = { MATOMO_URL: ':?', MATOMO_TOKEN: '?', VALID_TOKENS: '?' } as const;
+
+/** NAME=value lines of .env.example, the commented-out examples too. */
+function envExampleEntries(): Array<{ name: string; value: string; commented: boolean }> {
+  return [...envExample.matchAll(/^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => ({
+    name: m[2]!,
+    value: m[3]!,
+    commented: m[1] !== undefined,
+  }));
+}
+
+describe('docker-compose.yml', () => {
+  test('builds each image once: only poller and gateway have a build; the simulator reuses the poller image without pulling it', () => {
+    const built = Object.entries(compose.services)
+      .filter(([, service]) => service.build !== undefined)
+      .map(([name]) => name);
+    expect(built.sort()).toEqual(['gateway', 'poller']);
+    const sim = compose.services['matomo-sim']!;
+    expect(sim.image).toBe(compose.services.poller!.image);
+    expect(sim.pull_policy).toBe('never');
+    expect(sim.profiles).toEqual(['demo']);
+  });
+
+  test.each(Object.entries(REQUIRED))(
+    '%s is required: unset, compose stops with a message naming it and how to get the demo',
+    (name, operator) => {
+      const service = name === 'VALID_TOKENS' ? 'gateway' : 'poller';
+      const value = compose.services[service]!.environment![name]!;
+      expect(value.startsWith(`\${${name}${operator}${name} is not set - `)).toBe(true);
+      expect(value).toContain('cp .env.example .env');
+    },
+  );
+});
+
+describe('.env.example', () => {
+  const entries = envExampleEntries();
+  const set = Object.fromEntries(entries.filter((e) => !e.commented).map((e) => [e.name, e.value]));
+
+  test('as shipped runs the demo: the demo profile, the simulator and its token, a demo client token labelled public', () => {
+    expect(set.COMPOSE_PROFILES).toBe('demo');
+    expect(set.MATOMO_URL).toBe('http://matomo-sim:8090/');
+    expect(compose.services['matomo-sim']!.environment!.SIM_TOKEN).toBe(`\${MATOMO_TOKEN:-${set.MATOMO_TOKEN}}`);
+    expect(set.VALID_TOKENS).toMatch(/public/);
+    for (const name of Object.keys(REQUIRED)) expect(set[name]).toBeTruthy();
+  });
+
+  test('names only variables the compose files read (or compose itself)', () => {
+    const composeText = read('docker-compose.yml') + read('docker-compose.tls.yml');
+    const unknown = entries.map((e) => e.name).filter((name) => !name.startsWith('COMPOSE_') && !composeText.includes(`\${${name}`));
+    expect(unknown).toEqual([]);
+  });
+});
+
+describe('docker-compose.tls.yml', () => {
+  test('swaps the plain site for the TLS site at the same path, mounts the certificates, publishes 443', () => {
+    const nginx = tlsOverride.services.nginx!;
+    const base = compose.services.nginx!;
+    const target = (volume: string) => volume.replace(/\$\{[^}]*\}/g, 'SOURCE').split(':')[1];
+    const siteMount = nginx.volumes!.find((v) => v.includes('matomo-live-tls.conf'))!;
+    expect(target(siteMount)).toBe(target(base.volumes!.find((v) => v.includes('matomo-live.conf'))!));
+    expect(nginx.volumes!.map(target)).toContain('/etc/nginx/certs');
+    expect(nginx.ports).toEqual(['${HTTPS_PORT:-8443}:443']);
+    expect(nginx.environment!.HTTPS_PORT).toBe('${HTTPS_PORT:-8443}');
+  });
+});
+
+const cli = composeCli();
+if (!cli)
+  console.warn(
+    '\n*** SKIPPED the compose CLI checks of deploy/test/compose-file.test.ts: neither `docker compose` nor `docker-compose` is installed\n',
+  );
+const describeWithCli = cli ? describe : describe.skip;
+
+describeWithCli('the compose CLI on these files (no engine needed)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'compose-file-'));
+    writeFileSync(join(dir, 'empty.env'), '');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `compose --env-file FILE -f … config` with only PATH (and HOME) from this environment. */
+  const config = (envFile: string, files = ['docker-compose.yml'], env: Record<string, string> = {}) => {
+    const [command, ...prefix] = cli!;
+    const result = spawnSync(
+      command!,
+      [...prefix, '--env-file', envFile, ...files.flatMap((f) => ['-f', f]), '-p', 'matomo-live-config-test', 'config'],
+      { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } },
+    );
+    return { status: result.status, output: `${result.stdout}${result.stderr}` };
+  };
+
+  test('nothing configured: stops at once, naming MATOMO_URL, MATOMO_TOKEN and VALID_TOKENS and the demo command', () => {
+    const result = config(join(dir, 'empty.env'));
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(
+      /MATOMO_URL is not set - for your Matomo set MATOMO_URL, MATOMO_TOKEN and VALID_TOKENS; for the demo run cp \.env\.example \.env/,
+    );
+  });
+
+  test('only VALID_TOKENS missing: that is the one named', () => {
+    const result = config(join(dir, 'empty.env'), undefined, { MATOMO_URL: 'https://matomo.example.org/', MATOMO_TOKEN: 'x' });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('VALID_TOKENS is not set - the tokens screens connect with');
+  });
+
+  test('.env.example as shipped: valid, with the simulator', () => {
+    const result = config(join(REPO_ROOT, '.env.example'));
+    expect(result).toMatchObject({ status: 0 });
+    const services = (parse(result.output) as { services: Record<string, unknown> }).services;
+    expect(Object.keys(services).sort()).toEqual(['gateway', 'matomo-sim', 'nginx', 'poller', 'redis']);
+  });
+
+  test('empty MATOMO_TOKEN and VALID_TOKENS are accepted (for *_FILE and JWT_* users)', () => {
+    const result = config(join(dir, 'empty.env'), undefined, { MATOMO_URL: 'https://m.example.org/', MATOMO_TOKEN: '', VALID_TOKENS: '' });
+    expect(result.status).toBe(0);
+  });
+
+  test('with docker-compose.tls.yml: the TLS site replaces the plain one, both ports published', () => {
+    const result = config(join(REPO_ROOT, '.env.example'), ['docker-compose.yml', 'docker-compose.tls.yml']);
+    expect(result.status).toBe(0);
+    const nginx = (parse(result.output) as { services: { nginx: { volumes: unknown[]; ports: unknown[] } } }).services.nginx;
+    const text = JSON.stringify(nginx);
+    expect(text).toContain('matomo-live-tls.conf');
+    expect(text).not.toContain('matomo-live.conf"');
+    expect(nginx.ports).toHaveLength(2);
+  });
+});
