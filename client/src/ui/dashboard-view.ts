@@ -1,6 +1,6 @@
 import type { DaySummary, LiveVisit, Snapshot } from '@matomo-live/protocol';
 import type { StatusEvent } from '../live-client';
-import { formatCount, statusClass, statusText, timeOfDay } from './format';
+import { formatCount, siteTimeOfDay, statusClass, statusText, timeOfDay } from './format';
 import { project } from './projection';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -54,10 +54,13 @@ export class DashboardView {
       this.showVisits(snapshot.visits_live);
       this.showDots(snapshot.visits_live);
     }
+    // One clock on the whole page: the site's, as Matomo's visit times are (never the browser's zone or 12-hour format).
+    const clock = siteTimeOfDay(snapshot.updated_at, snapshot.timezone);
     const updated = this.byId('updated');
-    updated.textContent = `Updated ${new Date(snapshot.updated_at).toLocaleTimeString()}`;
-    updated.title = `snapshot #${snapshot.seq}`;
-    this.byId('timezone').textContent = snapshot.timezone ? `Visit times in ${snapshot.timezone}` : '';
+    updated.textContent = `Updated ${clock.time} (${clock.zone})`;
+    updated.title = `snapshot #${snapshot.seq}, ${snapshot.updated_at}`;
+    this.byId('days-window').textContent = `calendar days, ${clock.zone}`;
+    this.byId('visits-window').textContent = clock.zone;
   }
 
   private showDay(day: (typeof DAYS)[number], summary: DaySummary | undefined): void {

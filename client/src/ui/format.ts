@@ -14,6 +14,48 @@ export function timeOfDay(dateTime: string): string {
   return match?.[1] ?? dateTime;
 }
 
+/** Matomo's fixed-offset zones: "UTC", "UTC+3", "UTC-4.5", "UTC+5:30" (shared/src/site-time.ts reads the same forms). */
+const FIXED_OFFSET = /^UTC(?:([+-])(\d{1,2})(?:(?:\.(\d+))|(?::(\d{2})))?)?$/i;
+
+/** Minutes east of UTC of a fixed-offset zone name; undefined for anything else (an IANA name). */
+function fixedOffsetMinutes(zone: string): number | undefined {
+  const match = FIXED_OFFSET.exec(zone.trim());
+  if (!match) return undefined;
+  const [, sign, hours = '0', fraction, minutes] = match;
+  const total = Number(hours) * 60 + (fraction !== undefined ? Math.round(Number(`0.${fraction}`) * 60) : Number(minutes ?? 0));
+  return sign === '-' ? -total : total;
+}
+
+const two = (n: number) => String(n).padStart(2, '0');
+const utcTimeOfDay = (date: Date) => `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())}`;
+
+/**
+ * An instant on the site's clock — the clock Matomo's visit times are in — as
+ * 24-hour "HH:MM:SS", with the zone that labels it. Never the browser's own
+ * zone or 12-hour format: a wall screen in another country must show the
+ * same times as the visits table. `zone` is the snapshot's timezone (an IANA
+ * name or "UTC+3"); missing or unknown, the time is UTC and labelled so.
+ */
+export function siteTimeOfDay(instant: string | number, zone: string | undefined): { time: string; zone: string } {
+  const ms = typeof instant === 'number' ? instant : Date.parse(instant);
+  const name = zone?.trim() || 'UTC';
+  if (!Number.isFinite(ms)) return { time: '–', zone: name };
+  const offset = fixedOffsetMinutes(name);
+  if (offset !== undefined) return { time: utcTimeOfDay(new Date(ms + offset * 60_000)), zone: name };
+  try {
+    const time = new Intl.DateTimeFormat('en-GB', {
+      timeZone: name,
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    }).format(ms);
+    return { time, zone: name };
+  } catch {
+    return { time: utcTimeOfDay(new Date(ms)), zone: 'UTC' };
+  }
+}
+
 /** One line for the connection indicator (read out by screen readers as it changes). */
 export function statusText(status: StatusEvent): string {
   switch (status.state) {

@@ -1,9 +1,12 @@
 /**
  * End to end in a real browser: the Matomo simulator, the poller and the
  * gateway as their built processes over a real Redis, the dashboard built from
- * the current sources, Debian's Chromium driven by playwright-core.
+ * the current sources, Debian's Chromium driven by playwright-core. It also
+ * checks the layout from a 360 px phone to a 1920 px wall screen, and takes
+ * the README's screenshot: test-artifacts/dashboard.png on every run,
+ * docs/images/dashboard.png when MATOMO_LIVE_UPDATE_SCREENSHOT=1.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -51,7 +54,14 @@ describeWithBrowser('dashboard in headless Chromium', () => {
     if (!response.ok) throw new Error(`POST /_sim/${path}: ${response.status} ${await response.text()}`);
   }
 
-  const addVisit = (city: string, country: string, countryCode: string, latitude: number, longitude: number) =>
+  const addVisit = (
+    city: string,
+    country: string,
+    countryCode: string,
+    latitude: number,
+    longitude: number,
+    device: { browserName?: string; operatingSystem?: string; referrerName?: string } = {},
+  ) =>
     control('visits', {
       siteId: 1,
       city,
@@ -61,6 +71,7 @@ describeWithBrowser('dashboard in headless Chromium', () => {
       longitude,
       browserName: 'Firefox',
       referrerName: 'duckduckgo.com',
+      ...device,
     });
 
   async function startGateway(): Promise<void> {
@@ -81,6 +92,12 @@ describeWithBrowser('dashboard in headless Chromium', () => {
     sim = await startMatomoSim({ token: 'sim-token', timezone: 'Europe/Paris' });
     await addVisit('Paris', 'France', 'fr', 48.8566, 2.3522);
     await addVisit('Reykjavik', 'Iceland', 'is', 64.1466, -21.9426);
+    // The longest names a real site shows: the layout must wrap them, never cut them off.
+    await addVisit('São José dos Campos', 'Brazil', 'br', -23.1896, -45.8841, {
+      browserName: 'Samsung Internet',
+      operatingSystem: 'Android 14',
+      referrerName: 'a-rather-long-referrer-hostname.example.org',
+    });
     await control('summary', {
       siteId: 1,
       today: { nb_visits: 1234, nb_actions: 4000, sum_visit_length: 3723 },
@@ -143,7 +160,7 @@ describeWithBrowser('dashboard in headless Chromium', () => {
       .catch(async (error) => {
         throw new Error(`${error}\npoller:\n${poller.output()}\ngateway:\n${gateway.output()}`);
       });
-    expect(await cities()).toEqual(expect.arrayContaining(['Paris', 'Reykjavik']));
+    expect(await cities()).toEqual(expect.arrayContaining(['Paris', 'Reykjavik', 'São José dos Campos']));
     await eventually(todayTimeSpent, (t) => t === '01:02:03', "today's time spent", 5_000);
     expect(await todayTimeSpent()).toMatch(/^\d{2,}:\d{2}:\d{2}$/);
     expect(await statusText()).toBe('Live');
@@ -172,9 +189,93 @@ describeWithBrowser('dashboard in headless Chromium', () => {
     await addVisit('Tromsø', 'Norway', 'no', 69.6492, 18.9553);
     await eventually(cities, (c) => c.includes('Tromsø'), 'the visit after the restart', 10_000);
 
-    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: join(REPO_ROOT, 'test-artifacts', 'dashboard.png') });
     expect(pageErrors).toEqual([]);
+  });
+
+  it("shows one clock: the site's, 24-hour, labelled with its zone", async () => {
+    const updated = await eventually(
+      () => page.locator('#updated').textContent(),
+      (t) => /^Updated /.test(t ?? ''),
+      'the update time',
+      5_000,
+    );
+    expect(updated).toMatch(/^Updated \d{2}:\d{2}:\d{2} \(Europe\/Paris\)$/);
+    // Paris time now, give or take the snapshot's age — not the browser's zone (this machine's is not Paris's).
+    const seconds = (hms: string) => hms.split(':').reduce((total, part) => total * 60 + Number(part), 0);
+    const parisNow = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/Paris',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    }).format(new Date());
+    const behind = (seconds(parisNow) - seconds(updated!.slice(8, 16)) + 86_400) % 86_400;
+    expect(behind).toBeLessThan(120);
+    expect(await page.locator('#days-window').textContent()).toBe('calendar days, Europe/Paris');
+    expect(await page.locator('#visits-window').textContent()).toBe('Europe/Paris');
+    expect(await page.locator('#counters-title').textContent()).toMatch(/^Live: last 30 minutes rolling window$/);
+    for (const time of await page.locator('#visits-body td.time').allTextContents()) expect(time).toMatch(/^\d{2}:\d{2}:\d{2}$/);
+  });
+
+  it.each([
+    [360, 780],
+    [768, 1024],
+    [1366, 768],
+    [1920, 1080],
+  ])('fits %i px wide: no horizontal overflow, no text cut off', async (width, height) => {
+    await page.setViewportSize({ width, height });
+    const problems = await page.evaluate(() => {
+      const found: string[] = [];
+      const viewport = document.documentElement.clientWidth;
+      if (document.documentElement.scrollWidth > viewport)
+        found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${viewport} px`);
+      const name = (e: Element) =>
+        `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''}`;
+      for (const element of Array.from(document.querySelectorAll('body *'))) {
+        if (element.closest('svg') && element.tagName.toLowerCase() !== 'svg') continue;
+        const box = element.getBoundingClientRect();
+        if (box.width === 0 && box.height === 0) continue;
+        if (box.right > viewport + 0.5 || box.left < -0.5)
+          found.push(`${name(element)} sticks out: ${box.left.toFixed(0)}–${box.right.toFixed(0)} of ${viewport} px`);
+        const style = getComputedStyle(element);
+        // A box that clips or scrolls its content sideways hides some of it.
+        if (
+          ['hidden', 'clip', 'auto', 'scroll'].includes(style.overflowX) &&
+          element.scrollWidth > element.clientWidth + 1 &&
+          !element.classList.contains('visually-hidden')
+        )
+          found.push(`${name(element)} hides ${element.scrollWidth - element.clientWidth} px of its content`);
+        if (style.textOverflow === 'ellipsis' && element.scrollWidth > element.clientWidth)
+          found.push(`${name(element)} is cut off with an ellipsis`);
+      }
+      return found;
+    });
+    expect(problems).toEqual([]);
+    // Every visit's browser, system and source is on screen, whole.
+    const device = await page.locator('#visits-body td.device').first().textContent();
+    expect(device).toBeTruthy();
+    const cells = await page.locator('#visits-body td.device').evaluateAll((tds) =>
+      tds.map((td) => ({
+        text: td.textContent,
+        fits: td.scrollWidth <= td.clientWidth + 1 && td.getBoundingClientRect().right <= document.documentElement.clientWidth,
+      })),
+    );
+    expect(cells.filter((c) => !c.fits)).toEqual([]);
+    expect(cells.map((c) => c.text)).toEqual(
+      expect.arrayContaining(['Samsung Internet, Android 14a-rather-long-referrer-hostname.example.org']),
+    );
+  });
+
+  it('takes the screenshot at 1366 × 768', async () => {
+    await page.setViewportSize({ width: 1366, height: 768 });
+    mkdirSync(join(REPO_ROOT, 'test-artifacts'), { recursive: true });
+    const shot = join(REPO_ROOT, 'test-artifacts', 'dashboard.png');
+    await page.screenshot({ path: shot });
+    expect(existsSync(shot)).toBe(true);
+    if (process.env.MATOMO_LIVE_UPDATE_SCREENSHOT === '1') {
+      mkdirSync(join(REPO_ROOT, 'docs', 'images'), { recursive: true });
+      copyFileSync(shot, join(REPO_ROOT, 'docs', 'images', 'dashboard.png'));
+    }
   });
 
   it('asks for a token when the fragment has none and reports a wrong one without retrying', async () => {

@@ -1,4 +1,4 @@
-import { formatCount, statusText, timeOfDay } from '../../src/ui/format';
+import { formatCount, siteTimeOfDay, statusText, timeOfDay } from '../../src/ui/format';
 
 describe('dashboard formatting', () => {
   it('groups counts and shows a dash for missing ones', () => {
@@ -11,6 +11,24 @@ describe('dashboard formatting', () => {
   it("takes the time of day from Matomo's site-local date time", () => {
     expect(timeOfDay('2024-07-04 18:43:37')).toBe('18:43:37');
     expect(timeOfDay('garbage')).toBe('garbage');
+  });
+
+  it("shows an instant on the site's 24-hour clock, labelled with the site's zone", () => {
+    // 07:43:53 UTC in July: 09:43:53 in Paris (CEST), whatever the zone and locale of the machine.
+    const instant = '2026-07-04T07:43:53Z';
+    expect(siteTimeOfDay(instant, 'Europe/Paris')).toEqual({ time: '09:43:53', zone: 'Europe/Paris' });
+    expect(siteTimeOfDay(instant, 'America/New_York')).toEqual({ time: '03:43:53', zone: 'America/New_York' });
+    // An afternoon is 24-hour, never "3:43:53 PM".
+    expect(siteTimeOfDay('2026-07-04T13:43:53Z', 'UTC+2')).toEqual({ time: '15:43:53', zone: 'UTC+2' });
+    expect(siteTimeOfDay(instant, 'UTC-4.5')).toEqual({ time: '03:13:53', zone: 'UTC-4.5' });
+    expect(siteTimeOfDay(instant, 'UTC+5:30')).toEqual({ time: '13:13:53', zone: 'UTC+5:30' });
+    expect(siteTimeOfDay(Date.parse(instant), 'UTC')).toEqual({ time: '07:43:53', zone: 'UTC' });
+    // Midnight is 00, not 24.
+    expect(siteTimeOfDay('2026-07-03T22:00:00Z', 'Europe/Paris').time).toBe('00:00:00');
+    // No zone (a fields= connection without timezone) or an unknown one: UTC, and said so.
+    expect(siteTimeOfDay(instant, undefined)).toEqual({ time: '07:43:53', zone: 'UTC' });
+    expect(siteTimeOfDay(instant, 'Mars/Olympus_Mons')).toEqual({ time: '07:43:53', zone: 'UTC' });
+    expect(siteTimeOfDay('not a date', 'Europe/Paris')).toEqual({ time: '–', zone: 'Europe/Paris' });
   });
 
   it('describes each connection state, naming auth failures', () => {
