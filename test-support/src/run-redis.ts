@@ -16,6 +16,7 @@
  * with Node's own resolution, outside the test environment.
  */
 import { spawnSync } from 'node:child_process';
+import Redis from 'ioredis';
 import { freePort } from './net';
 import { startProcess, type ServiceProcess } from './processes';
 
@@ -47,7 +48,14 @@ export async function startRunRedis(env: NodeJS.ProcessEnv = process.env, log: L
   }
   const failures: string[] = ['(1) REDIS_URL is not set'];
   try {
-    return await startContainer(env.REDIS_IMAGE || 'redis:7');
+    const container = await startContainer(env.REDIS_IMAGE || 'redis:7');
+    try {
+      await answersPing(container.url);
+    } catch (error) {
+      await container.stop();
+      throw error;
+    }
+    return container;
   } catch (error) {
     const reason = `(2) testcontainers: ${firstLine(error)}`;
     failures.push(reason);
@@ -59,10 +67,12 @@ export async function startRunRedis(env: NodeJS.ProcessEnv = process.env, log: L
 }
 
 async function startContainer(image: string): Promise<RunRedis> {
-  const { GenericContainer } = await import('testcontainers');
+  const { GenericContainer, Wait } = await import('testcontainers');
+  // The image's own command: the official image's entrypoint turns protected mode off (connections come
+  // from Docker's bridge, not loopback), and stand-ins do the same in their command; replacing it would not.
   const starting = new GenericContainer(image)
     .withExposedPorts(6379)
-    .withCommand(['redis-server', '--save', '', '--appendonly', 'no'])
+    .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
     .start();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -113,6 +123,27 @@ async function startRedisServer(): Promise<RunRedis> {
     throw error;
   }
   return { url: `redis://127.0.0.1:${port}`, description: 'redis-server from PATH', stop: () => server.kill() };
+}
+
+/** Resolves once `url` answers PING; rejects with why not (refused, protected mode, …) within a few seconds. */
+async function answersPing(url: string): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    connectTimeout: 5000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const reply = await client.ping();
+    if (reply !== 'PONG') throw new Error(`PING answered ${reply}`);
+  } catch (error) {
+    throw new Error(`it started but does not answer at ${url}: ${firstLine(error)}`, { cause: error });
+  } finally {
+    client.disconnect();
+  }
 }
 
 function redactedUrl(url: string): string {
