@@ -137,8 +137,7 @@ async function answersPing(url: string): Promise<void> {
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const reply = await client.ping();
-    if (reply !== 'PONG') throw new Error(`PING answered ${reply}`);
+    await client.ping();
   } catch (error) {
     throw new Error(`it started but does not answer at ${url}: ${firstLine(error)}`, { cause: error });
   } finally {
