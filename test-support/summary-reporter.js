@@ -16,6 +16,9 @@ const { existsSync, readFileSync, writeFileSync, writeSync } = require('node:fs'
 
 /** @typedef {{ runs: number, passed: number, failed: number, skipped: number }} Totals */
 
+/** How long jest may linger after a run before the reporter ends it (see onRunComplete). */
+const EXIT_GRACE_MS = 60_000;
+
 /** @param {Totals} t */
 const summaryLine = (t) => `tests: ${t.passed} passed, ${t.failed} failed, ${t.skipped} skipped`;
 
@@ -56,6 +59,17 @@ class SummaryReporter {
         text = `this run: ${run.passed} passed, ${run.failed} failed, ${run.skipped} skipped; all ${total.runs} runs:\n${summaryLine(total)}\n`;
     }
     process.once('exit', () => writeSync(2, `\n${text}`));
+    // In band (npm run test:e2e) the tests share jest's own process: a handle a test left open would keep
+    // it alive forever, and CI would wait out its whole time limit without a closing line. Unref'd, this
+    // fires only if something else still holds the process well after the run (and the global teardown).
+    setTimeout(() => {
+      writeSync(
+        2,
+        `\n*** jest has not exited ${EXIT_GRACE_MS / 1000} s after the run ended: a test left a handle open ` +
+          "(find it with --detectOpenHandles). Exiting with the run's status.\n",
+      );
+      process.exit(run.failed > 0 ? 1 : 0);
+    }, EXIT_GRACE_MS).unref();
   }
 }
 module.exports = SummaryReporter;
