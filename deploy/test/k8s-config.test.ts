@@ -36,6 +36,8 @@ const SAMPLE_SECRETS: Record<string, string> = {
   MATOMO_TOKEN: 'f3b2c1d0e9a8b7c6d5e4f3a2b1c0d9e8',
   VALID_TOKENS: 'screen-token-1,screen-token-2',
   REDIS_URL: 'rediss://:redis-password@redis.example.org:6380/0',
+  REDIS_PASSWORD: 'redis-password',
+  REDIS_SENTINEL_PASSWORD: 'redis-password',
   JWT_SECRET: 'a-thirty-two-byte-or-longer-hs256-secret',
 };
 
@@ -66,10 +68,20 @@ function withSampleSecretFiles(vars: Record<string, string>, files: SecretFile[]
   return env;
 }
 
+/** Secrets both services mount, besides their own, per kustomization: the Redis credentials. */
+const SHARED_SECRETS: Record<string, string[]> = {
+  trial: [],
+  example: ['matomo-live-redis/redis-url'],
+  sentinel: ['redis/redis-password'],
+  redisCluster: ['matomo-live-redis/redis-password'],
+};
+
 describe.each([
   ['trial', KUSTOMIZATIONS.trial],
   ['example', KUSTOMIZATIONS.example],
-] as const)('kustomization %s', (_name, dir) => {
+  ['sentinel', KUSTOMIZATIONS.sentinel],
+  ['redisCluster', KUSTOMIZATIONS.redisCluster],
+] as const)('kustomization %s', (name, dir) => {
   describe.each(Object.keys(SERVICES) as ServiceName[])('%s', (service) => {
     test('sets only variables the service reads, and every required one', () => {
       const { vars, problems } = environmentOf(rendered(dir), service);
@@ -86,8 +98,10 @@ describe.each([
   });
 
   test('each service mounts only its own secrets (the gateways never see the Matomo token)', () => {
-    const secretsOf = (service: ServiceName) => environmentOf(rendered(dir), service).files.map((f) => `${f.secretName}/${f.key}`);
-    const shared = dir === KUSTOMIZATIONS.example ? ['matomo-live-redis/redis-url'] : [];
+    const secretsOf = (service: ServiceName) => [
+      ...new Set(environmentOf(rendered(dir), service).files.map((f) => `${f.secretName}/${f.key}`)),
+    ];
+    const shared = SHARED_SECRETS[name]!;
     expect(secretsOf('poller').sort()).toEqual(['matomo-live-poller-secrets/matomo-token', ...shared].sort());
     expect(secretsOf('gateway').sort()).toEqual(['matomo-live-gateway-secrets/valid-tokens', ...shared].sort());
   });
@@ -185,13 +199,11 @@ describe('one config source', () => {
    */
   const COMPOSE_EXCEPTIONS: Record<ServiceName, Record<string, string>> = {
     poller: {
-      REDIS_URL: 'fixed: the stack runs its own redis service',
       POLLER_HEALTH_PORT: "fixed: the image's HEALTHCHECK asks 8081",
       LOG_PRETTY: 'not passed: pino-pretty is not in the images (pipe the logs through it)',
     },
     gateway: {
       PORT: "fixed: nginx's upstream and the image's HEALTHCHECK use 8080",
-      REDIS_URL: 'fixed: the stack runs its own redis service',
       HOST: 'not passed: nginx reaches the replicas on every interface of their containers',
       SSL_KEY:
         'not passed: TLS ends at nginx (docker-compose.tls.yml), which proxies plain http to the gateways on the private ' +
@@ -205,9 +217,14 @@ describe('one config source', () => {
    * Variables the Kubernetes manifests neither set nor show as a commented
    * example, and why.
    */
+  const REDIS_SECRETS = {
+    REDIS_PASSWORD: 'a Secret mount plus REDIS_PASSWORD_FILE (components/redis-sentinel, components/redis-cluster)',
+    REDIS_SENTINEL_PASSWORD: 'a Secret mount plus REDIS_SENTINEL_PASSWORD_FILE (components/redis-sentinel)',
+  };
   const K8S_EXCEPTIONS: Record<ServiceName, Record<string, string>> = {
-    poller: {},
+    poller: { ...REDIS_SECRETS },
     gateway: {
+      ...REDIS_SECRETS,
       HOST: 'pods listen on all interfaces for the Service and the probes',
       SSL_KEY: 'TLS ends at the ingress or Gateway',
       SSL_CERT: 'TLS ends at the ingress or Gateway',

@@ -22,6 +22,8 @@ export const KUSTOMIZATIONS = {
   base: join(K8S_DIR, 'base'),
   trial: K8S_DIR,
   example: join(K8S_DIR, 'overlays', 'example'),
+  sentinel: join(K8S_DIR, 'overlays', 'sentinel'),
+  redisCluster: join(K8S_DIR, 'overlays', 'redis-cluster'),
 } as const;
 
 /** A rendered Kubernetes object, loosely typed: the checks walk it defensively. */

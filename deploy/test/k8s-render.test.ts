@@ -25,6 +25,7 @@ components:
   - "{{k8s}}/components/gateway-api"
   - "{{k8s}}/components/hpa-connections"
 `;
+// components/redis-sentinel and components/redis-cluster are rendered by the overlays of the same names.
 
 beforeAll(() => {
   kubectlVersion();
@@ -65,7 +66,13 @@ test('every component renders and validates (base + all components)', () => {
 
 test('no object has a field its kind does not define, or a value of the wrong type', () => {
   // The schema validators let unknown fields through; the models' TypeScript interfaces do not.
-  const objects = [...rendered(KUSTOMIZATIONS.trial), ...rendered(KUSTOMIZATIONS.example), ...renderTemporary(ALL_COMPONENTS)];
+  const objects = [
+    ...rendered(KUSTOMIZATIONS.trial),
+    ...rendered(KUSTOMIZATIONS.example),
+    ...rendered(KUSTOMIZATIONS.sentinel),
+    ...rendered(KUSTOMIZATIONS.redisCluster),
+    ...renderTemporary(ALL_COMPONENTS),
+  ];
   expect(fieldProblems(objects)).toEqual([]);
 }, 120_000);
 

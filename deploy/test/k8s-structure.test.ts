@@ -40,6 +40,8 @@ function gracePeriodProblem(objects: K8sObject[], gateway: K8sObject): string | 
 describe.each([
   ['trial', KUSTOMIZATIONS.trial],
   ['example', KUSTOMIZATIONS.example],
+  ['sentinel', KUSTOMIZATIONS.sentinel],
+  ['redisCluster', KUSTOMIZATIONS.redisCluster],
 ] as const)('kustomization %s', (_name, dir) => {
   const objects = () => rendered(dir);
   const gateway = () => find(objects(), 'Deployment', 'matomo-live-gateway');
@@ -215,6 +217,36 @@ test('example: a Gateway API HTTPRoute with the same paths, no request timeout, 
   for (const name of ['matomo-live-poller', 'matomo-live-gateway']) {
     const { vars } = containerEnvironment(objects, containerOf(find(objects, 'Deployment', name), name.replace('matomo-live-', '')));
     expect([name, vars.REDIS_URL, vars.REDIS_URL_FILE]).toEqual([name, undefined, '/run/secrets/matomo-live-redis/redis-url']);
+  }
+});
+
+test.each([
+  [
+    'sentinel',
+    KUSTOMIZATIONS.sentinel,
+    {
+      REDIS_SENTINELS: 'redis:26379',
+      REDIS_SENTINEL_MASTER: 'mymaster',
+      REDIS_PASSWORD_FILE: '/run/secrets/redis/redis-password',
+      REDIS_SENTINEL_PASSWORD_FILE: '/run/secrets/redis/redis-password',
+    },
+  ],
+  [
+    'redisCluster',
+    KUSTOMIZATIONS.redisCluster,
+    {
+      REDIS_CLUSTER_NODES: 'clustercfg.matomo-live.example.org:6379',
+      REDIS_TLS: 'true',
+      REDIS_PASSWORD_FILE: '/run/secrets/matomo-live-redis/redis-password',
+    },
+  ],
+] as const)('%s: one Redis HA mode for both services, the password from a Secret, no Redis of our own', (_name, dir, expected) => {
+  const objects = rendered(dir);
+  expect(objects.some((o) => o.kind === 'StatefulSet' || o.metadata.name === 'redis')).toBe(false);
+  for (const name of ['matomo-live-poller', 'matomo-live-gateway']) {
+    const { vars } = containerEnvironment(objects, containerOf(find(objects, 'Deployment', name), name.replace('matomo-live-', '')));
+    expect([name, vars]).toMatchObject([name, expected]);
+    expect([name, vars.REDIS_URL, vars.REDIS_URL_FILE]).toEqual([name, undefined, undefined]);
   }
 });
 

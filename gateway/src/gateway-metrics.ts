@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FeedStats } from '@matomo-live/shared';
 
 /** The gateway's Prometheus metrics, on a registry of their own (several gateways may share a process). */
 export class GatewayMetrics {
@@ -58,6 +59,43 @@ export class GatewayMetrics {
     registers: [this.registry],
     collect: (): void => this.feedReady.set(this.feedReadiness() ? 1 : 0),
   });
+  /** Read at scrape time; set by the gateway. */
+  feedStats: () => FeedStats | undefined = () => undefined;
+  private readonly reportedFeed = new Map<string, number>();
+  readonly feedGapsHealed: Counter = new Counter({
+    name: 'matomo_live_gateway_feed_gaps_healed_total',
+    help: 'Snapshots re-read from Redis because the stored seq was ahead of the last delivered one and no message came (a lost pub/sub message)',
+    labelNames: ['site'],
+    registers: [this.registry],
+    collect: (): void => {
+      for (const [site, n] of Object.entries(this.feedStats()?.gapsHealed ?? {}))
+        this.foldFeed(this.feedGapsHealed, `gaps:${site}`, n, { site });
+    },
+  });
+  readonly feedResubscribes: Counter = new Counter({
+    name: 'matomo_live_gateway_feed_resubscribes_total',
+    help: 'Channel subscriptions made again because gaps kept being found on them',
+    registers: [this.registry],
+    collect: (): void => this.foldFeed(this.feedResubscribes, 'resubscribes', this.feedStats()?.resubscribes),
+  });
+  readonly feedResyncs: Counter = new Counter({
+    name: 'matomo_live_gateway_feed_resyncs_total',
+    help: 'Re-subscriptions and re-reads of every site after a Redis reconnect or failover',
+    registers: [this.registry],
+    collect: (): void => this.foldFeed(this.feedResyncs, 'resyncs', this.feedStats()?.resyncs),
+  });
+  readonly feedSeqChecks: Counter = new Counter({
+    name: 'matomo_live_gateway_feed_seq_checks_total',
+    help: "Reads of a site's stored seq (REDIS_SEQ_CHECK_INTERVAL)",
+    registers: [this.registry],
+    collect: (): void => this.foldFeed(this.feedSeqChecks, 'seqChecks', this.feedStats()?.seqChecks),
+  });
+  readonly feedSeqCheckErrors: Counter = new Counter({
+    name: 'matomo_live_gateway_feed_seq_check_errors_total',
+    help: 'Seq checks (or their re-reads) that failed: Redis unreachable or failing over',
+    registers: [this.registry],
+    collect: (): void => this.foldFeed(this.feedSeqCheckErrors, 'seqCheckErrors', this.feedStats()?.seqCheckErrors),
+  });
   readonly broadcastFastPath = new Gauge({
     name: 'matomo_live_gateway_broadcast_fast_path',
     help: '1 when broadcasts write one shared frame to every socket, 0 when they go through ws.send (BROADCAST_FAST_PATH=false, or ws internals changed)',
@@ -94,6 +132,17 @@ export class GatewayMetrics {
     // Event-loop lag sampled every 100 ms, not prom-client's 10 ms: the finer
     // histogram timer cost ~8% of the fan-out throughput in the benchmark.
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+  }
+
+  /** Adds to `counter` what the feed counted since the last scrape. */
+  private foldFeed(counter: Counter, key: string, total: number | undefined, labels?: Record<string, string>): void {
+    if (total === undefined) return;
+    const delta = total - (this.reportedFeed.get(key) ?? 0);
+    if (delta > 0) {
+      if (labels) counter.inc(labels, delta);
+      else counter.inc(delta);
+    }
+    this.reportedFeed.set(key, total);
   }
 
   private fold(key: 'messages' | 'bytes', counter: Counter): void {

@@ -211,6 +211,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     });
     heartbeat = clock.setInterval(beat, config.heartbeatIntervalMs);
     metrics.feedReadiness = () => feed.isReady();
+    metrics.feedStats = () => feed.stats?.();
     for (const siteId of config.siteIds) {
       const deliver = onSnapshot(siteId);
       feed.subscribe(siteId, deliver).then(

@@ -1,15 +1,17 @@
-import { createLogger, exitOnSignals, gatewayShutdownDeadlineMs, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
+import { createLogger, describeRedis, exitOnSignals, gatewayShutdownDeadlineMs, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
 import { createGateway } from './gateway';
 import { GatewayMetrics } from './gateway-metrics';
 import { RedisSnapshotFeed } from './redis-feed';
 import { createRedisClients } from './redis-clients';
 
-/** The split deployment's gateway: `node gateway/dist/main.js` (needs REDIS_URL, no MATOMO_*). */
+/** The split deployment's gateway: `node gateway/dist/main.js` (needs one Redis mode, no MATOMO_*). */
 async function main(): Promise<void> {
   const config = loadOrExit(() => loadGatewayConfig(process.env));
   const logger = createLogger({ name: 'gateway', level: config.logLevel, pretty: config.logPretty });
-  const redis = createRedisClients(config.redisUrl as string);
-  const feed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger });
+  // The loader requires one Redis mode here (requireRedis defaults to true).
+  const redis = createRedisClients(config.redis!, { logger });
+  const feed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger, seqCheckIntervalMs: config.seqCheckIntervalMs });
+  logger.info({ redis: describeRedis(config.redis), prefix: config.redisPrefix }, 'redis');
   const gateway = createGateway({ config, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   exitOnSignals(
     async () => {

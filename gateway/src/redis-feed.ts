@@ -1,101 +1,276 @@
-import type Redis from 'ioredis';
-import { redisNames, siteIdOfChannel, type Logger, type SnapshotFeed } from '@matomo-live/shared';
+import {
+  redisNames,
+  siteIdOfChannel,
+  snapshotSeq,
+  type FeedStats,
+  type Logger,
+  type RedisChannelSubscriber,
+  type RedisClient,
+  type SnapshotFeed,
+} from '@matomo-live/shared';
 
 export interface RedisSnapshotFeedOptions {
-  /** Connection used only for SUBSCRIBE (it cannot run other commands). Owned by the caller. */
-  subscriber: Redis;
-  /** Connection for GET of the cached snapshots. Owned by the caller. */
-  command: Redis;
+  /** The pub/sub side (SUBSCRIBE, or SSUBSCRIBE in Cluster mode). Owned by the caller. */
+  subscriber: RedisChannelSubscriber;
+  /** Connection for GET of the cached snapshots and the seq check. Owned by the caller. */
+  command: RedisClient;
   /** Key/channel prefix. Default "matomo-live:". */
   prefix?: string;
   logger: Logger;
+  /** How often each site's stored seq is compared with the last delivered one, ms; 0 = never. Default 2000 (REDIS_SEQ_CHECK_INTERVAL). */
+  seqCheckIntervalMs?: number;
 }
 
+interface SiteFeed {
+  handler: (bytes: Buffer) => void;
+  /** Subscription confirmed since the last disconnect. */
+  confirmed: boolean;
+  /** seq of the last bytes handed to the handler (message or re-read). */
+  lastSeq: number | undefined;
+  /** A stored seq seen ahead of lastSeq once; a second look decides whether a message was lost or just in flight. */
+  suspectSeq: number | undefined;
+  /** Gaps healed since the last message arrived on the channel: two in a row mean the subscription is dead. */
+  healsWithoutMessage: number;
+}
+
+/** Longest wait between attempts to re-subscribe and re-read after failures, ms. */
+const RETRY_CAP_MS = 2000;
+
 /**
- * SnapshotFeed over Redis pub/sub: one SUBSCRIBE per site per process. After
- * every (re)connect it subscribes again and then re-reads each cached key, so a
- * change published while the connection was down is still delivered; consumers
- * drop repeats by seq. Ready only while the subscriber is connected and every
- * site's subscription is confirmed.
+ * SnapshotFeed over Redis pub/sub, any mode: one (S)SUBSCRIBE per site per
+ * process. Pub/sub is at most once, so two repairs run beside it:
+ *
+ * - after every reconnect (or, in a Cluster, every sharded-subscriber reset)
+ *   it subscribes again and re-reads each cached key, so a change published
+ *   while the connection was down is still delivered;
+ * - every `seqCheckIntervalMs` it reads each site's stored seq (one HGET per
+ *   site) and, when Redis is ahead of the last seq delivered on two looks in a
+ *   row, re-reads the snapshot (a message lost without any reconnect: a
+ *   failover, a subscriber dropped by Redis's output-buffer limit). A site
+ *   healed twice with no message in between is re-subscribed.
+ *
+ * Re-reads deliver only seqs above the last delivered one: a stored seq
+ * below it means Redis lost writes in a failover, and republishing is the
+ * poller's job. Consumers drop repeats by seq. Ready only while the
+ * subscriber is connected and every site's subscription is confirmed.
  */
 export class RedisSnapshotFeed implements SnapshotFeed {
-  private readonly subscriber: Redis;
-  private readonly command: Redis;
+  private readonly subscriber: RedisChannelSubscriber;
+  private readonly command: RedisClient;
   private readonly prefix: string;
   private readonly logger: Logger;
-  private readonly handlers = new Map<number, (bytes: Buffer) => void>();
-  private readonly confirmed = new Set<number>();
+  private readonly seqCheckIntervalMs: number;
+  private readonly sites = new Map<number, SiteFeed>();
+  private readonly counters: FeedStats = { gapsHealed: {}, resubscribes: 0, resyncs: 0, seqChecks: 0, seqCheckErrors: 0 };
   private closed = false;
+  private resyncing: Promise<void> | undefined;
+  private resyncAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempts = 0;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private checking = false;
 
-  constructor({ subscriber, command, prefix = 'matomo-live:', logger }: RedisSnapshotFeedOptions) {
+  constructor({ subscriber, command, prefix = 'matomo-live:', logger, seqCheckIntervalMs = 2000 }: RedisSnapshotFeedOptions) {
     this.subscriber = subscriber;
     this.command = command;
     this.prefix = prefix;
     this.logger = logger;
-    subscriber.on('messageBuffer', this.onMessage);
-    subscriber.on('ready', this.onReady);
-    subscriber.on('close', this.onDown);
-    subscriber.on('error', this.onError);
-    command.on('error', this.onError);
+    this.seqCheckIntervalMs = seqCheckIntervalMs;
+    subscriber.onMessage(this.onMessage);
+    subscriber.onResync(() => this.resyncAll());
+    subscriber.onDown(this.onDown);
+    if (seqCheckIntervalMs > 0) {
+      this.checkTimer = setInterval(() => void this.checkSeqs(), seqCheckIntervalMs);
+      this.checkTimer.unref();
+    }
   }
 
   async subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null> {
-    this.handlers.set(siteId, onSnapshot);
-    return this.sync(siteId);
+    const site: SiteFeed = { handler: onSnapshot, confirmed: false, lastSeq: undefined, suspectSeq: undefined, healsWithoutMessage: 0 };
+    this.sites.set(siteId, site);
+    let cached: Buffer | null;
+    try {
+      cached = await this.sync(siteId);
+    } catch (error) {
+      // No reconnect event may follow (a Cluster stays "ready"): try again by ourselves.
+      this.scheduleRetry();
+      throw error;
+    }
+    // A message that overtook the GET is newer: then the caller must not deliver the older cached bytes.
+    return this.takeIfNewer(site, cached) ? cached : null;
   }
 
   isReady(): boolean {
-    if (this.closed || this.subscriber.status !== 'ready' || this.handlers.size === 0) return false;
-    for (const siteId of this.handlers.keys()) if (!this.confirmed.has(siteId)) return false;
+    if (this.closed || !this.subscriber.isConnected() || this.sites.size === 0) return false;
+    for (const site of this.sites.values()) if (!site.confirmed) return false;
     return true;
+  }
+
+  stats(): FeedStats {
+    return { ...this.counters, gapsHealed: { ...this.counters.gapsHealed } };
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.subscriber.off('messageBuffer', this.onMessage);
-    this.subscriber.off('ready', this.onReady);
-    this.subscriber.off('close', this.onDown);
-    this.handlers.clear();
-    this.confirmed.clear();
+    clearInterval(this.checkTimer);
+    clearTimeout(this.retryTimer);
+    this.subscriber.close();
+    this.sites.clear();
   }
 
-  /** Subscribe, then read the cache: anything published in between arrives on the channel. */
+  /** Subscribe, then read the cache: anything published in between arrives on the channel. Returns the cached bytes. */
   private async sync(siteId: number): Promise<Buffer | null> {
     const names = redisNames(this.prefix, siteId);
     await this.subscriber.subscribe(names.snapshotChannel);
-    this.confirmed.add(siteId);
+    const site = this.sites.get(siteId);
+    if (site === undefined) return null;
+    site.confirmed = true;
     return this.command.getBuffer(names.snapshotKey);
   }
 
-  private readonly onMessage = (channel: Buffer, message: Buffer): void => {
-    const siteId = siteIdOfChannel(this.prefix, channel.toString());
-    const handler = siteId === undefined ? undefined : this.handlers.get(siteId);
-    if (handler === undefined) {
-      this.logger.debug({ channel: channel.toString() }, 'message on an unexpected channel ignored');
+  private readonly onMessage = (channel: string, message: Buffer): void => {
+    const siteId = siteIdOfChannel(this.prefix, channel);
+    const site = siteId === undefined ? undefined : this.sites.get(siteId);
+    if (site === undefined) {
+      this.logger.debug({ channel }, 'message on an unexpected channel ignored');
       return;
     }
-    handler(message);
+    site.lastSeq = snapshotSeq(message) ?? site.lastSeq;
+    site.healsWithoutMessage = 0;
+    site.handler(message);
   };
 
-  /** ioredis resubscribes by itself; confirming and re-reading is ours. */
-  private readonly onReady = (): void => {
-    for (const [siteId, handler] of this.handlers) {
-      this.sync(siteId).then(
-        (cached) => {
-          this.logger.info({ site: siteId }, 'subscribed to snapshots');
-          if (cached !== null && this.handlers.get(siteId) === handler) handler(cached);
-        },
-        (error: Error) => this.logger.warn({ site: siteId, err: error }, 'resubscribe failed; retrying on next reconnect'),
-      );
+  /** Records re-read bytes as the last delivered when their seq is above it; true when they were (the caller delivers them). */
+  private takeIfNewer(site: SiteFeed, bytes: Buffer | null): boolean {
+    if (bytes === null) return false;
+    const seq = snapshotSeq(bytes);
+    if (seq === undefined || (site.lastSeq !== undefined && seq <= site.lastSeq)) return false;
+    site.lastSeq = seq;
+    return true;
+  }
+
+  /** Hands re-read bytes to the site's handler if they are newer than what it has; true when they were. */
+  private deliverIfNewer(siteId: number, bytes: Buffer | null): boolean {
+    const site = this.sites.get(siteId);
+    if (site === undefined || !this.takeIfNewer(site, bytes)) return false;
+    site.handler(bytes as Buffer);
+    return true;
+  }
+
+  /** After a reconnect or failover: subscribe and re-read every site; one run at a time, repeated if asked again meanwhile. */
+  private resyncAll(): void {
+    if (this.closed) return;
+    if (this.resyncing !== undefined) {
+      this.resyncAgain = true;
+      return;
     }
-  };
+    this.resyncing = (async () => {
+      let failed: boolean;
+      do {
+        this.resyncAgain = false;
+        this.counters.resyncs++;
+        const outcomes = await Promise.all(
+          [...this.sites.keys()].map(async (siteId) => {
+            try {
+              this.deliverIfNewer(siteId, await this.sync(siteId));
+              return true;
+            } catch (error) {
+              this.logger.warn({ site: siteId, err: error }, 'resubscribe or re-read failed; retrying');
+              return false;
+            }
+          }),
+        );
+        failed = outcomes.includes(false);
+      } while (this.resyncAgain && !this.closed);
+      if (failed) this.scheduleRetry();
+      else {
+        this.retryAttempts = 0;
+        this.logger.info({ sites: [...this.sites.keys()] }, 'subscribed to snapshots');
+      }
+    })().finally(() => (this.resyncing = undefined));
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    const delay = Math.min(250 * 2 ** this.retryAttempts++, RETRY_CAP_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.resyncAll();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  /**
+   * One HGET per site, in parallel (in a Cluster each goes to its own slot's
+   * master); skipped while the last round runs. It runs during a resync too:
+   * it is the backstop if a resync is slow or stuck.
+   */
+  private async checkSeqs(): Promise<void> {
+    if (this.closed || this.checking) return;
+    this.checking = true;
+    try {
+      await Promise.all([...this.sites.keys()].map((siteId) => this.checkSite(siteId)));
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async checkSite(siteId: number): Promise<void> {
+    const site = this.sites.get(siteId);
+    if (site === undefined || !site.confirmed) return;
+    let stored: number;
+    this.counters.seqChecks++;
+    try {
+      stored = Number((await this.command.hget(redisNames(this.prefix, siteId).stateKey, 'seq')) ?? NaN);
+    } catch (error) {
+      this.counters.seqCheckErrors++;
+      this.logger.debug({ site: siteId, err: error }, 'seq check failed');
+      return;
+    }
+    // Never "!=": a stored seq below the delivered one is a rolled-back Redis, which the poller republishes over.
+    if (!Number.isSafeInteger(stored) || stored <= (site.lastSeq ?? 0)) {
+      site.suspectSeq = undefined;
+      return;
+    }
+    if (site.suspectSeq === undefined) {
+      // The message may be in flight on the other connection: look again shortly before calling it lost.
+      site.suspectSeq = stored;
+      setTimeout(() => void this.checkSite(siteId), Math.min(500, this.seqCheckIntervalMs)).unref();
+      return;
+    }
+    site.suspectSeq = undefined;
+    await this.heal(siteId, site, stored);
+  }
+
+  private async heal(siteId: number, site: SiteFeed, stored: number): Promise<void> {
+    const names = redisNames(this.prefix, siteId);
+    let bytes: Buffer | null;
+    try {
+      bytes = await this.command.getBuffer(names.snapshotKey);
+    } catch (error) {
+      this.counters.seqCheckErrors++;
+      this.logger.debug({ site: siteId, err: error }, 'gap re-read failed');
+      return;
+    }
+    const delivered = site.lastSeq;
+    if (!this.deliverIfNewer(siteId, bytes)) return;
+    this.counters.gapsHealed[siteId] = (this.counters.gapsHealed[siteId] ?? 0) + 1;
+    this.logger.warn({ site: siteId, delivered, stored }, 'a published snapshot never arrived on the channel; re-read it from Redis');
+    if (++site.healsWithoutMessage < 2) return;
+    site.healsWithoutMessage = 0;
+    this.counters.resubscribes++;
+    this.logger.warn({ site: siteId, channel: names.snapshotChannel }, 'gaps keep appearing on this subscription; subscribing again');
+    await this.subscriber
+      .resubscribe(names.snapshotChannel)
+      .catch((error: Error) => this.logger.warn({ site: siteId, err: error }, 'subscribing again failed; the next check retries'));
+  }
 
   private readonly onDown = (): void => {
-    if (this.confirmed.size > 0) this.logger.warn('Redis subscriber connection lost; reconnecting');
-    this.confirmed.clear();
-  };
-
-  private readonly onError = (error: Error): void => {
-    this.logger.debug({ err: error }, 'Redis error');
+    let wasConfirmed = false;
+    for (const site of this.sites.values()) {
+      wasConfirmed ||= site.confirmed;
+      site.confirmed = false;
+    }
+    if (wasConfirmed) this.logger.warn('Redis subscriber connection lost; reconnecting');
   };
 }

@@ -9,7 +9,6 @@ export {
 } from './poller';
 export { RedisSnapshotPublisher } from './redis-publisher';
 export { RedisLeaseManager, type LeaseManager } from './redis-lease';
-export { createPollerRedis } from './redis-clients';
 export { createRedisPoller, type RedisPoller, type RedisPollerOptions } from './redis-poller';
 export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server';
 export { startPollerProcess, type PollerProcess } from './poller-process';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createLogger, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
+import { createLogger, describeRedis, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
 import { startHealthServer, type HealthServer } from './health-server';
 import type { Poller } from './poller';
 import { createRedisPoller } from './redis-poller';
@@ -20,8 +20,8 @@ export interface PollerProcess {
 export async function startPollerProcess(env: RawEnv = process.env): Promise<PollerProcess> {
   const config = loadOrExit(() => loadPollerConfig(env));
   const logger = createLogger({ name: 'poller', level: config.logLevel, pretty: config.logPretty });
-  const { poller, redis, leases, close } = createRedisPoller({ config, redisUrl: config.redisUrl!, logger });
-  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error; reconnecting'));
+  // The loader requires one Redis mode here (requireRedis defaults to true).
+  const { poller, redis, leases, close } = createRedisPoller({ config, redis: config.redis!, logger });
   redis.on('ready', () => logger.info('redis ready'));
   logger.info(
     {
@@ -30,6 +30,7 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
       sites: config.siteIds,
       owner: leases.owner,
       prefix: config.redisPrefix,
+      redis: describeRedis(config.redis),
     },
     'configuration loaded',
   );

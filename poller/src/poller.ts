@@ -325,10 +325,9 @@ class SnapshotPoller implements Poller {
         { baseUrl: this.config.matomoUrl, dispatcher: this.dispatcher, timeoutMs: this.config.matomoTimeoutMs },
         this.abort.signal,
       );
-      for (const slots of bulk.slots) {
-        const failure = await this.handleSite(slots, answers, bulk.methods, startedAt);
-        if (failure) failures.push(failure);
-      }
+      // In parallel: in a Redis Cluster a site whose shard is failing over must not hold up the others' publishes.
+      const outcomes = await Promise.all(bulk.slots.map((slots) => this.handleSite(slots, answers, bulk.methods, startedAt)));
+      for (const failure of outcomes) if (failure) failures.push(failure);
     } catch (error) {
       if (!this.running) return;
       failures.push(TickFailure.of(error, error instanceof MatomoRequestError ? error.kind : undefined));
@@ -395,7 +394,8 @@ class SnapshotPoller implements Poller {
       const seq = Math.max(this.clock.now(), state.lastSeq + 1);
       const bytes = encodeSnapshot(content, seq, new Date(state.digestSeenAt));
       const outcome = await this.options.publisher
-        .publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner })
+        // knownSeq: a stored state below what we saw stored was rolled back (failover) and is republished.
+        .publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner, knownSeq: state.lastSeq })
         .catch((error: unknown) => {
           throw new PublishError(error instanceof Error ? error.message : String(error), error);
         });
@@ -404,7 +404,7 @@ class SnapshotPoller implements Poller {
           state.lastSeq = seq;
           state.lastPublishedAt = this.clock.now();
           this.counters.published++;
-          this.log.debug({ siteId, seq, visits: content.visits_live.length }, 'published');
+          this.log.debug({ siteId, seq, visits: content.visits_live.length, receivers: outcome.receivers }, 'published');
           return;
         case 'unchanged':
           state.lastSeq = Math.max(state.lastSeq, outcome.seq);
@@ -445,11 +445,13 @@ class SnapshotPoller implements Poller {
       return this.scheduleTick(this.timing.authRetryMs);
     }
     // Retry n (n = failures so far) waits up to min(cap, base·2^(n-1)): backoffDelay counts attempts from 0.
-    const delay = backoffDelay(h.consecutiveFailures - 1, {
+    const backoff = backoffDelay(h.consecutiveFailures - 1, {
       initialMs: this.timing.backoffBaseMs,
       maxMs: this.timing.backoffCapMs,
       random: this.timing.random,
     });
+    // Backing off spares Matomo; when only Redis failed (a failover), keep the normal pace so the next publish follows the promotion.
+    const delay = failures.every((f) => f.kind === 'publish') ? Math.min(backoff, this.config.fetchIntervalMs) : backoff;
     const loud = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0;
     // An internal failure is a bug: always worth its stack at error level (still only as often as the warnings).
     const level = !loud ? 'debug' : first.kind === 'internal' ? 'error' : 'warn';

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type Redis from 'ioredis';
-import { redisNames } from '@matomo-live/shared';
+import { redisNames, type RedisClient } from '@matomo-live/shared';
 
 /** Leadership per site: one active poller per site across replicas. */
 export interface LeaseManager {
@@ -44,7 +43,7 @@ type AcquireCommand = (leaseKey: string, owner: string, ttlMs: string) => Promis
 type ReleaseCommand = (leaseKey: string, owner: string) => Promise<number>;
 
 /** The scripts as commands of `redis` (EVALSHA, the text sent only when Redis lacks it), defined once per connection. */
-function leaseCommands(redis: Redis): { acquire: AcquireCommand; release: ReleaseCommand } {
+function leaseCommands(redis: RedisClient): { acquire: AcquireCommand; release: ReleaseCommand } {
   const commands = redis as unknown as Record<string, AcquireCommand & ReleaseCommand>;
   if (!commands.matomoLiveLeaseAcquire) redis.defineCommand('matomoLiveLeaseAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
   if (!commands.matomoLiveLeaseRelease) redis.defineCommand('matomoLiveLeaseRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
@@ -66,7 +65,7 @@ export class RedisLeaseManager implements LeaseManager {
    * @param owner owner id. Default host:pid:random.
    */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     readonly ttlMs: number,
     private readonly prefix = 'matomo-live:',
     owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,

@@ -1,17 +1,17 @@
-import type Redis from 'ioredis';
+import { closeRedisClient, createRedisClient, publishCommandOf, type RedisClient, type RedisConnectionConfig } from '@matomo-live/shared';
 import { createPoller, type Poller, type PollerOptions } from './poller';
-import { createPollerRedis } from './redis-clients';
 import { RedisLeaseManager } from './redis-lease';
 import { RedisSnapshotPublisher } from './redis-publisher';
 
 export interface RedisPollerOptions extends Omit<PollerOptions, 'publisher' | 'leases'> {
-  redisUrl: string;
+  /** How to reach Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES). */
+  redis: RedisConnectionConfig;
 }
 
 export interface RedisPoller {
   poller: Poller;
-  /** The poller's own connection; the caller logs its errors (an 'error' listener is expected). */
-  redis: Redis;
+  /** The poller's own connection (its errors are logged at warn). */
+  redis: RedisClient;
   leases: RedisLeaseManager;
   /** Closes the Redis connection (QUIT, else disconnect). Call after poller.stop(). */
   close(): Promise<void>;
@@ -19,19 +19,19 @@ export interface RedisPoller {
 
 /**
  * A poller wired to Redis as in the split deployment: its own connection,
- * leases per site (LEASE_TTL, REDIS_PREFIX) and the atomic publisher. Not started.
+ * leases per site (LEASE_TTL, REDIS_PREFIX) and the atomic publisher
+ * (SPUBLISH in Cluster mode, PUBLISH otherwise). Not started.
  */
-export function createRedisPoller({ redisUrl, ...options }: RedisPollerOptions): RedisPoller {
+export function createRedisPoller({ redis: connection, ...options }: RedisPollerOptions): RedisPoller {
   const { leaseTtlMs, redisPrefix } = options.config;
-  const redis = createPollerRedis(redisUrl);
+  const redis = createRedisClient(connection, 'poller', { logger: options.logger, connectionName: 'matomo-live-poller' });
   const leases = new RedisLeaseManager(redis, leaseTtlMs, redisPrefix);
-  const poller = createPoller({ ...options, publisher: new RedisSnapshotPublisher(redis, redisPrefix), leases });
+  const publisher = new RedisSnapshotPublisher(redis, redisPrefix, publishCommandOf(connection.mode));
+  const poller = createPoller({ ...options, publisher, leases });
   return {
     poller,
     redis,
     leases,
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: () => closeRedisClient(redis),
   };
 }

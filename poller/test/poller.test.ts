@@ -1,13 +1,12 @@
 import { once } from 'node:events';
-import type Redis from 'ioredis';
 import { decodeSnapshot, type Snapshot } from '@matomo-live/protocol';
-import { formatLocalDateTime, parseSiteTimezone, redisNames } from '@matomo-live/shared';
+import { createRedisClient, formatLocalDateTime, parseSiteTimezone, redisNames, type RedisClient } from '@matomo-live/shared';
 import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
-import { capturedLogger } from '@matomo-live/test-support/logger';
+import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
 import { spawnRedisServer } from '@matomo-live/test-support/redis';
+import { singleNode } from '@matomo-live/test-support/redis-ha';
 import { startHealthServer } from '../src/health-server';
 import { createPoller, type Poller, type PollerOptions } from '../src/poller';
-import { createPollerRedis } from '../src/redis-clients';
 import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
 import { ManualClock, SIM_TOKEN, testConfig, waitFor, watchRedis, type RedisWatch } from './support/harness';
@@ -29,9 +28,12 @@ afterEach(async () => {
 
 interface Started {
   poller: Poller;
-  redis: Redis;
+  redis: RedisClient;
   log: ReturnType<typeof capturedLogger>;
 }
+
+/** The poller's kind of connection (createRedisClient 'poller'), its errors not logged. */
+const pollerRedis = (url: string): RedisClient => createRedisClient(singleNode(url), 'poller', { logger: silentLogger });
 
 /** A poller on the simulator and the shared Redis (own connection), stopped after the test. */
 async function startPoller(
@@ -40,8 +42,7 @@ async function startPoller(
 ): Promise<Started> {
   const redisUrl = extra.redisUrl ?? watch.url;
   const config = testConfig(sim, redisUrl, watch.prefix, { MATOMO_SITE_IDS: '1,2', ...env });
-  const redis = createPollerRedis(redisUrl);
-  redis.on('error', () => undefined);
+  const redis = pollerRedis(redisUrl);
   const log = capturedLogger();
   const leases = extra.leases ?? (extra.leased ? new RedisLeaseManager(redis, config.leaseTtlMs, watch.prefix) : undefined);
   const poller = createPoller({ config, publisher: new RedisSnapshotPublisher(redis, watch.prefix), logger: log.logger, leases, ...extra });
@@ -261,8 +262,7 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     const privateRedis = await spawnRedisServer();
     cleanups.push(() => privateRedis.stop());
     const { poller } = await startPoller({}, { redisUrl: privateRedis.url, leased: true });
-    const reader = createPollerRedis(privateRedis.url);
-    reader.on('error', () => undefined);
+    const reader = pollerRedis(privateRedis.url);
     cleanups.push(() => reader.disconnect());
     const key = redisNames(watch.prefix, 1).snapshotKey;
     await waitFor(async () => reader.status === 'ready' && (await reader.exists(key)) === 1, 'the first snapshot in the private Redis');
@@ -301,6 +301,26 @@ describe('failure kinds in the status and on /healthz', () => {
     const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher });
     await waitFor(() => poller.status().lastError, 'the failure');
     expect((await healthz(poller)).lastError).toMatchObject({ kind: 'publish', message: expect.stringContaining('READONLY') });
+  });
+
+  it('keeps its pace while only publishing fails (Redis failing over); Matomo failures back off', async () => {
+    let redisDown = true;
+    const publisher = {
+      readState: async () => null,
+      publish: async () =>
+        redisDown ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : { kind: 'published' as const, seq: 1 },
+    };
+    // random ≈ 1: each backoff at its ceiling, base·2^(n-1).
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher, timing: { random: () => 0.999 } });
+    const retries = () => log.lines().filter((l) => l.msg === 'tick failed; nothing published');
+    await waitFor(() => poller.status().consecutiveFailures >= 5, 'five failed publishes');
+    expect(retries().map((l) => [l.kind, (l.retryInMs as number) <= 100])).toEqual(retries().map(() => ['publish', true]));
+    redisDown = false;
+    await waitFor(() => poller.status().consecutiveFailures === 0, 'the publish after the failover');
+    sim.injectFault({ kind: 'http-5xx', count: 4 });
+    await waitFor(() => poller.status().consecutiveFailures >= 4, 'four Matomo failures');
+    const matomo = retries().filter((l) => l.kind === 'http');
+    expect(Math.max(...matomo.map((l) => l.retryInMs as number))).toBeGreaterThan(400);
   });
 
   it('an exception nothing expected is an internal failure, logged at error level with its stack', async () => {
@@ -342,7 +362,7 @@ describe('leases', () => {
 
   it('one poller leads; the standby asks Matomo nothing; it takes over within about two lease periods after a crash', async () => {
     const env = { LEASE_TTL: '1000', MATOMO_SITE_IDS: '1' };
-    const leaderRedis = createPollerRedis(watch.url);
+    const leaderRedis = pollerRedis(watch.url);
     cleanups.push(() => leaderRedis.disconnect());
     const leader = await startPoller(env, { leases: crashing(new RedisLeaseManager(leaderRedis, 1000, watch.prefix, 'leader')) });
     await waitFor(() => watch.messages().length === 1, "the leader's snapshot");
@@ -362,7 +382,7 @@ describe('leases', () => {
 
   it('a leader releases its lease when stopped, and the standby takes over at its next lease round', async () => {
     const env = { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' };
-    const leaderRedis = createPollerRedis(watch.url);
+    const leaderRedis = pollerRedis(watch.url);
     cleanups.push(() => leaderRedis.disconnect());
     const leader = await startPoller(env, { leases: new RedisLeaseManager(leaderRedis, 60_000, watch.prefix, 'leader') });
     await waitFor(() => watch.messages().length === 1, "the leader's snapshot");

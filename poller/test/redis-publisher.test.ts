@@ -1,5 +1,17 @@
 import { decodeSnapshot, type SnapshotContent } from '@matomo-live/protocol';
-import { contentDigest, encodeSnapshot, redisNames } from '@matomo-live/shared';
+import {
+  contentDigest,
+  createRedisClient,
+  encodeSnapshot,
+  RedisChannelSubscriber,
+  redisNames,
+  siteIdOfChannel,
+  type RedisClient,
+} from '@matomo-live/shared';
+import { silentLogger } from '@matomo-live/test-support/logger';
+import { redisHaUnavailable, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
+import Redis from 'ioredis';
+import { RedisLeaseManager } from '../src/redis-lease';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
 import { waitFor, watchRedis, type RedisWatch } from './support/harness';
 
@@ -43,6 +55,10 @@ function request(c: SnapshotContent, seq: number, leaseOwner?: string) {
   return { digest: contentDigest(c), seq, bytes: encodeSnapshot(c, seq, new Date(seq)), leaseOwner };
 }
 
+const unavailable = redisHaUnavailable();
+if (unavailable) console.warn(`SKIPPED the Redis Cluster tests of the publisher: ${unavailable}`);
+const describeHa = unavailable ? describe.skip : describe;
+
 let watch: RedisWatch;
 let publisher: RedisSnapshotPublisher;
 
@@ -55,7 +71,7 @@ afterEach(() => watch.close());
 describe('RedisSnapshotPublisher', () => {
   it('stores and publishes the same bytes once, and records digest and seq', async () => {
     const req = request(content('A'), 1_700_000_000_000);
-    expect(await publisher.publish(1, req)).toEqual({ kind: 'published', seq: 1_700_000_000_000 });
+    expect(await publisher.publish(1, req)).toEqual({ kind: 'published', seq: 1_700_000_000_000, receivers: 1 });
     const names = redisNames(watch.prefix, 1);
     expect(await watch.command.getBuffer(names.snapshotKey)).toEqual(req.bytes);
     await waitFor(() => watch.messages().length === 1, 'the message');
@@ -81,13 +97,58 @@ describe('RedisSnapshotPublisher', () => {
   it('refuses a seq that does not grow and says which one is stored', async () => {
     await publisher.publish(1, request(content('A'), 500));
     expect(await publisher.publish(1, request(content('B'), 500))).toEqual({ kind: 'seq-behind', storedSeq: 500 });
-    expect(await publisher.publish(1, request(content('B'), 501))).toEqual({ kind: 'published', seq: 501 });
+    expect(await publisher.publish(1, request(content('B'), 501))).toEqual({ kind: 'published', seq: 501, receivers: 1 });
   });
 
   it('publishes again when the key vanished (Redis restarted empty) even with the same digest', async () => {
     await publisher.publish(1, request(content('A'), 10));
     await watch.command.del(redisNames(watch.prefix, 1).snapshotKey);
-    expect(await publisher.publish(1, request(content('A'), 11))).toEqual({ kind: 'published', seq: 11 });
+    expect(await publisher.publish(1, request(content('A'), 11))).toEqual({ kind: 'published', seq: 11, receivers: 1 });
+  });
+
+  it('publishes again, same digest, when the stored state was rolled back or lost (a failover dropped acknowledged writes)', async () => {
+    const names = redisNames(watch.prefix, 1);
+    await publisher.publish(1, request(content('A'), 10));
+    const old = await watch.command.getBuffer(names.snapshotKey);
+    await publisher.publish(1, request(content('B'), 20));
+    // What a promoted replica that missed the last write holds: the previous snapshot and state.
+    await watch.command
+      .multi()
+      .set(names.snapshotKey, old!)
+      .hset(names.stateKey, 'digest', contentDigest(content('A')), 'seq', '10')
+      .exec();
+    // Without knownSeq the digest matches the rolled-back state: nothing would be republished.
+    expect(await publisher.publish(1, request(content('A'), 30))).toEqual({ kind: 'unchanged', seq: 10 });
+    // The poller passes the seq it saw stored (20): the rollback is noticed and the content published over it.
+    expect(await publisher.publish(1, { ...request(content('A'), 30), knownSeq: 20 })).toEqual({
+      kind: 'published',
+      seq: 30,
+      receivers: 1,
+    });
+    expect(await publisher.readState(1)).toEqual({ digest: contentDigest(content('A')), seq: 30 });
+    await waitFor(() => watch.messages().length === 3, 'the republished snapshot');
+    // And when the state hash was lost entirely.
+    await watch.command.del(names.stateKey);
+    expect(await publisher.publish(1, { ...request(content('A'), 40), knownSeq: 30 })).toMatchObject({ kind: 'published', seq: 40 });
+  });
+
+  it('publishes with SPUBLISH when told (Cluster mode) and reports how many subscribers got it', async () => {
+    const sharded = new RedisSnapshotPublisher(watch.command, watch.prefix, 'SPUBLISH');
+    const names = redisNames(watch.prefix, 1);
+    const subscriber = new Redis(watch.url);
+    try {
+      const got: Buffer[] = [];
+      subscriber.on('smessageBuffer', (_channel: Buffer, message: Buffer) => got.push(message));
+      await subscriber.ssubscribe(names.snapshotChannel);
+      const req = request(content('S'), 5);
+      expect(await sharded.publish(1, req)).toEqual({ kind: 'published', seq: 5, receivers: 1 });
+      await waitFor(() => got.length === 1, 'the sharded message');
+      expect(got[0]).toEqual(req.bytes);
+      // Classic subscribers are another namespace: the watch's SUBSCRIBE got nothing.
+      expect(watch.messages()).toEqual([]);
+    } finally {
+      subscriber.disconnect();
+    }
   });
 
   it('fences: only the lease owner may publish', async () => {
@@ -95,10 +156,65 @@ describe('RedisSnapshotPublisher', () => {
     await watch.command.set(names.leaseKey, 'owner-a', 'PX', 10_000);
     expect(await publisher.publish(1, request(content('A'), 1, 'owner-b'))).toEqual({ kind: 'not-leader' });
     expect(await watch.command.exists(names.snapshotKey)).toBe(0);
-    expect(await publisher.publish(1, request(content('A'), 1, 'owner-a'))).toEqual({ kind: 'published', seq: 1 });
+    expect(await publisher.publish(1, request(content('A'), 1, 'owner-a'))).toEqual({ kind: 'published', seq: 1, receivers: 1 });
   });
 
   it('readState is null when nothing is stored', async () => {
     expect(await publisher.readState(1)).toBeNull();
+  });
+});
+
+describeHa('RedisSnapshotPublisher and RedisLeaseManager in a Redis Cluster', () => {
+  let cluster: TestCluster;
+  let client: RedisClient;
+  let subscriber: RedisChannelSubscriber;
+  const prefix = 'matomo-live:';
+  const sites = [1, 2, 3, 4, 5, 6];
+  const received = new Map<number, Buffer[]>();
+
+  beforeAll(async () => {
+    cluster = await startCluster({ create: 'commands' });
+    client = createRedisClient(cluster.connection, 'poller', { logger: silentLogger });
+    subscriber = new RedisChannelSubscriber(createRedisClient(cluster.connection, 'gateway-subscriber', { logger: silentLogger }));
+    subscriber.onMessage((channel, message) => {
+      const site = siteIdOfChannel(prefix, channel)!;
+      received.set(site, [...(received.get(site) ?? []), message]);
+    });
+    for (const site of sites) await subscriber.subscribe(redisNames(prefix, site).snapshotChannel);
+    await waitFor(() => client.status === 'ready', 'the poller connection');
+  }, 60_000);
+  afterAll(async () => {
+    subscriber?.close();
+    subscriber?.client.disconnect();
+    client?.disconnect();
+    await cluster?.stop();
+    await stopAllRedisProcesses();
+  });
+
+  it('keeps every key and the channel of a site in one slot, and sites on several masters', async () => {
+    const masters = new Set<number>();
+    for (const site of sites) {
+      const n = redisNames(prefix, site);
+      const slots = await Promise.all([n.snapshotKey, n.stateKey, n.leaseKey, n.snapshotChannel].map((k) => cluster.slotOf(k)));
+      expect(new Set(slots).size).toBe(1);
+      masters.add((await cluster.masterOf(slots[0]!)).port);
+    }
+    expect(masters.size).toBeGreaterThan(1);
+  });
+
+  it('runs the fenced publish script on the slot owner and SPUBLISHes to its shard', async () => {
+    const publisher = new RedisSnapshotPublisher(client, prefix, 'SPUBLISH');
+    const leases = new RedisLeaseManager(client, 10_000, prefix, 'cluster-owner');
+    for (const site of sites) {
+      expect(await leases.acquire(site)).toBe(true);
+      const req = { ...request({ ...content(`site ${site}`), site }, 1000 + site), leaseOwner: leases.owner };
+      expect(await publisher.publish(site, req)).toEqual({ kind: 'published', seq: 1000 + site, receivers: 1 });
+      expect(await publisher.publish(site, { ...req, seq: 2000 })).toEqual({ kind: 'unchanged', seq: 1000 + site });
+      expect(await publisher.publish(site, { ...req, leaseOwner: 'someone-else', digest: 'other' })).toEqual({ kind: 'not-leader' });
+      expect(await publisher.readState(site)).toEqual({ digest: req.digest, seq: 1000 + site });
+    }
+    await waitFor(() => sites.every((site) => received.get(site)?.length === 1), 'one message per site');
+    for (const site of sites) expect(decodeSnapshot(received.get(site)![0]!)).toMatchObject({ header: { site, seq: 1000 + site } });
+    for (const site of sites) await leases.release(site);
   });
 });

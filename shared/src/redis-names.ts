@@ -2,14 +2,25 @@
  * Every Redis key and channel matomo-live uses, in one place. With the
  * default prefix "matomo-live:" and site 1:
  *
- * | name                                  | type    | written by | what                                           |
- * |---------------------------------------|---------|------------|------------------------------------------------|
- * | matomo-live:site:1:snapshot           | string  | poller     | the latest snapshot, the exact published bytes |
- * | matomo-live:site:1:snapshot (channel) | pub/sub | poller     | one message per change, same bytes as the key  |
- * | matomo-live:site:1:state              | hash    | poller     | `digest` and `seq` of the stored snapshot      |
- * | matomo-live:site:1:lease              | string  | poller     | leadership lease (owner id, PX expiry)         |
+ * | name                                    | type    | written by | what                                           |
+ * |-----------------------------------------|---------|------------|------------------------------------------------|
+ * | {matomo-live:site:1}:snapshot           | string  | poller     | the latest snapshot, the exact published bytes |
+ * | {matomo-live:site:1}:snapshot (channel) | pub/sub | poller     | one message per change, same bytes as the key; SPUBLISH (sharded) in Cluster mode, PUBLISH otherwise |
+ * | {matomo-live:site:1}:state              | hash    | poller     | `digest` and `seq` of the stored snapshot      |
+ * | {matomo-live:site:1}:lease              | string  | poller     | leadership lease (owner id, PX expiry)         |
+ *
+ * Everything of one site shares the hash tag `{<prefix>site:<id>}`, in every
+ * mode: in a Redis Cluster it all lives in one slot, so the publish script
+ * (lease check, digest compare, SET, HSET, PUBLISH/SPUBLISH) runs on one node,
+ * and different sites spread over the slots. A new per-site key (e.g. a
+ * stream of visit events) must be named `${tag}:<name>` so it can join the
+ * same script. Version 0.1.0 used untagged names (`matomo-live:site:1:snapshot`):
+ * pollers and gateways of 0.1.0 and later versions do not see each other
+ * (CHANGELOG, upgrade note).
  */
 export interface RedisNames {
+  /** `{<prefix>site:<id>}`: the hash tag of every key and channel of the site. */
+  tag: string;
   snapshotKey: string;
   snapshotChannel: string;
   stateKey: string;
@@ -17,18 +28,28 @@ export interface RedisNames {
 }
 
 export function redisNames(prefix: string, siteId: number): RedisNames {
-  const base = `${prefix}site:${siteId}:`;
+  const tag = `{${prefix}site:${siteId}}`;
   return {
-    snapshotKey: `${base}snapshot`,
-    snapshotChannel: `${base}snapshot`,
-    stateKey: `${base}state`,
-    leaseKey: `${base}lease`,
+    tag,
+    snapshotKey: `${tag}:snapshot`,
+    snapshotChannel: `${tag}:snapshot`,
+    stateKey: `${tag}:state`,
+    leaseKey: `${tag}:lease`,
   };
 }
 
 /** The site id a snapshot channel belongs to, or undefined for another channel. */
 export function siteIdOfChannel(prefix: string, channel: string): number | undefined {
-  if (!channel.startsWith(`${prefix}site:`) || !channel.endsWith(':snapshot')) return undefined;
-  const id = Number(channel.slice(prefix.length + 'site:'.length, -':snapshot'.length));
+  const head = `{${prefix}site:`;
+  const tail = '}:snapshot';
+  if (!channel.startsWith(head) || !channel.endsWith(tail)) return undefined;
+  const digits = channel.slice(head.length, -tail.length);
+  const id = /^\d+$/.test(digits) ? Number(digits) : NaN;
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+/** A KEYS/SCAN pattern matching every key of every site under `prefix` (cleanup, inspection). */
+export function redisKeyPattern(prefix: string): string {
+  // Glob-special characters in the prefix are escaped; braces are literal in Redis patterns.
+  return `{${prefix.replace(/[*?[\]\\]/g, '\\$&')}site:*`;
 }

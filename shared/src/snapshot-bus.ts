@@ -12,8 +12,8 @@ export interface StoredState {
 }
 
 export type PublishOutcome =
-  /** Stored and published. */
-  | { kind: 'published'; seq: number }
+  /** Stored and published; `receivers`: subscribers that got it where the transport tells (Redis: on the publishing node). */
+  | { kind: 'published'; seq: number; receivers?: number }
   /** The stored snapshot has this digest already: nothing stored or published. */
   | { kind: 'unchanged'; seq: number }
   /** The stored seq is ≥ the offered one: retry with a seq above storedSeq. */
@@ -30,6 +30,13 @@ export interface PublishRequest {
   bytes: Buffer;
   /** Lease owner id; when given, the publish is refused unless this owner holds the lease. */
   leaseOwner?: string;
+  /**
+   * The highest seq the caller knows was stored for the site. A stored state
+   * below it was lost or rolled back (a Redis failover dropped acknowledged
+   * writes), so the bytes are stored and published again even when the
+   * digest matches: gateways compare seqs, never digests. Default 0.
+   */
+  knownSeq?: number;
 }
 
 /** The poller's side. */
@@ -37,8 +44,9 @@ export interface SnapshotPublisher {
   /** The stored state of a site, or null when nothing is stored. */
   readState(siteId: number): Promise<StoredState | null>;
   /**
-   * Atomically: unless a snapshot is stored with the same digest, store
-   * `bytes`, record digest and seq, and publish `bytes` once on the site's channel.
+   * Atomically: unless a snapshot is stored with the same digest (and a seq
+   * of at least `knownSeq`), store `bytes`, record digest and seq, and publish
+   * `bytes` once on the site's channel.
    */
   publish(siteId: number, request: PublishRequest): Promise<PublishOutcome>;
 }
@@ -55,7 +63,23 @@ export interface SnapshotFeed {
   subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null>;
   /** True while subscribed and connected (readiness). */
   isReady(): boolean;
+  /** Counters of the feed's repairs, for metrics; absent where nothing can be lost (in memory). */
+  stats?(): FeedStats;
   close(): Promise<void>;
+}
+
+/** What a feed did to make up for lost messages, counted since it was created. */
+export interface FeedStats {
+  /** Per site: snapshots re-read because the stored seq was ahead of the last delivered one with no message arriving. */
+  gapsHealed: Record<number, number>;
+  /** Subscriptions dropped and made again because gaps kept being found on them. */
+  resubscribes: number;
+  /** Re-reads of every site after a reconnect or a failover. */
+  resyncs: number;
+  /** Seq checks made (one per site per check round). */
+  seqChecks: number;
+  /** Seq checks that failed (Redis unreachable or failing over). */
+  seqCheckErrors: number;
 }
 
 /** Both sides in one process: the single-process mode's replacement for Redis. */
@@ -67,9 +91,9 @@ export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
     return this.stored.get(siteId)?.state ?? null;
   }
 
-  async publish(siteId: number, { digest, seq, bytes }: PublishRequest): Promise<PublishOutcome> {
+  async publish(siteId: number, { digest, seq, bytes, knownSeq = 0 }: PublishRequest): Promise<PublishOutcome> {
     const current = this.stored.get(siteId);
-    if (current?.state.digest === digest) return { kind: 'unchanged', seq: current.state.seq };
+    if (current?.state.digest === digest && current.state.seq >= knownSeq) return { kind: 'unchanged', seq: current.state.seq };
     if (current && current.state.seq >= seq) return { kind: 'seq-behind', storedSeq: current.state.seq };
     this.stored.set(siteId, { bytes, state: { seq, digest } });
     this.listeners.get(siteId)?.(bytes);

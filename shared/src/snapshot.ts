@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Snapshot, SnapshotContent } from '@matomo-live/protocol';
+import { decodeSnapshot, type Snapshot, type SnapshotContent } from '@matomo-live/protocol';
 
 /**
  * The server side of the message format (@matomo-live/protocol defines it and
@@ -25,4 +25,23 @@ export function canonicalJson(value: unknown): string {
     for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
     return sorted;
   });
+}
+
+const SEQ_FIELD = Buffer.from('"seq":');
+
+/**
+ * The seq of published bytes without parsing them: encodeSnapshot() writes
+ * `"seq":N` after the content, so the last occurrence is the header's. Falls
+ * back to a full parse for bytes another encoder wrote; undefined when there is none.
+ */
+export function snapshotSeq(bytes: Buffer): number | undefined {
+  const at = bytes.lastIndexOf(SEQ_FIELD);
+  if (at >= 0) {
+    let end = at + SEQ_FIELD.length;
+    let value = 0;
+    while (end < bytes.length && bytes[end]! >= 0x30 && bytes[end]! <= 0x39) value = value * 10 + (bytes[end++]! - 0x30);
+    if (end > at + SEQ_FIELD.length && (bytes[end] === 0x2c || bytes[end] === 0x7d) && Number.isSafeInteger(value)) return value;
+  }
+  const decoded = decodeSnapshot(bytes);
+  return 'error' in decoded ? undefined : decoded.header.seq;
 }

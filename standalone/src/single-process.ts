@@ -2,6 +2,7 @@ import { createPoller, createRedisPoller, type Poller } from '@matomo-live/polle
 import {
   ConfigError,
   createLogger,
+  describeRedis,
   gatewayShutdownDeadlineMs,
   InMemorySnapshotBus,
   loadGatewayConfig,
@@ -19,7 +20,7 @@ export interface SingleProcess {
   gateway: Gateway;
   poller: Poller;
   port: number;
-  /** "memory" without REDIS_URL, "redis" with it. */
+  /** "memory" without any Redis variable, "redis" with REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES. */
   bus: 'memory' | 'redis';
   logger: Logger;
   /** How long shutdown may take: the drain window plus 5 s. */
@@ -30,27 +31,32 @@ export interface SingleProcess {
 
 /**
  * Poller and gateway in one process (`npm start`, the one-box setup). Without
- * REDIS_URL an in-memory bus joins them; with REDIS_URL they use exactly the
- * split deployment's Redis classes, so this mode tests the same code paths.
+ * Redis an in-memory bus joins them; with a Redis mode (REDIS_URL,
+ * REDIS_SENTINELS or REDIS_CLUSTER_NODES) they use exactly the split
+ * deployment's Redis classes, so this mode tests the same code paths.
  */
 export async function startSingleProcess(env: RawEnv = process.env, options: ReadEnvOptions = {}): Promise<SingleProcess> {
   const { pollerConfig, gatewayConfig } = loadOrExit(() => loadBoth(env, options));
   const logger = createLogger({ name: 'matomo-live', level: gatewayConfig.logLevel, pretty: gatewayConfig.logPretty });
   const closers: Array<() => Promise<void>> = [];
-  const redisUrl = gatewayConfig.redisUrl;
-  const bus = redisUrl === undefined ? 'memory' : 'redis';
+  const redis = gatewayConfig.redis;
+  const bus = redis === undefined ? 'memory' : 'redis';
   let feed: SnapshotFeed;
   let poller: Poller;
-  if (redisUrl === undefined) {
+  if (redis === undefined) {
     const memoryBus = new InMemorySnapshotBus();
     feed = memoryBus;
     poller = createPoller({ config: pollerConfig, publisher: memoryBus, logger: logger.child({ part: 'poller' }) });
   } else {
-    const redisPoller = createRedisPoller({ config: pollerConfig, redisUrl, logger: logger.child({ part: 'poller' }) });
-    redisPoller.redis.on('error', (error: Error) => logger.debug({ err: error }, 'poller Redis error'));
+    const redisPoller = createRedisPoller({ config: pollerConfig, redis, logger: logger.child({ part: 'poller' }) });
     poller = redisPoller.poller;
-    const gatewayRedis = createRedisClients(redisUrl);
-    feed = new RedisSnapshotFeed({ ...gatewayRedis, prefix: gatewayConfig.redisPrefix, logger });
+    const gatewayRedis = createRedisClients(redis, { logger: logger.child({ part: 'gateway' }) });
+    feed = new RedisSnapshotFeed({
+      ...gatewayRedis,
+      prefix: gatewayConfig.redisPrefix,
+      logger,
+      seqCheckIntervalMs: gatewayConfig.seqCheckIntervalMs,
+    });
     closers.push(async () => {
       await redisPoller.close();
       await gatewayRedis.close();
@@ -58,7 +64,13 @@ export async function startSingleProcess(env: RawEnv = process.env, options: Rea
   }
   const gateway = createGateway({ config: gatewayConfig, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   logger.info(
-    { matomoUrl: pollerConfig.matomoUrl, tokenFingerprint: tokenFingerprint(pollerConfig.matomoToken), sites: pollerConfig.siteIds, bus },
+    {
+      matomoUrl: pollerConfig.matomoUrl,
+      tokenFingerprint: tokenFingerprint(pollerConfig.matomoToken),
+      sites: pollerConfig.siteIds,
+      bus,
+      redis: describeRedis(redis),
+    },
     'single-process mode',
   );
   const port = await gateway.listen();

@@ -1,4 +1,5 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
+import { redisNames } from '@matomo-live/shared';
 import { startSingleProcess, type SingleProcess } from '../src/single-process';
 import { redisScope } from '@matomo-live/test-support/redis';
 import { TestClient } from '@matomo-live/test-support/ws-client';
@@ -68,7 +69,7 @@ describe('single-process mode (poller + gateway in one process)', () => {
       running = await startSingleProcess(env({ REDIS_URL: world.url, REDIS_PREFIX: world.prefix }));
       expect(running.bus).toBe('redis');
       await seesNewVisit();
-      expect(await world.command.exists(`${world.prefix}site:1:snapshot`)).toBe(1);
+      expect(await world.command.exists(redisNames(world.prefix, 1).snapshotKey)).toBe(1);
     } finally {
       client?.ws.terminate();
       await running?.shutdown();

@@ -11,7 +11,7 @@ import {
 } from '@matomo-live/shared';
 import { silentLogger } from './logger';
 
-/** The gateway's config from `env` alone (no .env file; REDIS_URL optional, as in the single-process mode). */
+/** The gateway's config from `env` alone (no .env file; Redis optional, as in the single-process mode). */
 export function gatewayConfigFrom(env: Record<string, string>): GatewayConfig {
   return loadGatewayConfig(env, { dotenv: false, requireRedis: false });
 }
@@ -34,7 +34,7 @@ export interface RunningGateway {
 }
 
 export interface StartGatewayOptions {
-  /** Default: a RedisSnapshotFeed on config.redisUrl, closed by stop(). A feed passed here stays the caller's. */
+  /** Default: a RedisSnapshotFeed on config.redis, closed by stop(). A feed passed here stays the caller's. */
   feed?: GatewayOptions['feed'];
   /** Default: the system clock. */
   clock?: GatewayOptions['clock'];
@@ -43,13 +43,18 @@ export interface StartGatewayOptions {
 export async function startGateway(config: GatewayConfig, { feed, clock }: StartGatewayOptions = {}): Promise<RunningGateway> {
   let closeFeed = async (): Promise<void> => undefined;
   if (!feed) {
-    if (!config.redisUrl) throw new Error('startGateway: the config has no REDIS_URL and no feed was given');
-    const redis = createRedisClients(config.redisUrl, 'gateway-test');
-    const redisFeed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger: silentLogger });
+    if (!config.redis) throw new Error('startGateway: the config has no Redis (REDIS_URL, …) and no feed was given');
+    const redis = createRedisClients(config.redis, { logger: silentLogger, connectionName: 'gateway-test' });
+    const redisFeed = new RedisSnapshotFeed({
+      ...redis,
+      prefix: config.redisPrefix,
+      logger: silentLogger,
+      seqCheckIntervalMs: config.seqCheckIntervalMs,
+    });
     feed = redisFeed;
     closeFeed = async () => {
       await redisFeed.close();
-      redis.subscriber.disconnect();
+      redis.subscriber.client.disconnect();
       redis.command.disconnect();
     };
   }

@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { redisKeyPattern } from '@matomo-live/shared';
 import { freePort } from './net';
 import { startProcess, type ServiceProcess } from './processes';
 import { HOW_TO_GET_REDIS, RUN_REDIS_URL_VARIABLE } from './run-redis';
@@ -48,7 +49,7 @@ export async function redisScope(label: string, url?: string): Promise<RedisScop
     prefix,
     command,
     async close() {
-      const keys = await command.keys(`${prefix}*`);
+      const keys = await command.keys(redisKeyPattern(prefix));
       if (keys.length > 0) await command.del(...keys);
       command.disconnect();
     },

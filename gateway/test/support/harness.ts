@@ -7,7 +7,7 @@
 import { request, type IncomingHttpHeaders } from 'node:http';
 import type Redis from 'ioredis';
 import type { SnapshotContent } from '@matomo-live/protocol';
-import { encodeSnapshot, loadGatewayConfig, redisNames, type GatewayConfig } from '@matomo-live/shared';
+import { encodeSnapshot, loadGatewayConfig, redisNames, snapshotSeq, type GatewayConfig } from '@matomo-live/shared';
 import { redisScope } from '@matomo-live/test-support/redis';
 
 export const TOKEN = 'test-token-0123456789';
@@ -32,7 +32,7 @@ export function content(site: number, visits: number, extra: Partial<SnapshotCon
   };
 }
 
-/** Publishes as the poller does: cached key + channel, same bytes. */
+/** Publishes as the poller does: cached key + state seq + channel, same bytes. */
 export class TestPublisher {
   constructor(
     readonly redis: Redis,
@@ -47,7 +47,10 @@ export class TestPublisher {
 
   async publishBytes(site: number, bytes: Buffer | string): Promise<void> {
     const names = redisNames(this.prefix, site);
-    await this.redis.multi().set(names.snapshotKey, bytes).publish(names.snapshotChannel, bytes).exec();
+    const seq = snapshotSeq(Buffer.from(bytes));
+    const stored = this.redis.multi().set(names.snapshotKey, bytes);
+    if (seq !== undefined) stored.hset(names.stateKey, 'seq', String(seq));
+    await stored.publish(names.snapshotChannel, bytes).exec();
   }
 
   async store(site: number, seq: number): Promise<Buffer> {

@@ -27,3 +27,18 @@ function describe(name: string, error: Error, specs: object): string {
   }
   return `${name}: ${error.message.replace(/\s+/g, ' ').trim()}`;
 }
+
+/**
+ * cleanOrThrow, with `crossErrors` (checks across variables, made on the raw
+ * values) reported in the same ConfigError as envalid's lines, so one run
+ * names every bad variable. The caller still throws `crossErrors` alone when
+ * envalid found nothing.
+ */
+export function cleanOrThrowWith<S extends object>(env: RawEnv, specs: S, crossErrors: readonly string[]): ReturnType<typeof cleanEnv<S>> {
+  try {
+    return cleanOrThrow(env, specs);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError([...error.lines, ...crossErrors]);
+    throw error;
+  }
+}

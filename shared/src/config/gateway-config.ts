@@ -1,10 +1,11 @@
 import { bool, EnvError, makeValidator, str } from 'envalid';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { cleanOrThrow } from './clean';
-import { commonEnvSpec, configuredSiteIds, missingRedisUrl, type LoadConfigOptions } from './common-env';
+import { cleanOrThrowWith } from './clean';
+import { commonEnvSpec, configuredSiteIds, type LoadConfigOptions } from './common-env';
 import { ConfigError } from './config-error';
 import { readEnv, type RawEnv } from './read-env';
+import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
 import { commaList, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 
 /** "https://a.example, http://b.example:8080" → normalized origins (scheme://host[:port]). */
@@ -116,6 +117,13 @@ export const gatewayEnvSpec = {
     default: true,
     desc: 'frame each broadcast once and write that frame to every socket (ws internals, checked at start-up); `false`: `ws.send` per client, slower',
   }),
+  REDIS_SEQ_CHECK_INTERVAL: milliseconds(
+    0,
+    600_000,
+  )({
+    default: 2000,
+    desc: "how often, ms, the gateway compares each site's stored `seq` in Redis with the last one it delivered and re-reads the snapshot when Redis is ahead (a pub/sub message lost without a reconnect); one `HGET` per site; `0` turns it off",
+  }),
   DASHBOARD_DIR: str({
     default: 'auto',
     desc: "directory served at `/dashboard/`; `auto`: the client package's built dashboard; empty or `off` disables it",
@@ -180,8 +188,10 @@ export interface GatewayConfig {
   broadcastFastPath: boolean;
   /** Directory served at /dashboard/: a path, "auto" (resolve @matomo-live/client's dist/dashboard), or null (off). Default "auto". */
   dashboardDir: string | null;
-  /** Redis URL; undefined only in single-process mode. */
-  redisUrl: string | undefined;
+  /** How to reach Redis (one of three modes); undefined only in the single-process mode (in memory). */
+  redis: RedisConnectionConfig | undefined;
+  /** How often the stored seq of each site is compared with the last one delivered (silent-gap check), ms; 0 = never. Default 2000. */
+  seqCheckIntervalMs: number;
   /** Prefix of Redis keys and channels. Default "matomo-live:". */
   redisPrefix: string;
   /** Log level. Default "info". */
@@ -207,13 +217,7 @@ export function loadGatewayConfig(
   const raw = readEnv({ ...env, SSL_CERT_FILE: undefined, SSL_KEY_FILE: undefined }, { ...options, names: Object.keys(gatewayEnvSpec) });
   // Checks across variables run on the raw values too, so one run reports every bad line.
   const errors = crossCheck(raw, options.requireRedis ?? true);
-  let e: ReturnType<typeof cleanOrThrow<typeof gatewayEnvSpec>>;
-  try {
-    e = cleanOrThrow(raw, gatewayEnvSpec);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError([...error.lines, ...errors]);
-    throw error;
-  }
+  const e = cleanOrThrowWith(raw, gatewayEnvSpec, errors);
   const jwt: JwtConfig | undefined =
     e.JWT_SECRET !== undefined || e.JWT_PUBLIC_KEY !== undefined || e.JWT_JWKS !== undefined
       ? {
@@ -252,7 +256,8 @@ export function loadGatewayConfig(
     broadcastFastPath: e.BROADCAST_FAST_PATH,
     // "" must mean "off", but cleanOrThrow treats "" as unset: look at the raw value.
     dashboardDir: dashboard === undefined ? 'auto' : dashboard.trim() === '' || dashboard.trim() === 'off' ? null : dashboard.trim(),
-    redisUrl: e.REDIS_URL,
+    redis: redisConnectionConfig(e),
+    seqCheckIntervalMs: e.REDIS_SEQ_CHECK_INTERVAL,
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
@@ -262,8 +267,7 @@ export function loadGatewayConfig(
 function crossCheck(raw: RawEnv, requireRedis: boolean): string[] {
   const set = (name: string) => (raw[name] ?? '').trim() !== '';
   const errors: string[] = [];
-  const missingRedis = missingRedisUrl(raw.REDIS_URL, requireRedis);
-  if (missingRedis !== undefined) errors.push(missingRedis);
+  errors.push(...redisCombinationErrors(raw, requireRedis));
   const anyStatic = splitCommaList(raw.VALID_TOKENS ?? '').length > 0;
   if (!anyStatic && !set('JWT_SECRET') && !set('JWT_PUBLIC_KEY') && !set('JWT_JWKS')) {
     errors.push(

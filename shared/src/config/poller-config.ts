@@ -1,7 +1,8 @@
 import { bool, str } from 'envalid';
-import { cleanOrThrow } from './clean';
-import { commonEnvSpec, configuredSiteIds, missingRedisUrl, type LoadConfigOptions } from './common-env';
+import { cleanOrThrowWith } from './clean';
+import { commonEnvSpec, configuredSiteIds, type LoadConfigOptions } from './common-env';
 import { readEnv, type RawEnv } from './read-env';
+import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
 import { intIn, matomoBaseUrl, milliseconds, siteIdList, type LogLevel } from './validators';
 import { ConfigError } from './config-error';
 
@@ -52,8 +53,8 @@ export interface PollerConfig {
   leaseTtlMs: number;
   /** Health endpoint port; 0 = off. Default 8081. */
   healthPort: number;
-  /** Redis URL; undefined only in single-process mode. */
-  redisUrl: string | undefined;
+  /** How to reach Redis (one of three modes); undefined only in the single-process mode (in memory). */
+  redis: RedisConnectionConfig | undefined;
   /** Prefix of Redis keys and channels. Default "matomo-live:". */
   redisPrefix: string;
   /** Log level. Default "info". */
@@ -65,9 +66,11 @@ export interface PollerConfig {
 /** Reads, validates and defaults the poller's configuration; throws ConfigError. */
 export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigOptions = {}): PollerConfig {
   // Only our own names: an unrelated *_FILE variable (TF_CLI_CONFIG_FILE…) must not be opened as a secret.
-  const e = cleanOrThrow(readEnv(env, { ...options, names: Object.keys(pollerEnvSpec) }), pollerEnvSpec);
-  const missingRedis = missingRedisUrl(e.REDIS_URL, options.requireRedis);
-  if (missingRedis !== undefined) throw new ConfigError([missingRedis]);
+  const raw = readEnv(env, { ...options, names: Object.keys(pollerEnvSpec) });
+  // Checked on the raw values too, so one run reports every bad line.
+  const errors = redisCombinationErrors(raw, options.requireRedis ?? true);
+  const e = cleanOrThrowWith(raw, pollerEnvSpec, errors);
+  if (errors.length > 0) throw new ConfigError(errors);
   return {
     matomoUrl: e.MATOMO_URL,
     matomoToken: e.MATOMO_TOKEN,
@@ -80,7 +83,7 @@ export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigO
     keepVisitsWithoutLocation: e.KEEP_VISITS_WITHOUT_LOCATION,
     leaseTtlMs: e.LEASE_TTL,
     healthPort: e.POLLER_HEALTH_PORT,
-    redisUrl: e.REDIS_URL,
+    redis: redisConnectionConfig(e),
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,

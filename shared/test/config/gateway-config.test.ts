@@ -53,7 +53,7 @@ describe('loadGatewayConfig', () => {
   });
 
   it('does not need REDIS_URL in single-process mode, nor any MATOMO_* variable', () => {
-    expect(loadGatewayConfig({ VALID_TOKENS: 'tok' }, { ...noDotenv, requireRedis: false }).redisUrl).toBeUndefined();
+    expect(loadGatewayConfig({ VALID_TOKENS: 'tok' }, { ...noDotenv, requireRedis: false }).redis).toBeUndefined();
   });
 
   it('accepts JWT settings instead of static tokens, rejects a short HS256 secret', () => {

@@ -35,14 +35,20 @@ describe('loadPollerConfig', () => {
 
   it('names every invalid variable on its own line', () => {
     const lines = errorLines({ MATOMO_URL: 'ftp://x', FETCH_INTERVAL: '1s', MATOMO_SITE_IDS: '1,a' });
-    expect(lines).toHaveLength(4);
-    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual(['FETCH_INTERVAL', 'MATOMO_SITE_IDS', 'MATOMO_TOKEN', 'MATOMO_URL']);
+    expect(lines).toHaveLength(5);
+    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual([
+      'FETCH_INTERVAL',
+      'MATOMO_SITE_IDS',
+      'MATOMO_TOKEN',
+      'MATOMO_URL',
+      'REDIS_URL',
+    ]);
   });
 
   it('requires REDIS_URL unless told otherwise', () => {
     const { REDIS_URL: _omit, ...withoutRedis } = base;
     expect(errorLines(withoutRedis)[0]).toMatch(/^REDIS_URL: required/);
-    expect(loadPollerConfig(withoutRedis, { ...noDotenv, requireRedis: false }).redisUrl).toBeUndefined();
+    expect(loadPollerConfig(withoutRedis, { ...noDotenv, requireRedis: false }).redis).toBeUndefined();
   });
 
   it('reads secrets from *_FILE and refuses both forms at once', () => {
