@@ -1,5 +1,5 @@
 /**
- * docker-compose.yml, docker-compose.tls.yml and .env.example as a newcomer
+ * docker-compose.yml, docker-compose.tls.yml, docker-compose.sentinel.yml and .env.example as a newcomer
  * meets them, without a Docker engine: `docker compose config` interpolates
  * exactly as `docker compose up` does before it starts anything. With nothing
  * configured compose must stop at once naming what to set; .env.example as
@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { loadGatewayConfig, loadPollerConfig } from '@matomo-live/shared';
 import { composeCli, REPO_ROOT } from './docker-cli';
 
 interface ComposeService {
@@ -142,6 +143,61 @@ describeWithCli('the compose CLI on these files (no engine needed)', () => {
   test('empty MATOMO_TOKEN and VALID_TOKENS are accepted (for *_FILE and JWT_* users)', () => {
     const result = config(join(dir, 'empty.env'), undefined, { MATOMO_URL: 'https://m.example.org/', MATOMO_TOKEN: '', VALID_TOKENS: '' });
     expect(result.status).toBe(0);
+  });
+
+  /** The merged services of a config run that must succeed. */
+  const services = (result: { status: number | null; output: string }) => {
+    expect(result).toMatchObject({ status: 0 });
+    return (parse(result.output) as { services: Record<string, ComposeService & { depends_on?: Record<string, unknown> }> }).services;
+  };
+  const environment = (service: ComposeService | undefined): Record<string, string> =>
+    Object.fromEntries(Object.entries(service?.environment ?? {}).map(([k, v]) => [k, v ?? '']));
+
+  test('with docker-compose.sentinel.yml: a replica and three sentinels, and both services in Sentinel mode', () => {
+    const merged = services(config(join(REPO_ROOT, '.env.example'), ['docker-compose.yml', 'docker-compose.sentinel.yml']));
+    expect(Object.keys(merged)).toEqual(expect.arrayContaining(['redis', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3']));
+    for (const config of [
+      loadPollerConfig(environment(merged.poller), { dotenv: false }).redis,
+      loadGatewayConfig(environment(merged.gateway), { dotenv: false }).redis,
+    ]) {
+      expect(config).toMatchObject({
+        mode: 'sentinel',
+        masterName: 'mymaster',
+        sentinels: [1, 2, 3].map((i) => ({ host: `sentinel-${i}`, port: 26379 })),
+      });
+    }
+    for (const name of ['poller', 'gateway']) {
+      expect([name, Object.keys(merged[name]!.depends_on ?? {}).sort()]).toEqual([
+        name,
+        ['redis', 'sentinel-1', 'sentinel-2', 'sentinel-3'],
+      ]);
+    }
+  });
+
+  test('with docker-compose.sentinel.yml: one REDIS_PASSWORD for the data nodes, the sentinels and the services', () => {
+    const merged = services(
+      config(join(REPO_ROOT, '.env.example'), ['docker-compose.yml', 'docker-compose.sentinel.yml'], {
+        REDIS_PASSWORD: 'data-pw',
+        REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      }),
+    );
+    for (const name of ['redis', 'redis-replica', 'sentinel-1'])
+      expect([name, merged[name]!.environment?.REDIS_PASSWORD]).toEqual([name, 'data-pw']);
+    expect(merged['sentinel-2']!.environment?.REDIS_SENTINEL_PASSWORD).toBe('sentinel-pw');
+    expect(loadPollerConfig(environment(merged.poller), { dotenv: false }).redis).toMatchObject({
+      password: 'data-pw',
+      sentinelPassword: 'sentinel-pw',
+    });
+  });
+
+  test('the base file keeps its own redis (REDIS_URL); REDIS_URL= with REDIS_CLUSTER_NODES points the services at a cluster', () => {
+    const base = services(config(join(REPO_ROOT, '.env.example')));
+    expect(loadGatewayConfig(environment(base.gateway), { dotenv: false }).redis).toMatchObject({
+      mode: 'single',
+      url: 'redis://redis:6379',
+    });
+    const cluster = services(config(join(REPO_ROOT, '.env.example'), undefined, { REDIS_URL: '', REDIS_CLUSTER_NODES: 'c1:7000,c2:7000' }));
+    expect(loadPollerConfig(environment(cluster.poller), { dotenv: false }).redis).toMatchObject({ mode: 'cluster' });
   });
 
   test('with docker-compose.tls.yml: the TLS site replaces the plain one, both ports published', () => {

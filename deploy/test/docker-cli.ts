@@ -153,12 +153,37 @@ export class ComposeProject {
     return run(file!, [...prefix, '--env-file', this.envFile, ...files, '-p', this.name, ...args], { env: this.env, timeoutMs });
   }
 
+  /** `compose up ARGS`; a failure carries the last 40 log lines of every service. */
+  async up(args: readonly string[], timeoutMs: number): Promise<void> {
+    try {
+      await this.compose(['up', ...args], timeoutMs);
+    } catch (error) {
+      const logs = await this.compose(['logs', '--no-color', '--tail', '40']).catch((e: Error) => ({ stdout: e.message }));
+      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${logs.stdout}`, { cause: error });
+    }
+  }
+
   /** Ids of the project's containers of one service (running or not, with `all`). */
   async containerIds(service?: string, all = false): Promise<string[]> {
     const filters = ['--filter', `label=com.docker.compose.project=${this.name}`];
     if (service) filters.push('--filter', `label=com.docker.compose.service=${service}`);
     const { stdout } = await run('docker', ['ps', ...(all ? ['-a'] : []), '-q', '--no-trunc', ...filters]);
     return lines(stdout);
+  }
+
+  /** The running container of a service (the first, for a scaled one). */
+  async containerOf(service: string): Promise<string> {
+    const [id] = await this.containerIds(service);
+    if (!id) throw new Error(`no running ${service} container`);
+    return id;
+  }
+
+  /** A new visit with `city` in the project's simulator (matomo-sim, the demo profile); the poller's next tick publishes it. */
+  async addSimVisit(city: string): Promise<void> {
+    await httpInContainer(await this.containerOf('matomo-sim'), 'http://127.0.0.1:8090/_sim/visits', {
+      method: 'POST',
+      body: { city, latitude: 48.85, longitude: 2.35 },
+    });
   }
 
   /** Networks and volumes compose created for the project. */

@@ -64,19 +64,12 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
   /** The gateway container the kill test killed. */
   let killedGateway: string | undefined;
 
-  const containerOf = async (service: string): Promise<string> => {
-    const [id] = await stack.containerIds(service);
-    if (!id) throw new Error(`no running ${service} container`);
-    return id;
-  };
+  const containerOf = (service: string): Promise<string> => stack.containerOf(service);
 
   /** A new visit in the simulator; the poller's next tick publishes it. Returns its marker city. */
   const triggerChange = async (): Promise<string> => {
     const city = `E2E-${suffix}-${++changeCount}`;
-    await httpInContainer(await containerOf('matomo-sim'), 'http://127.0.0.1:8090/_sim/visits', {
-      method: 'POST',
-      body: { city, latitude: 48.85, longitude: 2.35 },
-    });
+    await stack.addSimVisit(city);
     return city;
   };
 
@@ -126,12 +119,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     console.log(built.map((b) => `${b.tag}: built in ${b.seconds.toFixed(0)} s, ${b.megabytes.toFixed(0)} MB`).join('\n'));
 
     stack = new ComposeProject(docker.ok ? docker.compose : [], `mle2e${suffix}`, env, { envFile: join(REPO_ROOT, '.env.example') });
-    try {
-      await stack.compose(['up', '-d', '--no-build', '--scale', `gateway=${GATEWAYS}`], 10 * MINUTE);
-    } catch (error) {
-      const logs = await stack.compose(['logs', '--no-color', '--tail', '40']).catch((e: Error) => ({ stdout: e.message }));
-      throw new Error(`${(error as Error).message}\n--- compose logs ---\n${logs.stdout}`, { cause: error });
-    }
+    await stack.up(['-d', '--no-build', '--scale', `gateway=${GATEWAYS}`], 10 * MINUTE);
   }, 25 * MINUTE);
 
   afterAll(async () => {
