@@ -22,7 +22,7 @@ export async function startSimulator(root: string, visitEveryMs: number): Promis
 
 export function startPoller(
   root: string,
-  env: { matomoUrl: string; redisUrl: string; prefix: string; intervalMs: number },
+  env: { matomoUrl: string; redisUrl: string; prefix: string; intervalMs: number; extra?: Record<string, string> },
 ): StartedProcess {
   return startProcess(process.execPath, [join(root, 'poller/dist/main.js')], {
     env: {
@@ -35,6 +35,7 @@ export function startPoller(
       REDIS_PREFIX: env.prefix,
       POLLER_HEALTH_PORT: '0',
       LOG_LEVEL: 'warn',
+      ...env.extra,
     },
   });
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { E2eResult } from './e2e-bench';
 import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout-bench';
 import type { PollerResult } from './poller-bench';
+import type { FailoverBenchResult, PublishCostResult } from './redis-ha-bench';
 
 export interface MachineInfo {
   cpu: string;
@@ -18,6 +19,15 @@ export interface MachineInfo {
   versions: Record<string, string>;
 }
 
+/** The parts a run can measure (`--only=`); each owns its sections of docs/BENCHMARKS.md. */
+export const BENCH_PARTS = ['fanout', 'poller', 'e2e', 'ha'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+export interface HaResults {
+  failover: FailoverBenchResult[];
+  publishCost: PublishCostResult[];
+}
+
 export interface BenchRun {
   startedAt: string;
   minutes: number;
@@ -25,9 +35,12 @@ export interface BenchRun {
   quick: boolean;
   machine: MachineInfo;
   settings: Record<string, string>;
+  /** The parts this run measured; absent in runs before sections existed (= all but ha). */
+  parts?: BenchPart[];
   fanout: FanoutResult[];
   poller: PollerResult[];
   e2e: E2eResult | undefined;
+  ha?: HaResults;
   notes: string[];
 }
 
@@ -202,18 +215,85 @@ export function evaluateTargets(run: BenchRun): Target[] {
   return targets;
 }
 
-export function renderMarkdown(run: BenchRun, analysis: string): string {
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** "median (min–max)" of `values`, ms → s with one decimal. */
+function spread(values: number[]): string {
+  if (values.length === 0) return '—';
+  const s = (ms: number) => (ms / 1000).toFixed(1);
+  return values.length === 1 ? `${s(values[0]!)} s` : `${s(median(values))} s (${s(Math.min(...values))}–${s(Math.max(...values))})`;
+}
+
+/** The Redis HA section: failover timings under clients, and the cost of a change with PUBLISH and SPUBLISH on a cluster. */
+export function redisHaSection(ha: HaResults | undefined): string {
+  if (ha === undefined) return '## Redis HA: failover and sharded pub/sub\n\n(not run: `npm run bench -- --only=ha`)';
+  const failover = ha.failover
+    .map((f) =>
+      f.error
+        ? `| ${f.mode} | failed: ${f.error.replace(/\|/g, '/').slice(0, 160)} | | | | | |`
+        : `| ${f.mode} | ${f.topology} | ${f.rounds.length} | ${spread(f.rounds.map((r) => r.promotedMs))} | ${spread(f.rounds.map((r) => r.allClientsMs))} | ${spread(f.rounds.map((r) => r.afterPromotionMs))} | ${f.rounds.reduce((sum, r) => sum + r.disconnected, 0)} of ${f.rounds.reduce((sum, r) => sum + r.clients, 0)} |`,
+    )
+    .join('\n');
+  const cost = ha.publishCost
+    .map((c) =>
+      c.error
+        ? `| ${c.publish} | failed: ${c.error.replace(/\|/g, '/').slice(0, 160)} | | | | |`
+        : `| ${c.publish} | ${num(c.commandsPerChange, 1)} | ${num(c.clientBytesPerChange)} | ${num(c.busMessagesPerChange, 1)} | ${num(c.busBytesPerChange)} | ${c.nodesServingSubscribers} |`,
+    )
+    .join('\n');
+  const first = ha.publishCost.find((c) => !c.error);
+  return `## Redis HA: failover and sharded pub/sub
+
+\`bench/src/redis-ha-bench.ts\`, real \`redis-server\` processes (\`tools/redis-ha\`). **Failover**: the poller (FETCH_INTERVAL=250 ms), ${ha.failover[0]?.gateways ?? 2} gateway processes and ${ha.failover[0]?.clients ?? '?'} WebSocket clients on one site; the simulator adds a visit every 200 ms. Each round starts a fresh topology, SIGKILLs the master (in the Cluster, the one owning the site's slot), and measures from the kill to a replica answering \`role:master\` and to the moment **every** client holds a snapshot published after the kill (seqs are clock-ms based: seq > kill time). Timings are median (min–max) over the rounds.
+
+| mode | topology | rounds | kill → promoted | kill → next change at every client | promoted → every client | clients disconnected |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+${failover}
+
+**A change's cost on a 6-node Cluster** (3 masters, 3 replicas) with ${first?.subscribers ?? 3} subscribing gateways: the poller's publish script ${first ? `× ${first.changes}, ${first.payloadBytes} B snapshots` : ''}, once with classic \`PUBLISH\` (each gateway \`SUBSCRIBE\`d on whichever node it reached) and once with \`SPUBLISH\` (each gateway \`SSUBSCRIBE\`d on the master owning the slot, as matomo-live does). Commands are Redis's \`commandstats\` over all nodes (the script's own calls included); client bytes are \`total_net_input_bytes\` + \`total_net_output_bytes\`; bus messages are \`cluster_stats_messages_publish(shard)_sent\`; bus bytes are each node's written bytes (\`/proc/<pid>/io\`) minus client and replication output, idle gossip subtracted.
+
+| publish | Redis commands / change | client bytes in+out / change | cluster-bus messages / change | cluster-bus bytes / change | nodes writing to subscribers |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${cost}`;
+}
+
+/** The block of `text` between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, markers included; undefined when absent. */
+export function sectionOf(text: string, name: string): string | undefined {
+  const start = text.indexOf(`<!-- bench:${name} -->`);
+  const endMarker = `<!-- /bench:${name} -->`;
+  const end = text.indexOf(endMarker, start);
+  return start < 0 || end < 0 ? undefined : text.slice(start, end + endMarker.length);
+}
+
+/**
+ * docs/BENCHMARKS.md for `run`. Each measured part lives in its own block
+ * between `<!-- bench:NAME -->` markers that says which run measured it; a
+ * block of a part this run did not measure is taken from `previous` (the file
+ * as it was) when it is there, so `--only=ha` rewrites the Redis HA numbers
+ * and keeps every other section's.
+ */
+export function renderMarkdown(run: BenchRun, analysis: string, previous = ''): string {
   const m = run.machine;
-  const targets = evaluateTargets(run);
-  const sizes = [...new Set(run.fanout.map((r) => r.clients))];
-  const poller = run.poller;
-  const e2e = run.e2e;
+  const parts = new Set<BenchPart>(run.parts ?? ['fanout', 'poller', 'e2e']);
+  const load = (text: string) => text.split(' ')[0] ?? text;
+  const measuredBy = `_Measured by \`${run.command}\` on ${run.startedAt} (${m.cpu}, ${m.cores} cores, load average ${load(m.loadAverageAtStart)} at the start)${run.quick ? ' — **quick mode: small sizes and short runs, not the real numbers**' : ''}._`;
+  const section = (name: string, ran: boolean, render: () => string): string =>
+    (!ran ? sectionOf(previous, name) : undefined) ??
+    `<!-- bench:${name} -->\n${ran ? `${measuredBy}\n\n` : ''}${render().trim()}\n<!-- /bench:${name} -->`;
+  const fullRun = parts.has('fanout') && parts.has('poller') && parts.has('e2e');
   return `# Benchmarks
 
-Generated by \`${run.command}\` (bench/src/run.ts) on ${run.startedAt}, ${run.minutes.toFixed(1)} min${run.quick ? ', **quick mode: small sizes and short runs, not the real numbers**' : ''}.
-Rerun: \`npm run bench\` (it builds what it runs; full, ~6 min on this machine) or \`npm run bench -- --quick\` (~2 min). Raw numbers: \`bench/results/latest.json\` (git-ignored, local to the machine that ran it).
+Generated by \`npm run bench\` (bench/src/run.ts). Each section says which run measured it, on which machine: \`npm run bench\` measures every part, \`npm run bench -- --only=ha\` (or \`fanout\`, \`poller\`, \`e2e\`) one part and keeps the other sections as they were.
+Rerun: \`npm run bench\` (it builds what it runs; full, ~8 min on this machine) or \`npm run bench -- --quick\` (~3 min). Raw numbers: \`bench/results/latest.json\` (git-ignored, local to the machine that ran it).
 
-## Machine
+${section(
+  'machine',
+  fullRun,
+  () => `## Machine
 
 | | |
 | --- | --- |
@@ -227,15 +307,22 @@ ${Object.entries(m.versions)
   .map(([k, v]) => `| ${k} | ${v} |`)
   .join('\n')}
 
-${run.notes.map((n) => `- ${n}`).join('\n')}
+${run.notes.map((n) => `- ${n}`).join('\n')}`,
+)}
 
-## Targets (issue 7)
+${section('targets', parts.has('fanout') && parts.has('poller'), () => {
+  const targets = evaluateTargets(run);
+  return `## Targets (issue 7)
 
 | target | measured | met |
 | --- | --- | --- |
 ${targets.map((t) => `| ${t.name} | ${t.measured} | ${t.met === undefined ? 'not measured' : t.met ? '**yes**' : '**no**'} |`).join('\n')}
+`;
+})}
 
-## Fan-out: three servers, same run, same load generator, same payloads
+${section('fanout', parts.has('fanout'), () => {
+  const sizes = [...new Set(run.fanout.map((r) => r.clients))];
+  return `## Fan-out: three servers, same run, same load generator, same payloads
 
 Settings: ${Object.entries(run.settings)
     .map(([k, v]) => `${k} ${v}`)
@@ -276,8 +363,12 @@ ${run.fanout
 The gateway frames each broadcast once and writes that one frame to every socket (\`gateway/src/shared-frames.ts\`, which checks the ws internals it needs at start-up). \`BROADCAST_FAST_PATH=false\` (or a ws release without those internals) sends through \`ws.send\` per client instead: same bytes on the wire, more CPU.
 
 ${fastPathTable(run.fanout)}
+`;
+})}
 
-## Poller: requests, bytes and CPU per tick against the simulator
+${section('poller', parts.has('poller'), () => {
+  const poller = run.poller;
+  return `## Poller: requests, bytes and CPU per tick against the simulator
 
 Both pollers poll the same simulator (\`node tools/matomo-sim/dist/main.js\`, a synthetic visit every ${run.settings['poller visit every'] ?? '?'}) at the same time with FETCH_INTERVAL=${run.settings['poller interval'] ?? '?'}, each through its own counting proxy (\`bench/src/counting-proxy.ts\`): requests, request and response **body** bytes (HTTP headers excluded), API calls (sub-requests of a bulk request counted one by one) and ticks (= \`Live.getLastVisitsDetails\` calls). CPU is the poller process's user+system time. The reference loop (\`bench/src/reference-poller.ts\`) is a faithful re-implementation of the one-file script's loop: 7 POSTs per tick (1 × Live.getLastVisitsDetails + 3 days × 2 VisitsSummary.get). Note the matomo-live poller also publishes to Redis (counted in its CPU); the reference only builds its message.
 
@@ -290,8 +381,12 @@ ${poller
       : `| ${p.poller} | ${p.ticks} | ${num(p.requestsPerTick, 2)} | ${num(p.apiCallsPerTick, 2)} | ${num(p.requestBytesPerTick)} | ${num(p.responseBytesPerTick)} | ${num(p.cpuMsPerTick, 2)} | ${num(p.rssBytes / 2 ** 20, 1)} |`,
   )
   .join('\n')}
+`;
+})}
 
-## End to end through NGINX and 3 gateways
+${section('e2e', parts.has('e2e'), () => {
+  const e2e = run.e2e;
+  return `## End to end through NGINX and 3 gateways
 
 Simulator change (\`POST /_sim/visits\`) → poller (FETCH_INTERVAL=${run.settings['e2e poll interval'] ?? '?'}) → Redis → ${e2e?.gateways ?? 3} gateway processes → NGINX (\`bench/src/nginx.ts\`: the installed nginx binary, generated config, least_conn upstream as in deploy/nginx, HTTP/1.1 upgrade, no buffering) → Node \`ws\` clients. **publish→client** is measured from the moment the poller's publish reaches a Redis subscriber in the benchmark process to each client's receipt of that \`seq\` (same process, same clock), so the poll interval is excluded; **change→publish** (waiting for the next tick + one Matomo request) is shown apart.
 
@@ -304,6 +399,10 @@ ${
 | ${e2e.connected} | ${e2e.gateways} | ${e2e.publishes} | ${num(e2e.delivered)} / ${num(e2e.expected)} | ${num(e2e.p50Ms, 2)} | ${num(e2e.p99Ms, 2)} | ${num(e2e.maxMs, 1)} | ${num(e2e.pickupP50Ms)} | ${num(e2e.pickupMaxMs)} |`
     : '(not run)'
 }
+`;
+})}
+
+${section('redis-ha', parts.has('ha'), () => redisHaSection(run.ha))}
 
 ## Analysis
 
@@ -317,6 +416,7 @@ npm run bench -- --quick                          # 200 and 1000 clients, short 
 npm run bench -- --only=fanout --sizes=1000,5000 --servers=gateway,ws
 npm run bench -- --only=fanout --servers=gateway,gateway-ws-send   # the broadcast fast path on and off
 npm run bench -- --only=poller,e2e --no-write     # print only
+npm run bench -- --only=ha                         # Redis Sentinel/Cluster failover, PUBLISH vs SPUBLISH; the other sections stay
 npm run bench -- --render                          # rewrite this file from bench/results/latest.json + bench/ANALYSIS.md
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write
 \`\`\`

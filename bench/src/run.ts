@@ -5,7 +5,7 @@
  *
  * Options: --quick (small sizes, short runs: a smoke run that prints its numbers and writes
  * bench/results/quick.json, but leaves docs/BENCHMARKS.md and latest.json to full runs unless --write-docs) ·
- * --only=fanout,poller,e2e · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
+ * --only=fanout,poller,e2e,ha (a subset rewrites only its sections of docs/BENCHMARKS.md) · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
  * --duration=S (per rate) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
  * bench/results/latest.json and bench/ANALYSIS.md without measuring).
  * BENCH_SERVER_NODE_ARGS: extra node flags for the server under test (e.g. --cpu-prof); BENCH_GATEWAY_MAIN: another gateway build.
@@ -18,7 +18,19 @@ import { runE2e, type E2eResult } from './e2e-bench';
 import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
 import { runPollerBench, type PollerResult } from './poller-bench';
 import { startRedisServer } from './processes';
-import { describeMachine, fastPathTable, fanoutTable, renderMarkdown, type BenchRun } from './report';
+import { redisHaUnavailable } from '@matomo-live/redis-ha';
+import { runFailoverBench, runPublishCostBench } from './redis-ha-bench';
+import {
+  BENCH_PARTS,
+  describeMachine,
+  fastPathTable,
+  fanoutTable,
+  redisHaSection,
+  renderMarkdown,
+  type BenchPart,
+  type BenchRun,
+  type HaResults,
+} from './report';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -50,7 +62,24 @@ function requireBuilt(paths: string[]): void {
 function writeReport(run: BenchRun): void {
   const analysisFile = join(ROOT, 'bench/ANALYSIS.md');
   const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : '(none written)';
-  writeFileSync(join(ROOT, 'docs/BENCHMARKS.md'), renderMarkdown(run, analysis));
+  const reportFile = join(ROOT, 'docs/BENCHMARKS.md');
+  // Sections of parts this run did not measure keep their numbers.
+  const previous = existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : '';
+  writeFileSync(reportFile, renderMarkdown(run, analysis, previous));
+}
+
+/** latest.json after a run of some parts: the parts it did not measure keep the previous run's results. */
+function mergeWithLatest(run: BenchRun, latestFile: string): BenchRun {
+  if (!existsSync(latestFile)) return run;
+  const previous = JSON.parse(readFileSync(latestFile, 'utf8')) as BenchRun;
+  const ran = new Set(run.parts);
+  return {
+    ...run,
+    fanout: ran.has('fanout') ? run.fanout : previous.fanout,
+    poller: ran.has('poller') ? run.poller : previous.poller,
+    e2e: ran.has('e2e') ? run.e2e : previous.e2e,
+    ha: ran.has('ha') ? run.ha : previous.ha,
+  };
 }
 
 async function main(): Promise<void> {
@@ -61,7 +90,12 @@ async function main(): Promise<void> {
     return;
   }
   const quick = flag('quick');
-  const only = new Set((option('only') ?? 'fanout,poller,e2e').split(','));
+  const only = new Set((option('only') ?? BENCH_PARTS.join(',')).split(',') as BenchPart[]);
+  const unknown = [...only].filter((part) => !BENCH_PARTS.includes(part));
+  if (unknown.length > 0) {
+    console.error(`--only: unknown part ${unknown.join(', ')} (parts: ${BENCH_PARTS.join(', ')})`);
+    process.exit(1);
+  }
   const servers = (option('servers') ?? 'gateway,ws,socketio').split(',') as ServerKind[];
   const sizes = numbers(option('sizes'), quick ? [200, 1000] : [1000, 5000, 10000]);
   const rates = numbers(option('rates'), [1, 10]);
@@ -69,7 +103,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const needs = ['bench/dist/load-generator-main.js'];
   if (only.has('fanout') && servers.some((s) => s.startsWith('gateway'))) needs.push('gateway/dist/main.js');
-  if (only.has('poller') || only.has('e2e')) needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
+  if (only.has('poller') || only.has('e2e') || only.has('ha'))
+    needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
   requireBuilt(needs);
 
   const redis = await startRedisServer();
@@ -86,6 +121,7 @@ async function main(): Promise<void> {
   const fanout: FanoutResult[] = [];
   let poller: PollerResult[] = [];
   let e2e: E2eResult | undefined;
+  let ha: HaResults | undefined;
   try {
     if (only.has('fanout')) {
       for (const clients of sizes) {
@@ -131,6 +167,36 @@ async function main(): Promise<void> {
       log(`e2e: ${plan.clients} clients, NGINX, ${plan.gateways} gateways`);
       e2e = await runE2e(plan);
     }
+    if (only.has('ha')) {
+      const unavailable = redisHaUnavailable();
+      const failoverPlan = { rounds: quick ? 1 : 3, clients: quick ? 100 : 400, gateways: 2, root: ROOT, log };
+      const changes = quick ? 200 : 1000;
+      settings['HA failover rounds'] = String(failoverPlan.rounds);
+      if (unavailable) {
+        log(`Redis HA: skipped, ${unavailable}`);
+        ha = {
+          failover: (['sentinel', 'cluster'] as const).map((mode) => ({
+            mode,
+            topology: '',
+            gateways: 2,
+            clients: 0,
+            rounds: [],
+            error: `skipped: ${unavailable}`,
+          })),
+          publishCost: [],
+        };
+      } else {
+        log(
+          `Redis HA: Sentinel failover, ${failoverPlan.rounds} round(s), ${failoverPlan.clients} clients on ${failoverPlan.gateways} gateways`,
+        );
+        const sentinel = await runFailoverBench('sentinel', failoverPlan);
+        log(`Redis HA: Cluster failover, ${failoverPlan.rounds} round(s)`);
+        const cluster = await runFailoverBench('cluster', failoverPlan);
+        log(`Redis HA: PUBLISH vs SPUBLISH on a 6-node cluster, 3 gateways, ${changes} changes`);
+        const publishCost = await runPublishCostBench({ changes, subscribers: 3, log });
+        ha = { failover: [sentinel, cluster], publishCost };
+      }
+    }
   } finally {
     await redis.process.stop();
   }
@@ -141,9 +207,11 @@ async function main(): Promise<void> {
     quick,
     machine,
     settings,
+    parts: [...only],
     fanout,
     poller,
     e2e,
+    ha,
     notes: [
       `The load generators (2 processes), Redis, the publisher and the server under test share the ${machine.cores} cores: a server that uses a whole core leaves the rest to the clients, so delivered msg/s at the largest sizes is a property of the whole box, not of the server alone. CPU per 1k deliveries is the fairer comparison.`,
       `Load average at the end: ${loadavg()
@@ -158,11 +226,12 @@ async function main(): Promise<void> {
   if (quick && !flag('write-docs')) {
     // Smoke-sized numbers must not replace the full run's report (nor the latest.json --render uses).
     writeFileSync(join(ROOT, 'bench/results/quick.json'), `${JSON.stringify(run, null, 2)}\n`);
-    process.stdout.write(`\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n`);
+    process.stdout.write(`\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n${ha ? `${redisHaSection(ha)}\n\n` : ''}`);
     log('quick run: wrote bench/results/quick.json; docs/BENCHMARKS.md is left to full runs (--write-docs to overwrite it anyway)');
     return;
   }
-  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(run, null, 2)}\n`);
+  const latestFile = join(ROOT, 'bench/results/latest.json');
+  writeFileSync(latestFile, `${JSON.stringify(mergeWithLatest(run, latestFile), null, 2)}\n`);
   writeReport(run);
   log(`wrote docs/BENCHMARKS.md and bench/results/latest.json (${run.minutes.toFixed(1)} min)`);
 }
