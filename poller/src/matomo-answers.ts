@@ -2,10 +2,10 @@ import type { Counters, DaySummary, LiveVisit, Summary } from '@matomo-live/prot
 import { addDays, formatLocalDateTime, parseSiteTimezone, utcIsoSeconds, type SiteTimezone } from '@matomo-live/shared';
 
 /**
- * Strict readers of Matomo's sub-answers. Matomo sends numbers as strings,
- * `null` coordinates, `[]` for empty days; anything else that surprises us
- * throws AnswerShapeError, so a bad answer fails the tick instead of being
- * published.
+ * Strict readers of Matomo's sub-answers. Matomo 5 sends counts as ints
+ * (older versions and some plugins as strings: both are read), coordinates as
+ * strings or `null`, `[]` for empty days; anything else that surprises us
+ * throws AnswerShapeError, so a bad answer is never published.
  */
 export class AnswerShapeError extends Error {
   constructor(what: string, detail: string) {
@@ -32,6 +32,18 @@ export const VISIT_COLUMNS = [
 
 /** Live.getCounters' window, minutes. */
 export const COUNTERS_MINUTES = 30;
+
+/** The columns asked of Live.getCounters since midnight (today's live numbers). */
+export const TODAY_COLUMNS = ['visits', 'actions'] as const;
+
+/** Matomo's bounds of Live.getCounters' lastMinutes. */
+export const MAX_COUNTER_MINUTES = 2880;
+
+/** Today's live numbers from raw logs: visits whose last action is in the window, action rows in the window. */
+export interface TodayCounts {
+  visits: number;
+  actions: number;
+}
 
 export interface VisitOptions {
   /** Keep real IPs; otherwise visitIp is "". */
@@ -95,6 +107,17 @@ export function readCounters(answer: unknown): Counters {
   };
 }
 
+/** Live.getCounters&showColumns=visits,actions → today's live visits and actions (Matomo answers only those keys). */
+export function readTodayCounters(answer: unknown): TodayCounts {
+  if (!Array.isArray(answer) || answer.length !== 1)
+    throw new AnswerShapeError('Live.getCounters (today)', `expected an array of one row, got ${kind(answer)}`);
+  const row = record(answer[0], 'Live.getCounters (today)[0]');
+  return {
+    visits: wholeNumber(row.visits, 'Live.getCounters (today).visits'),
+    actions: wholeNumber(row.actions, 'Live.getCounters (today).actions'),
+  };
+}
+
 /**
  * VisitsSummary.get&period=day&date=last3 → {today, yesterday, day_before}.
  * The answer is keyed by date, oldest first, and must end on `today` (the
@@ -114,7 +137,7 @@ export function readSummary(answer: unknown, today: string): Summary {
 function readDay(value: unknown, date: string): DaySummary {
   const what = `VisitsSummary.get[${date}]`;
   // Matomo answers [] for a day without data.
-  if (Array.isArray(value) && value.length === 0) return daySummary(date, 0, 0, 0, 0, 0);
+  if (Array.isArray(value) && value.length === 0) return emptyDay(date);
   const day = record(value, what);
   return daySummary(
     date,
@@ -124,6 +147,11 @@ function readDay(value: unknown, date: string): DaySummary {
     wholeNumber(day.nb_uniq_visitors ?? 0, `${what}.nb_uniq_visitors`),
     wholeNumber(day.bounce_count ?? 0, `${what}.bounce_count`),
   );
+}
+
+/** A day without data: all zeros (what Matomo's `[]` means). */
+export function emptyDay(date: string): DaySummary {
+  return daySummary(date, 0, 0, 0, 0, 0);
 }
 
 function daySummary(date: string, visits: number, seconds: number, actions: number, uniqueVisitors: number, bounces: number): DaySummary {

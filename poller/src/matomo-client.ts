@@ -2,13 +2,15 @@ import { request, type Dispatcher } from 'undici';
 import type { BulkRequest } from './bulk-request';
 
 /**
- * Why a Matomo request failed. `auth` is the only kind that slows polling to
- * one attempt per 5 minutes: Matomo blocks an IP after 20 failed logins in an
- * hour, while every other kind is retried within seconds.
+ * Why a Matomo request failed. `auth` and `auth-blocked` are the kinds that
+ * slow polling to one attempt per 5 minutes (Matomo blocks an IP after 20
+ * failed logins in an hour); every other kind is retried within seconds.
  */
 export type MatomoFailureKind =
   /** HTTP 401, or an error body saying the token is refused. */
   | 'auth'
+  /** HTTP 500 "Too many failed logins": Matomo's brute-force detection blocks this IP, whatever the token. */
+  | 'auth-blocked'
   /** Any other non-200 status. */
   | 'http'
   /** No answer within MATOMO_TIMEOUT. */
@@ -37,8 +39,21 @@ export class MatomoRequestError extends Error {
 /** Matomo's words for a refused token (with HTTP 200 on some setups). */
 const AUTH_REFUSAL = /unable to authenticate|token_auth.*(invalid|not valid)|you can't access this resource as it requires.*(view|access)/i;
 
+/** Matomo's words when brute-force detection blocks the client's IP (HTTP 500, JSON or its HTML error page). */
+const IP_BLOCKED = /too many failed logins/i;
+
 export function isAuthRefusal(message: string): boolean {
   return AUTH_REFUSAL.test(message);
+}
+
+export function isIpBlocked(message: string): boolean {
+  return IP_BLOCKED.test(message);
+}
+
+/** One bulk answer: the array, and Matomo's clock from the HTTP Date header (ms, whole seconds) when it sent one. */
+export interface BulkAnswer {
+  answers: unknown[];
+  serverDateMs: number | undefined;
 }
 
 /** Answers larger than this are refused: five visits and three days are a few KiB. */
@@ -54,7 +69,7 @@ export interface MatomoClientOptions {
 }
 
 /** Posts one bulk request; resolves with the answer array or throws MatomoRequestError. */
-export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOptions, signal?: AbortSignal): Promise<unknown[]> {
+export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOptions, signal?: AbortSignal): Promise<BulkAnswer> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const text = await fetchText(bulk, options, signal ? AbortSignal.any([signal, timeout]) : timeout, timeout);
   let answer: unknown;
@@ -62,6 +77,8 @@ export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOp
     answer = JSON.parse(text.body);
   } catch {
     const kind = /^\s*</.test(text.body) || !/json/i.test(text.contentType) ? 'not-json' : 'invalid-json';
+    if (isIpBlocked(text.body))
+      throw new MatomoRequestError('auth-blocked', `HTTP ${text.status}: Matomo blocks this IP (too many failed logins)`);
     if (text.status === 401) throw new MatomoRequestError('auth', 'HTTP 401 with a non-JSON body');
     if (text.status !== 200) throw new MatomoRequestError('http', `HTTP ${text.status}`);
     throw new MatomoRequestError(
@@ -70,6 +87,7 @@ export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOp
     );
   }
   const error = errorMessage(answer);
+  if (error !== undefined && isIpBlocked(error)) throw new MatomoRequestError('auth-blocked', `HTTP ${text.status}: ${error}`);
   if (text.status === 401 || (error !== undefined && isAuthRefusal(error))) {
     throw new MatomoRequestError('auth', `token refused (HTTP ${text.status}): ${error ?? 'no message'}`);
   }
@@ -81,7 +99,8 @@ export async function postBulkRequest(bulk: BulkRequest, options: MatomoClientOp
       `expected an array of ${bulk.size} answers, got ${Array.isArray(answer) ? `${answer.length}` : typeof answer}`,
     );
   }
-  return answer;
+  const serverDateMs = text.date === undefined ? Number.NaN : Date.parse(text.date);
+  return { answers: answer, serverDateMs: Number.isNaN(serverDateMs) ? undefined : serverDateMs };
 }
 
 /** The message of a `{"result":"error"}` body, else undefined. */
@@ -97,10 +116,12 @@ async function fetchText(
   { baseUrl, dispatcher }: MatomoClientOptions,
   signal: AbortSignal,
   timeout: AbortSignal,
-): Promise<{ status: number; contentType: string; body: string }> {
+): Promise<{ status: number; contentType: string; body: string; date: string | undefined }> {
   try {
     // index.php explicitly: a bare directory URL may redirect, and a redirected POST loses its body.
-    const res = await request(new URL('index.php', baseUrl), {
+    // module/method/format in the URL: Matomo then answers JSON even for a refused token (with format only in
+    // the body, a 401 or 500 comes as its HTML error page). The token stays in the body.
+    const res = await request(new URL(`index.php?${bulk.query}`, baseUrl), {
       method: 'POST',
       dispatcher,
       signal,
@@ -118,7 +139,13 @@ async function fetchText(
       chunks.push(chunk);
     }
     const contentType = res.headers['content-type'];
-    return { status: res.statusCode, contentType: String(contentType ?? ''), body: Buffer.concat(chunks).toString('utf8') };
+    const date = res.headers.date;
+    return {
+      status: res.statusCode,
+      contentType: String(contentType ?? ''),
+      body: Buffer.concat(chunks).toString('utf8'),
+      date: typeof date === 'string' ? date : undefined,
+    };
   } catch (error) {
     if (error instanceof MatomoRequestError) throw error;
     if (timeout.aborted) throw new MatomoRequestError('timeout', 'no answer in time');

@@ -1,17 +1,18 @@
 import { Agent, type Dispatcher } from 'undici';
-import { backoffDelay, systemClock, type Clock, type SnapshotContent, type Summary } from '@matomo-live/protocol';
+import { backoffDelay, systemClock, type Clock, type LiveVisit, type SnapshotContent, type Summary } from '@matomo-live/protocol';
 import {
   contentDigest,
   encodeSnapshot,
-  localDate,
   type Logger,
   type PollerConfig,
   type SiteTimezone,
   type SnapshotPublisher,
 } from '@matomo-live/shared';
-import { buildBulkRequest, type SiteQuery, type SiteSlots } from './bulk-request';
-import { AnswerShapeError, readCounters, readSiteTimezone, readSummary, readVisits } from './matomo-answers';
+import { buildBulkRequest, type SitePart, type SiteQuery, type SiteSlots } from './bulk-request';
+import { composeToday, summaryFor, todayWindow, type LiveToday, type TimedCounters, type TodayFloor, type TodayWindow } from './live-today';
+import { AnswerShapeError, readCounters, readSiteTimezone, readSummary, readTodayCounters, readVisits } from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';
+import { PartState } from './part-state';
 import type { LeaseManager } from './redis-lease';
 
 /** Knobs tests turn; production uses the defaults. */
@@ -20,9 +21,12 @@ export interface PollerTiming {
   backoffBaseMs: number;
   /** Longest retry delay after failures (auth refusals aside), ms. Default 5000. */
   backoffCapMs: number;
-  /** Token refusals in a row before slowing down. Default 3. */
+  /**
+   * Token refusals in a row before slowing down. Default 1: Matomo blocks an IP after 20 failed logins within an
+   * hour, and a refused token is not a passing fault, so the budget goes to retries spread over the hour.
+   */
   authRefusalsBeforeBlock: number;
-  /** While the token is refused: one attempt per this long, ms. Default 300000 (Matomo blocks an IP after 20 failed logins an hour). */
+  /** While the token is refused or the IP blocked: one attempt per this long, ms. Default 300000 (≤ 12 failed logins an hour). */
   authRetryMs: number;
   /** /healthz turns 503 when failing for this long, ms. Default max(60000, 3 × FETCH_INTERVAL). */
   unhealthyAfterMs: number;
@@ -53,6 +57,16 @@ export interface PollerOptions {
  */
 export type TickFailureKind = MatomoFailureKind | 'publish' | 'internal';
 
+/** A part of a site's answer whose latest attempt failed: its last good value is published, stale. */
+export interface FailingPart {
+  part: SitePart;
+  /** Failures in a row. */
+  failures: number;
+  /** When the streak started. */
+  since: string;
+  error: string;
+}
+
 export interface SiteStatus {
   siteId: number;
   leader: boolean;
@@ -61,7 +75,16 @@ export interface SiteStatus {
   /** seq of the snapshot stored in Redis as last seen (published or found unchanged). */
   seq: number | null;
   lastPublishedAt: string | null;
+  /** Why the site was not published at its latest attempt (null when it was). */
   lastError: string | null;
+  /** Seconds since the daily totals in use were fetched (VisitsSummary: time spent, bounces, yesterday…); null before the first. */
+  summaryAgeSeconds: number | null;
+  /** Seconds since today's live visits and actions were fetched; null before the first, or with TODAY_INTERVAL=0. */
+  todayAgeSeconds: number | null;
+  /** Seconds since the 30-minute counters were fetched; null before the first. */
+  countersAgeSeconds: number | null;
+  /** Parts whose latest attempt failed (their last good value is published). */
+  failingParts: FailingPart[];
 }
 
 export interface PollerStatus {
@@ -72,8 +95,12 @@ export interface PollerStatus {
   lastAttemptAt: string | null;
   consecutiveFailures: number;
   lastError: { kind: TickFailureKind; message: string; at: string } | null;
-  /** Matomo refuses the token: at most one attempt per authRetryMs. */
+  /** Matomo refuses the token or blocks this IP: at most one attempt per authRetryMs. */
   authBlocked: boolean;
+  /** Why: `token-refused` (HTTP 401) or `ip-blocked` (HTTP 500 "Too many failed logins"); null when not blocked. */
+  authBlockedReason: 'token-refused' | 'ip-blocked' | null;
+  /** Matomo's clock minus ours, from its Date header (0 within ±2 s); "today" windows follow Matomo's clock. */
+  matomoClockOffsetSeconds: number;
   nextAttemptAt: string | null;
   /** Matomo requests made (one per tick while leading a site). */
   requests: number;
@@ -90,17 +117,35 @@ export interface Poller {
   status(): PollerStatus;
 }
 
+/** A site cannot be published without this part, which has never worked: why, with its latest failure. */
+function missing(part: PartState<unknown>, what: string): TickFailure {
+  return new TickFailure(
+    (part.lastKind as TickFailureKind | undefined) ?? 'shape',
+    part.lastError === undefined ? `${what}: not fetched yet` : `${what}: ${part.lastError}`,
+  );
+}
+
 /** Retry period of a lease round that failed (Redis unreachable), ms. */
 const LEASE_RETRY_MS = 250;
+
+/** Clock differences with Matomo below this are noise (its Date header has whole seconds), ms. */
+const CLOCK_TOLERANCE_MS = 2000;
 
 export function createPoller(options: PollerOptions): Poller {
   return new SnapshotPoller(options);
 }
 
 interface SiteState {
-  zone: SiteTimezone | undefined;
-  summary: Summary | undefined;
-  summaryFetchedAt: number;
+  /** SitesManager.getSiteFromId: the timezone. */
+  zone: PartState<SiteTimezone>;
+  /** VisitsSummary.get last3. */
+  summary: PartState<Summary>;
+  /** Live.getCounters over 30 minutes. */
+  counters: PartState<TimedCounters>;
+  /** Live.getCounters since the site's midnight. */
+  today: PartState<LiveToday>;
+  /** Today's numbers as last published: they never go down within a day. */
+  todayFloor: TodayFloor | undefined;
   /** Leadership is ours until this instant (renewed by the lease loop). */
   leaderUntil: number;
   lastSeq: number;
@@ -109,6 +154,12 @@ interface SiteState {
   digestSeenAt: number;
   lastPublishedAt: number | undefined;
   lastError: string | undefined;
+}
+
+/** When a tick happened, on our clock and (estimated) on Matomo's. */
+interface TickTimes {
+  now: number;
+  matomoNow: number;
 }
 
 class TickFailure extends Error {
@@ -125,6 +176,12 @@ class TickFailure extends Error {
   static of(error: unknown, expected: TickFailureKind | undefined, prefix = ''): TickFailure {
     const message = `${prefix}${error instanceof Error ? error.message : String(error)}`;
     return new TickFailure(expected ?? 'internal', message, error);
+  }
+
+  /** A failure reading a Matomo answer: its Matomo kind, `shape` for a surprising answer, else `internal`. */
+  static reading(error: unknown): TickFailure {
+    const kind = error instanceof MatomoRequestError ? error.kind : error instanceof AnswerShapeError ? 'shape' : undefined;
+    return TickFailure.of(error, kind);
   }
 }
 
@@ -152,6 +209,8 @@ class SnapshotPoller implements Poller {
   private leaseRound: Promise<void> | undefined;
   private abort = new AbortController();
   private counters = { requests: 0, published: 0 };
+  /** Matomo's clock minus ours, ms (0 while within CLOCK_TOLERANCE_MS). */
+  private matomoOffsetMs = 0;
   private health = {
     startedAt: 0,
     lastSuccessAt: undefined as number | undefined,
@@ -159,6 +218,7 @@ class SnapshotPoller implements Poller {
     consecutiveFailures: 0,
     authRefusals: 0,
     authBlocked: false,
+    authBlockedReason: null as PollerStatus['authBlockedReason'],
     nextAttemptAt: undefined as number | undefined,
     lastError: null as PollerStatus['lastError'],
   };
@@ -171,7 +231,7 @@ class SnapshotPoller implements Poller {
     this.timing = {
       backoffBaseMs: Math.min(interval, 1000),
       backoffCapMs: 5000,
-      authRefusalsBeforeBlock: 3,
+      authRefusalsBeforeBlock: 1,
       authRetryMs: 300_000,
       unhealthyAfterMs: Math.max(60_000, 3 * interval),
       leaseRefreshMs: Math.max(1, Math.floor(this.config.leaseTtlMs / 3)),
@@ -182,9 +242,11 @@ class SnapshotPoller implements Poller {
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 2 });
     for (const siteId of this.config.siteIds) {
       this.sites.set(siteId, {
-        zone: undefined,
-        summary: undefined,
-        summaryFetchedAt: 0,
+        zone: new PartState(),
+        summary: new PartState(),
+        counters: new PartState(),
+        today: new PartState(),
+        todayFloor: undefined,
         leaderUntil: options.leases ? 0 : Infinity,
         lastSeq: 0,
         lastDigest: undefined,
@@ -202,7 +264,13 @@ class SnapshotPoller implements Poller {
     this.abort = new AbortController();
     this.health.startedAt = this.clock.now();
     this.log.info(
-      { sites: this.config.siteIds, fetchIntervalMs: this.config.fetchIntervalMs, leased: Boolean(this.options.leases) },
+      {
+        sites: this.config.siteIds,
+        fetchIntervalMs: this.config.fetchIntervalMs,
+        todayIntervalMs: this.config.todayIntervalMs,
+        summaryIntervalMs: this.config.summaryIntervalMs,
+        leased: Boolean(this.options.leases),
+      },
       'poller starting',
     );
     if (this.options.leases) await this.runLeaseRound();
@@ -244,16 +312,25 @@ class SnapshotPoller implements Poller {
       consecutiveFailures: h.consecutiveFailures,
       lastError: h.lastError,
       authBlocked: h.authBlocked,
+      authBlockedReason: h.authBlockedReason,
+      matomoClockOffsetSeconds: Math.round(this.matomoOffsetMs / 1000),
       nextAttemptAt: iso(h.nextAttemptAt),
       requests: this.counters.requests,
       published: this.counters.published,
       sites: [...this.sites].map(([siteId, s]) => ({
         siteId,
         leader: this.isLeader(s),
-        timezone: s.zone?.name ?? null,
+        timezone: s.zone.value?.name ?? null,
         seq: s.lastSeq || null,
         lastPublishedAt: iso(s.lastPublishedAt),
         lastError: s.lastError ?? null,
+        summaryAgeSeconds: s.summary.ageSeconds(now),
+        todayAgeSeconds: s.today.ageSeconds(now),
+        countersAgeSeconds: s.counters.ageSeconds(now),
+        failingParts: (['visits', 'counters', 'today', 'site', 'summary'] as const).flatMap((part): FailingPart[] => {
+          const p = part === 'visits' ? undefined : part === 'site' ? s.zone : s[part];
+          return p && p.failures > 0 ? [{ part, failures: p.failures, since: iso(p.failingSince)!, error: p.lastError ?? 'failed' }] : [];
+        }),
       })),
     };
   }
@@ -313,74 +390,186 @@ class SnapshotPoller implements Poller {
     if (led.length === 0) return this.scheduleTick(this.config.fetchIntervalMs);
     this.health.lastAttemptAt = startedAt;
     const failures: TickFailure[] = [];
+    let published = 0;
     try {
-      const queries = led.map(([siteId, s]): SiteQuery => {
-        const summaryDue = this.summaryDue(s, startedAt);
-        return { siteId, liveLimit: this.config.liveLimit, withSite: summaryDue || s.zone === undefined, withSummary: summaryDue };
-      });
+      const windows = new Map<number, TodayWindow>();
+      const queries = led.map(([siteId, s]) => this.siteQuery(siteId, s, startedAt, windows));
       const bulk = buildBulkRequest(queries, this.config.matomoToken);
       this.counters.requests++;
-      const answers = await postBulkRequest(
+      const { answers, serverDateMs } = await postBulkRequest(
         bulk,
         { baseUrl: this.config.matomoUrl, dispatcher: this.dispatcher, timeoutMs: this.config.matomoTimeoutMs },
         this.abort.signal,
       );
+      const receivedAt = this.clock.now();
+      this.learnMatomoClock(serverDateMs, startedAt, receivedAt);
+      // Matomo computed its answer somewhere between sending and receiving.
+      const times = { now: receivedAt, matomoNow: (startedAt + receivedAt) / 2 + this.matomoOffsetMs };
       // In parallel: in a Redis Cluster a site whose shard is failing over must not hold up the others' publishes.
-      const outcomes = await Promise.all(bulk.slots.map((slots) => this.handleSite(slots, answers, bulk.methods, startedAt)));
-      for (const failure of outcomes) if (failure) failures.push(failure);
+      const outcomes = await Promise.all(
+        bulk.slots.map((slots) => this.handleSite(slots, answers, bulk.methods, times, windows.get(slots.siteId))),
+      );
+      for (const failure of outcomes) {
+        if (failure) failures.push(failure);
+        else published++;
+      }
     } catch (error) {
       if (!this.running) return;
       failures.push(TickFailure.of(error, error instanceof MatomoRequestError ? error.kind : undefined));
     }
     if (!this.running) return;
-    this.finishTick(failures, startedAt);
+    this.finishTick(failures, published, startedAt);
   }
 
-  /** Reads one site's answers and publishes them; a failure to report, or undefined. */
-  private async handleSite(slots: SiteSlots, answers: unknown[], methods: string[], now: number): Promise<TickFailure | undefined> {
-    const state = this.sites.get(slots.siteId)!;
-    const answer = (index: number): unknown => {
-      const error = errorMessage(answers[index]);
-      if (error !== undefined) throw new MatomoRequestError('api-error', `${methods[index]} (site ${slots.siteId}): ${error}`);
-      return answers[index];
+  /** What to ask about one site this tick; records the "today" window asked for in `windows`. */
+  private siteQuery(siteId: number, s: SiteState, now: number, windows: Map<number, TodayWindow>): SiteQuery {
+    const zone = s.zone.value;
+    const base = this.timing.backoffBaseMs;
+    const window = zone && todayWindow(now + this.matomoOffsetMs, zone);
+    // After local midnight "today" is another day: refresh at once rather than show yesterday's totals as today's.
+    const withSummary = !window || s.summary.due(now, this.config.summaryIntervalMs, base, s.summary.value?.today.date !== window.date);
+    const todayDue =
+      window !== undefined &&
+      this.config.todayIntervalMs > 0 &&
+      s.today.due(now, this.config.todayIntervalMs, base, s.today.value?.date !== window.date);
+    if (todayDue) windows.set(siteId, window);
+    return {
+      siteId,
+      liveLimit: this.config.liveLimit,
+      withSite: !window || withSummary,
+      withSummary,
+      todayMinutes: todayDue ? window.minutes : undefined,
     };
-    let content: SnapshotContent;
-    let summary: Summary;
-    let zone: SiteTimezone;
-    try {
-      zone = slots.site !== undefined ? readSiteTimezone(answer(slots.site)) : state.zone!;
-      const visits = readVisits(answer(slots.visits), zone, this.config);
-      const counters = readCounters(answer(slots.counters));
-      summary = slots.summary !== undefined ? readSummary(answer(slots.summary), localDate(now, zone)) : state.summary!;
-      content = { visits_live: visits, summary, counters, site: slots.siteId, timezone: zone.name };
-    } catch (error) {
-      const kind = error instanceof MatomoRequestError ? error.kind : error instanceof AnswerShapeError ? 'shape' : undefined;
-      const failure = TickFailure.of(error, kind);
-      state.lastError = failure.message;
-      return failure;
+  }
+
+  /**
+   * Matomo's clock from its Date header (whole seconds): the offset to ours,
+   * when the request was quick enough to tell. "Today" windows are computed
+   * in Matomo's clock, since it resolves lastMinutes and date=today in its own.
+   */
+  private learnMatomoClock(serverDateMs: number | undefined, sentAt: number, receivedAt: number): void {
+    if (serverDateMs === undefined || receivedAt - sentAt > CLOCK_TOLERANCE_MS) return;
+    const raw = serverDateMs + 500 - (sentAt + receivedAt) / 2;
+    const offset = Math.abs(raw) < CLOCK_TOLERANCE_MS ? 0 : Math.round(raw);
+    if (Math.abs(offset - this.matomoOffsetMs) >= CLOCK_TOLERANCE_MS) {
+      this.log.warn(
+        { offsetSeconds: Math.round(offset / 1000) },
+        offset === 0
+          ? "Matomo's clock agrees with ours again"
+          : "Matomo's clock differs from ours (its Date header): today's windows follow Matomo's clock; check NTP on both hosts",
+      );
     }
-    // Only a fully valid answer updates what later ticks reuse.
-    if (state.zone?.name !== zone.name) this.log.info({ siteId: slots.siteId, timezone: zone.name }, 'site timezone');
-    state.zone = zone;
-    if (slots.summary !== undefined) {
-      state.summary = summary;
-      state.summaryFetchedAt = now;
+    this.matomoOffsetMs = offset;
+  }
+
+  /**
+   * Reads one site's answers, each part on its own, and publishes them.
+   * Returns a failure when the site could not be published (its visits
+   * failed, or it has no timezone or daily totals yet), else undefined.
+   */
+  private async handleSite(
+    slots: SiteSlots,
+    answers: unknown[],
+    methods: string[],
+    times: TickTimes,
+    askedToday: TodayWindow | undefined,
+  ): Promise<TickFailure | undefined> {
+    const { siteId } = slots;
+    const state = this.sites.get(siteId)!;
+    const read = <T>(part: SitePart, reader: (answer: unknown) => T): { value: T } | { failure: TickFailure } | undefined => {
+      const index = slots.parts[part];
+      if (index === undefined) return undefined;
+      try {
+        const error = errorMessage(answers[index]);
+        if (error !== undefined) throw new MatomoRequestError('api-error', `${methods[index]} (site ${siteId}): ${error}`);
+        return { value: reader(answers[index]) };
+      } catch (error) {
+        return { failure: TickFailure.reading(error) };
+      }
+    };
+    const site = read('site', readSiteTimezone);
+    if (site && 'value' in site && state.zone.value?.name !== site.value.name) {
+      this.log.info({ siteId, timezone: site.value.name }, 'site timezone');
     }
+    this.keep(siteId, 'site', state.zone, site, times.now);
+    const zone = state.zone.value;
+    if (!zone)
+      return this.siteFailed(
+        state,
+        missing(state.zone, `site ${siteId}: timezone unknown (SitesManager.getSiteFromId), nothing published`),
+      );
+    const visits = read('visits', (answer): LiveVisit[] => readVisits(answer, zone, this.config));
+    const counters = read('counters', (answer): TimedCounters => ({ counters: readCounters(answer), matomoAt: times.matomoNow }));
+    this.keep(siteId, 'counters', state.counters, counters, times.now);
+    const today = askedToday && read('today', (answer): LiveToday => ({ ...readTodayCounters(answer), date: askedToday.date }));
+    this.keep(siteId, 'today', state.today, today, times.now);
+    const window = todayWindow(times.matomoNow, zone);
+    const summary = read('summary', (answer) => readSummary(answer, window.date));
+    this.keep(siteId, 'summary', state.summary, summary, times.now);
+    if (!visits || 'failure' in visits) return this.siteFailed(state, visits?.failure ?? new TickFailure('shape', 'no visits asked'));
+    if (!state.summary.value) {
+      return this.siteFailed(state, missing(state.summary, `site ${siteId}: no daily totals yet (VisitsSummary.get), nothing published`));
+    }
+    const days = summaryFor(state.summary.value, window.date);
+    const todays = composeToday({
+      archive: days.today,
+      window,
+      live: state.today.value,
+      counters: state.counters.value,
+      floor: state.todayFloor,
+    });
+    state.todayFloor = { date: window.date, visits: todays.visits, actions: todays.actions, unique_visitors: todays.unique_visitors };
+    const content: SnapshotContent = {
+      visits_live: visits.value,
+      summary: { ...days, today: todays },
+      counters: state.counters.value?.counters ?? null,
+      site: siteId,
+      timezone: zone.name,
+    };
     try {
-      await this.publish(slots.siteId, state, content, now);
+      await this.publish(siteId, state, content, times.now);
       state.lastError = undefined;
       return undefined;
     } catch (error) {
       const failure = error instanceof PublishError ? TickFailure.of(error, 'publish', 'publish: ') : TickFailure.of(error, undefined);
-      state.lastError = failure.message;
-      return failure;
+      return this.siteFailed(state, failure);
     }
   }
 
-  private summaryDue(state: SiteState, now: number): boolean {
-    if (!state.summary || !state.zone) return true;
-    // After local midnight "today" is another day: refresh at once rather than show yesterday's totals as today's.
-    return now - state.summaryFetchedAt >= this.config.summaryIntervalMs || state.summary.today.date !== localDate(now, state.zone);
+  /**
+   * Stores a part's good value, or records its failure and keeps the last good
+   * one. Logs once per failure streak (warn) and once when it ends (info).
+   */
+  private keep<T>(
+    siteId: number,
+    part: SitePart,
+    state: PartState<T>,
+    result: { value: T } | { failure: TickFailure } | undefined,
+    now: number,
+  ): void {
+    if (!result) return;
+    if ('value' in result) {
+      const ended = state.succeed(result.value, now);
+      if (ended > 0) this.log.info({ siteId, part, failures: ended }, 'part of the Matomo answer works again');
+      return;
+    }
+    const { failure } = result;
+    if (state.fail(failure.message, failure.kind, now)) {
+      const keptFrom = state.fetchedAt === undefined ? null : new Date(state.fetchedAt).toISOString();
+      this.log.warn(
+        { siteId, part, kind: failure.kind, err: failure, keptFrom },
+        keptFrom
+          ? 'part of the Matomo answer failed; publishing its last good value (stale, see /healthz) until it works again'
+          : 'part of the Matomo answer failed and has no earlier value; retrying',
+      );
+    } else {
+      this.log.debug({ siteId, part, kind: failure.kind, failures: state.failures }, 'part of the Matomo answer still failing');
+    }
+  }
+
+  private siteFailed(state: SiteState, failure: TickFailure): TickFailure {
+    state.lastError = failure.message;
+    return failure;
   }
 
   /** Stores and publishes `content` unless Redis holds the same digest; seq = max(clock, last seen + 1). */
@@ -421,28 +610,43 @@ class SnapshotPoller implements Poller {
     throw new PublishError('seq kept falling behind the stored one');
   }
 
-  private finishTick(failures: TickFailure[], startedAt: number): void {
+  /** Health bookkeeping and the next tick: the interval after success, a back-off after failures, 5 min when auth fails. */
+  private finishTick(failures: TickFailure[], published: number, startedAt: number): void {
     const h = this.health;
     const now = this.clock.now();
+    const onTime = Math.max(0, this.config.fetchIntervalMs - (now - startedAt));
     if (failures.length === 0) {
       if (h.consecutiveFailures > 0) this.log.info({ failures: h.consecutiveFailures }, 'Matomo polling recovered');
       h.consecutiveFailures = 0;
       h.authRefusals = 0;
       h.authBlocked = false;
+      h.authBlockedReason = null;
       h.lastSuccessAt = now;
-      return this.scheduleTick(Math.max(0, this.config.fetchIntervalMs - (now - startedAt)));
+      return this.scheduleTick(onTime);
     }
     const first = failures[0]!;
     h.consecutiveFailures++;
     h.lastError = { kind: first.kind, message: first.message, at: new Date(now).toISOString() };
-    h.authRefusals = first.kind === 'auth' ? h.authRefusals + 1 : 0;
-    if (h.authRefusals >= this.timing.authRefusalsBeforeBlock) {
+    const auth = failures.find((f) => f.kind === 'auth' || f.kind === 'auth-blocked');
+    h.authRefusals = auth ? h.authRefusals + 1 : 0;
+    if (auth && (auth.kind === 'auth-blocked' || h.authRefusals >= this.timing.authRefusalsBeforeBlock)) {
       h.authBlocked = true;
+      h.authBlockedReason = auth.kind === 'auth' ? 'token-refused' : 'ip-blocked';
       this.log.error(
-        { refusals: h.authRefusals, retryInMs: this.timing.authRetryMs, matomoUrl: this.config.matomoUrl },
-        'MATOMO REFUSES THE TOKEN: check MATOMO_TOKEN. Trying at most once per retry interval, because Matomo blocks an IP after 20 failed logins in an hour',
+        { kind: auth.kind, refusals: h.authRefusals, retryInMs: this.timing.authRetryMs, matomoUrl: this.config.matomoUrl },
+        auth.kind === 'auth'
+          ? 'MATOMO REFUSES THE TOKEN: check MATOMO_TOKEN. Trying once per retry interval, because Matomo blocks an IP after 20 failed logins in an hour'
+          : 'MATOMO BLOCKS THIS IP (too many failed logins; brute-force detection): nothing can be fetched, even with a good token, until it lifts the block (up to an hour after the failures) or an admin runs `console login:unblock-blocked-ips`. Trying once per retry interval',
       );
       return this.scheduleTick(this.timing.authRetryMs);
+    }
+    const loud = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0;
+    // An internal failure is a bug: always worth its stack at error level (still only as often as the warnings).
+    const level = !loud ? 'debug' : first.kind === 'internal' ? 'error' : 'warn';
+    if (published > 0) {
+      // Matomo answers (other sites were published): no back-off; the failing sites stay in /healthz.
+      this.log[level]({ kind: first.kind, err: first, failures: h.consecutiveFailures, sites: failures.length }, 'site(s) not published');
+      return this.scheduleTick(onTime);
     }
     // Retry n (n = failures so far) waits up to min(cap, base·2^(n-1)): backoffDelay counts attempts from 0.
     const backoff = backoffDelay(h.consecutiveFailures - 1, {
@@ -452,9 +656,6 @@ class SnapshotPoller implements Poller {
     });
     // Backing off spares Matomo; when only Redis failed (a failover), keep the normal pace so the next publish follows the promotion.
     const delay = failures.every((f) => f.kind === 'publish') ? Math.min(backoff, this.config.fetchIntervalMs) : backoff;
-    const loud = h.consecutiveFailures === 1 || h.consecutiveFailures % 20 === 0;
-    // An internal failure is a bug: always worth its stack at error level (still only as often as the warnings).
-    const level = !loud ? 'debug' : first.kind === 'internal' ? 'error' : 'warn';
     this.log[level]({ kind: first.kind, err: first, failures: h.consecutiveFailures, retryInMs: delay }, 'tick failed; nothing published');
     this.scheduleTick(delay);
   }

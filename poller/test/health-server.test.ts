@@ -9,10 +9,25 @@ const status = (over: Partial<PollerStatus> = {}): PollerStatus => ({
   consecutiveFailures: 0,
   lastError: null,
   authBlocked: false,
+  authBlockedReason: null,
+  matomoClockOffsetSeconds: 0,
   nextAttemptAt: null,
   requests: 3,
   published: 1,
-  sites: [{ siteId: 1, leader: true, timezone: 'Europe/Paris', seq: 5, lastPublishedAt: null, lastError: null }],
+  sites: [
+    {
+      siteId: 1,
+      leader: true,
+      timezone: 'Europe/Paris',
+      seq: 5,
+      lastPublishedAt: null,
+      lastError: null,
+      summaryAgeSeconds: 12,
+      todayAgeSeconds: 3,
+      countersAgeSeconds: 0,
+      failingParts: [{ part: 'summary', failures: 2, since: '2024-07-04T16:43:30.000Z', error: 'archiving lock' }],
+    },
+  ],
   ...over,
 });
 

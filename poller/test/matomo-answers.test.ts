@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSiteTimezone } from '@matomo-live/shared';
-import { AnswerShapeError, hhmmss, readCounters, readSiteTimezone, readSummary, readVisits } from '../src/matomo-answers';
+import {
+  AnswerShapeError,
+  hhmmss,
+  readCounters,
+  readSiteTimezone,
+  readSummary,
+  readTodayCounters,
+  readVisits,
+} from '../src/matomo-answers';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(__dirname, 'fixtures', name), 'utf8'));
 const realVisit = fixture('live-visit-real-2024.json') as Record<string, unknown>;
@@ -133,6 +141,18 @@ describe('readCounters', () => {
 
   it.each([[[]], [{}], [[{ visits: 'x', actions: 1, visitors: 1 }]]])('rejects %j', (answer) => {
     expect(() => readCounters(answer)).toThrow(AnswerShapeError);
+  });
+});
+
+describe('readTodayCounters', () => {
+  it('reads the two columns asked (Matomo answers only those keys)', () => {
+    expect(readTodayCounters([{ visits: 7, actions: 13 }])).toEqual({ visits: 7, actions: 13 });
+    expect(readTodayCounters([{ visits: 0, actions: 0 }])).toEqual({ visits: 0, actions: 0 });
+  });
+
+  // [[]] is what Matomo answers to showColumns naming no existing column.
+  it.each([[[[]]], [[{ visits: 7 }]], [[{ visits: -1, actions: 0 }]], [{ visits: 7, actions: 13 }]])('rejects %j', (answer) => {
+    expect(() => readTodayCounters(answer)).toThrow(AnswerShapeError);
   });
 });
 

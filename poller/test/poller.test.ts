@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { decodeSnapshot, type Snapshot } from '@matomo-live/protocol';
 import { createRedisClient, formatLocalDateTime, parseSiteTimezone, redisNames, type RedisClient } from '@matomo-live/shared';
-import { startMatomoSim, type FaultInput, type MatomoSim } from '@matomo-live/matomo-sim';
+import { startMatomoSim, type FaultInput, type MatomoSim, type RequestRecord } from '@matomo-live/matomo-sim';
 import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
 import { spawnRedisServer } from '@matomo-live/test-support/redis';
 import { singleNode } from '@matomo-live/test-support/redis-ha';
@@ -9,6 +9,7 @@ import { startHealthServer } from '../src/health-server';
 import { createPoller, type Poller, type PollerOptions } from '../src/poller';
 import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
+import type { SitePart as SitePartName } from '../src/bulk-request';
 import { ManualClock, SIM_TOKEN, testConfig, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 let sim: MatomoSim;
@@ -95,7 +96,14 @@ describe('polling and publishing', () => {
     const stats = sim.stats();
     expect(stats.bulkRequests).toBe(stats.requests);
     expect(stats.tokenInUrl).toBe(0);
-    for (const r of stats.recent) expect(r).toMatchObject({ httpMethod: 'POST', url: '/index.php', tokenInBody: true, tokenInUrl: false });
+    for (const r of stats.recent) {
+      expect(r).toMatchObject({
+        httpMethod: 'POST',
+        url: '/index.php?module=API&method=API.getBulkRequest&format=json',
+        tokenInBody: true,
+        tokenInUrl: false,
+      });
+    }
     // Both sites in each single request.
     expect(stats.subRequests['Live.getLastVisitsDetails']).toBe(2 * stats.requests);
     // Totals (and the timezone) once per SUMMARY_INTERVAL, not every tick.
@@ -128,9 +136,10 @@ describe('polling and publishing', () => {
   it('fetches the totals again once SUMMARY_INTERVAL has passed', async () => {
     await startPoller({ SUMMARY_INTERVAL: '1000' });
     await waitFor(() => watch.messages().length === 1, 'the first snapshot');
-    sim.setSummary({ siteId: 1, today: { nb_visits: 77, sum_visit_length: 60 } });
+    sim.setSummary({ siteId: 1, today: { nb_visits: 77, sum_visit_length: 60, bounce_count: 7 } });
     await waitFor(() => watch.messages().length === 2, 'the new totals');
-    expect(snapshots()[1]!.summary.today).toMatchObject({ visits: 77, time_spent: '00:01:00' });
+    // Time spent, bounces and unique visitors come from the archive; visits and actions from raw logs (below).
+    expect(snapshots()[1]!.summary.today).toMatchObject({ time_spent: '00:01:00', bounce_count: 7, unique_visitors: 77 });
   });
 
   it('after the site\'s midnight, fetches the totals at once so "today" is the new day', async () => {
@@ -165,7 +174,7 @@ describe('polling and publishing', () => {
   });
 
   it('never writes the token to the log, even at debug level and when it is refused', async () => {
-    const { log } = await startPoller();
+    const { log } = await startPoller({}, { timing: { authRetryMs: 50 } });
     await waitFor(() => watch.messages().length === 1, 'the first snapshot');
     sim.injectFault({ kind: 'auth', count: 2 });
     sim.injectFault({ kind: 'html-login' });
@@ -184,10 +193,7 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     ['an HTML login page', { kind: 'html-login', count: 3 }],
     ['an error for the whole request', { kind: 'error', count: 3 }],
     ['an error in the visits sub-request', { kind: 'sub-error', method: 'Live.getLastVisitsDetails', count: 3 }],
-    ['an error in the counters sub-request', { kind: 'sub-error', method: 'Live.getCounters', count: 3 }],
     ['a wrong shape in the visits sub-request', { kind: 'bad-shape', method: 'Live.getLastVisitsDetails', count: 3 }],
-    ['a wrong shape in the counters sub-request', { kind: 'bad-shape', method: 'Live.getCounters', count: 3 }],
-    ['two token refusals', { kind: 'auth', count: 2 }],
   ];
 
   it.each(cases)('%s', async (_what, fault) => {
@@ -225,31 +231,39 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     sim.setSummary({ today: { nb_visits: 99, sum_visit_length: 99 } });
     await waitFor(() => (sim.stats().faultsServed['sub-error'] ?? 0) === 2, 'both faulty totals');
     await waitFor(() => watch.messages().length === 2, 'the new totals');
-    expect(snapshots()[1]!.summary.today.visits).toBe(99);
-    await waitFor(() => poller.status().consecutiveFailures === 0, 'the failure count to reset');
+    expect(snapshots()[1]!.summary.today.time_spent).toBe('00:01:39');
+    expect(poller.status()).toMatchObject({
+      consecutiveFailures: 0,
+      sites: [expect.objectContaining({ failingParts: [] }), expect.anything()],
+    });
   });
 
-  it('after three token refusals in a row, tries at most once per auth retry period, says so loudly, and recovers', async () => {
+  it('after a token refusal, tries at most once per auth retry period, says so loudly, and recovers', async () => {
     const clock = new ManualClock(Date.now(), 50);
     await sim.close();
     sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
     sim.injectFault({ kind: 'auth', count: -1 });
     const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock, timing: { random: () => 0 } });
     await waitFor(() => poller.status().authBlocked, 'the auth block');
-    expect(sim.stats().requests).toBe(3);
+    expect(sim.stats().requests).toBe(1);
     expect(clock.pendingDelays()).toEqual([300_000]);
-    expect(poller.status()).toMatchObject({ healthy: false, authBlocked: true, lastError: { kind: 'auth' } });
+    expect(poller.status()).toMatchObject({
+      healthy: false,
+      authBlocked: true,
+      authBlockedReason: 'token-refused',
+      lastError: { kind: 'auth' },
+    });
     expect(log.lines().some((l) => l.level === 50 && String(l.msg).includes('REFUSES THE TOKEN'))).toBe(true);
     expect(watch.messages()).toHaveLength(0);
 
     clock.advance(299_999);
-    expect(sim.stats().requests).toBe(3);
+    expect(sim.stats().requests).toBe(1);
     // Still held, due in 1 ms: nothing fired early (a request could not reach the simulator synchronously anyway).
     expect(clock.pendingDelays()).toEqual([1]);
     clock.advance(1); // one attempt, still refused: the next one is 5 minutes later again
-    await sim.waitForRequests(4);
+    await sim.waitForRequests(2);
     await waitFor(() => clock.pendingDelays()[0] === 300_000, 'the next slow attempt');
-    expect(sim.stats().requests).toBe(4);
+    expect(sim.stats().requests).toBe(2);
 
     sim.clearFaults();
     clock.advance(300_000);
@@ -281,6 +295,270 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     expect(after.visits_live[0]).toMatchObject({ city: 'While Redis was down' });
     expect(after.seq).toBeGreaterThan(firstSeq);
     expect(await reader.get(redisNames(watch.prefix, 1).leaseKey)).not.toBeNull();
+  });
+});
+
+/** The reference message's shape: what existing screens parse. */
+function expectReferenceShape(snapshot: Snapshot): void {
+  expect(Object.keys(snapshot).slice(0, 2)).toEqual(['visits_live', 'summary']);
+  for (const day of ['today', 'yesterday', 'day_before'] as const) {
+    expect(snapshot.summary[day]).toEqual(
+      expect.objectContaining({
+        visits: expect.any(Number),
+        time_spent: expect.stringMatching(/^\d\d+:\d\d:\d\d$/),
+        date: expect.any(String),
+      }),
+    );
+  }
+}
+
+/** Adds a visit and resolves once a snapshot holding it is published; returns how many requests that took. */
+async function newVisitPublished(city: string, siteId = 1): Promise<{ requests: number; snapshot: Snapshot }> {
+  const before = sim.stats().requests;
+  sim.addVisit({ siteId, city, latitude: 1, longitude: 2 });
+  const snapshot = await waitFor(() => snapshots(siteId).find((s) => s.visits_live.some((v) => v.city === city)), `the visit in ${city}`);
+  return { requests: sim.stats().requests - before, snapshot };
+}
+
+describe('partial failures: each part of the answer is judged alone', () => {
+  const parts: Array<[string, FaultInput, SitePartName]> = [
+    ['the daily totals (VisitsSummary.get)', { kind: 'sub-error', method: 'VisitsSummary.get', count: -1 }, 'summary'],
+    ['the 30-minute counters', { kind: 'sub-error', method: 'Live.getCounters', params: { lastMinutes: '30' }, count: -1 }, 'counters'],
+    [
+      "today's raw counts",
+      { kind: 'sub-error', method: 'Live.getCounters', params: { showColumns: 'visits,actions' }, count: -1 },
+      'today',
+    ],
+    ['the timezone (SitesManager)', { kind: 'bad-shape', method: 'SitesManager.getSiteFromId', count: -1 }, 'site'],
+  ];
+
+  it.each(parts)(
+    'with %s failing, a new visit is still published within two intervals, the last good value kept and marked stale, one warning per streak',
+    async (_what, fault, part) => {
+      const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1', SUMMARY_INTERVAL: '1000', TODAY_INTERVAL: '1000' });
+      await waitFor(() => snapshots().some((s) => s.summary.today.visits > 0 || s.visits_live.length === 0), 'the first snapshot');
+      await waitFor(() => poller.status().sites[0]!.todayAgeSeconds !== null, "today's first raw counts");
+      const first = snapshots()[0]!;
+      sim.injectFault(fault);
+      await waitFor(() => (sim.stats().faultsServed[fault.kind] ?? 0) >= 2, 'two failures of the part');
+      const { requests, snapshot } = await newVisitPublished('Despite the failure');
+      expect(requests).toBeLessThanOrEqual(2);
+      expectReferenceShape(snapshot);
+      expect(snapshot.timezone).toBe('Europe/Paris');
+      if (part === 'summary') expect(snapshot.summary.yesterday).toEqual(first.summary.yesterday);
+      if (part === 'counters') expect(snapshot.counters).toEqual(first.counters);
+      const site = poller.status().sites[0]!;
+      expect(site.failingParts).toEqual([
+        expect.objectContaining({
+          part,
+          failures: expect.any(Number),
+          error: expect.stringMatching(/Lock wait timeout|expected|no timezone/),
+        }),
+      ]);
+      expect(site.lastError).toBeNull();
+      expect(poller.status()).toMatchObject({ healthy: true, consecutiveFailures: 0 });
+      const ages: Partial<Record<SitePartName, number | null>> = {
+        summary: site.summaryAgeSeconds,
+        counters: site.countersAgeSeconds,
+        today: site.todayAgeSeconds,
+        site: 0,
+      };
+      expect(ages[part]).toEqual(expect.any(Number));
+      await waitFor(() => (sim.stats().faultsServed[fault.kind] ?? 0) >= 5, 'more failures of the part');
+      const warnings = log.lines().filter((l) => l.level === 40 && String(l.msg).startsWith('part of the Matomo answer failed'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ siteId: 1, part });
+      sim.clearFaults();
+      await waitFor(() => poller.status().sites[0]!.failingParts.length === 0, 'the part to work again');
+      expect(log.lines().some((l) => l.level === 30 && l.msg === 'part of the Matomo answer works again' && l.part === part)).toBe(true);
+    },
+  );
+
+  it('a site whose timezone was never known publishes nothing and says why; it publishes once SitesManager answers', async () => {
+    sim.injectFault({ kind: 'sub-error', method: 'SitesManager.getSiteFromId', count: 3 });
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' });
+    await waitFor(() => poller.status().sites[0]!.lastError, 'the reason');
+    expect(poller.status().sites[0]!.lastError).toMatch(/^site 1: timezone unknown \(SitesManager.getSiteFromId\), nothing published: /);
+    expect(watch.messages()).toHaveLength(0);
+    await waitFor(() => watch.messages().length === 1, 'the snapshot once the timezone is known');
+    expect(poller.status().sites[0]).toMatchObject({ timezone: 'Europe/Paris', lastError: null });
+  });
+
+  it('a site whose daily totals never came publishes nothing (the reference shape needs them) and says so', async () => {
+    sim.injectFault({ kind: 'sub-error', method: 'VisitsSummary.get', count: 2, message: 'archiving lock' });
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' });
+    await waitFor(() => poller.status().sites[0]!.lastError, 'the reason');
+    expect(poller.status().sites[0]!.lastError).toBe(
+      'site 1: no daily totals yet (VisitsSummary.get), nothing published: VisitsSummary.get (site 1): archiving lock',
+    );
+    expect(watch.messages()).toHaveLength(0);
+    await waitFor(() => watch.messages().length === 1, 'the snapshot once the totals come');
+    expectReferenceShape(snapshots()[0]!);
+  });
+
+  it('a failing part is retried after 1, 2, 4… base delays (capped by its interval), not every tick', async () => {
+    // Timers of up to 100 ms (the ticks) run by themselves; the clock moves only when told.
+    const clock = new ManualClock(Date.now(), 100);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    await startPoller({ MATOMO_SITE_IDS: '1', SUMMARY_INTERVAL: '1000' }, { clock });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    sim.injectFault({ kind: 'sub-error', method: 'VisitsSummary.get', count: -1 });
+    const asked = () => sim.stats().faultsServed['sub-error'] ?? 0;
+    clock.advance(1000); // due: asked, fails
+    await waitFor(() => asked() === 1, 'the first failure');
+    const expectAsked = async (times: number) => {
+      await moreRequests(3);
+      expect(asked()).toBe(times);
+    };
+    await expectAsked(1);
+    clock.advance(99);
+    await expectAsked(1);
+    clock.advance(1); // 100 ms (the base: min(FETCH_INTERVAL, 1 s)) after the first failure
+    await waitFor(() => asked() === 2, 'the second attempt');
+    await expectAsked(2); // (the poller has handled the failure before the clock moves on)
+    clock.advance(199);
+    await expectAsked(2);
+    clock.advance(1); // 200 ms after the second
+    await waitFor(() => asked() === 3, 'the third attempt');
+    await expectAsked(3);
+  });
+
+  it("after the site's midnight with the totals failing, yesterday is what was today and today counts from zero", async () => {
+    const clock = new ManualClock(Date.parse('2024-01-15T22:59:50Z'), 500); // 23:59:50 in Paris
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    sim.setSummary({ today: { nb_visits: 40, sum_visit_length: 400 }, yesterday: { nb_visits: 30, sum_visit_length: 300 } });
+    await startPoller({ MATOMO_SITE_IDS: '1', SUMMARY_INTERVAL: '3600000' }, { clock });
+    await waitFor(() => watch.messages().length === 1, 'the first snapshot');
+    sim.injectFault({ kind: 'sub-error', method: 'VisitsSummary.get', count: -1 });
+    clock.advance(20_000);
+    sim.addVisit({ city: 'After midnight', latitude: 1, longitude: 1, actions: 2 });
+    const snapshot = await waitFor(
+      () => snapshots().find((s) => s.summary.today.date === '2024-01-16' && s.summary.today.visits === 1),
+      'the new day',
+    );
+    expect(snapshot.summary).toMatchObject({
+      today: { date: '2024-01-16', visits: 1, actions: 2, time_spent: '00:00:00' },
+      yesterday: { date: '2024-01-15', visits: 40, time_spent: '00:06:40' },
+      day_before: { date: '2024-01-14', visits: 30 },
+    });
+  });
+});
+
+/** Whether a bulk request recorded by the simulator holds a Live.getCounters for today (showColumns=visits,actions). */
+const asksToday = (record: RequestRecord): boolean =>
+  [...new URLSearchParams(record.body)].some(
+    ([k, v]) => k.startsWith('urls[') && new URLSearchParams(v).get('showColumns') === 'visits,actions',
+  );
+
+describe('live "today": raw-log visits and actions since the site\'s midnight', () => {
+  it("today's visits include visits tracked a moment ago and never fall below the 30-minute counters", async () => {
+    // Raw logs hold 3 visits of a moment ago; the archive is behind (1 visit), as Matomo's is for up to 15 minutes.
+    for (let i = 0; i < 3; i++) sim.addVisit({ city: `V${i}`, latitude: 1, longitude: 1, actions: 2 });
+    sim.setSummary({ today: { nb_visits: 1, nb_actions: 1, sum_visit_length: 10 } });
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1', TODAY_INTERVAL: '1000' });
+    await waitFor(() => poller.status().sites[0]!.todayAgeSeconds !== null, "today's raw counts");
+    const latest = await waitFor(() => snapshots().find((s) => s.summary.today.visits >= 3), 'today with the new visits');
+    expect(latest.summary.today).toMatchObject({ visits: 3, actions: 6, time_spent: '00:00:10' });
+    // Every snapshot: today ≥ the 30-minute counters.
+    for (const s of snapshots()) expect(s.summary.today.visits).toBeGreaterThanOrEqual(s.counters!.visits);
+  });
+
+  it("asks for today's counts at most once per TODAY_INTERVAL, folded into the same single request; 0 turns it off", async () => {
+    const todayParts: number[] = [];
+    sim.events.on('request', (r: RequestRecord) => {
+      if (asksToday(r)) todayParts.push(Date.parse(r.at));
+    });
+    await startPoller({ MATOMO_SITE_IDS: '1', TODAY_INTERVAL: '1000' });
+    await waitFor(() => todayParts.length >= 3, 'three rounds of today');
+    expect(sim.stats().bulkRequests).toBe(sim.stats().requests);
+    for (let i = 1; i < todayParts.length; i++) expect(todayParts[i]! - todayParts[i - 1]!).toBeGreaterThanOrEqual(1000);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1, 2], timezone: 'Europe/Paris' });
+    await startPoller({ MATOMO_SITE_IDS: '1', TODAY_INTERVAL: '0' });
+    await moreRequests(10);
+    expect(sim.stats().recent.filter(asksToday)).toEqual([]);
+  });
+
+  it("in the first 30 minutes after midnight, yesterday's last visits in the counters do not count as today", async () => {
+    const clock = new ManualClock(Date.parse('2024-01-15T23:10:00Z'), 500); // 00:10 in Paris
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    sim.addVisit({ city: 'Late yesterday', latitude: 1, longitude: 1, lastActionTimestamp: clock.now() / 1000 - 15 * 60 });
+    sim.setSummary({ today: null });
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock });
+    await waitFor(() => poller.status().sites[0]!.todayAgeSeconds !== null && watch.messages().length > 0, "today's raw counts");
+    const snapshot = snapshots().at(-1)!;
+    expect(snapshot.counters).toMatchObject({ visits: 1 });
+    expect(snapshot.summary.today).toMatchObject({ date: '2024-01-16', visits: 0 });
+  });
+
+  it("computes the minutes since midnight on Matomo's clock (its Date header), not ours", async () => {
+    await sim.close();
+    const ahead = 3 * 3_600_000 + 17 * 60_000;
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], timezone: 'UTC', now: () => Date.now() + ahead });
+    const asked: number[] = [];
+    sim.events.on('request', (r: { body: string }) => {
+      const m = /lastMinutes=(\d+)&showColumns=visits%2Cactions/.exec(decodeURIComponent(r.body));
+      if (m) asked.push(Number(m[1]));
+    });
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1', TODAY_INTERVAL: '1000' });
+    await waitFor(() => poller.status().matomoClockOffsetSeconds !== 0 && asked.length >= 2, 'the offset and a today request after it');
+    expect(poller.status().matomoClockOffsetSeconds).toBeGreaterThan(ahead / 1000 - 3);
+    expect(poller.status().matomoClockOffsetSeconds).toBeLessThan(ahead / 1000 + 3);
+    const matomoNow = Date.now() + ahead;
+    const expected = Math.ceil((matomoNow - Date.parse(new Date(matomoNow).toISOString().slice(0, 10))) / 60_000);
+    expect(Math.abs(asked.at(-1)! - expected)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('auth: a wrong token, a blocked IP', () => {
+  it("a wrong token costs one failed login per start and one per 5 minutes: an hour with restarts stays within Matomo's 20", async () => {
+    const clock = new ManualClock(Date.now(), 50);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    const first = await startPoller({ MATOMO_SITE_IDS: '1', MATOMO_TOKEN: 'wrong-token' }, { clock });
+    await waitFor(() => first.poller.status().authBlocked, 'the auth block');
+    for (let i = 0; i < 11; i++) {
+      clock.advance(300_000);
+      await waitFor(() => sim.stats().authFailures === i + 2 && clock.pendingDelays()[0] === 300_000, `attempt ${i + 2}`);
+    }
+    await first.poller.stop();
+    // Five restarts within the same hour: one attempt each.
+    for (let i = 0; i < 5; i++) {
+      const next = await startPoller({ MATOMO_SITE_IDS: '1', MATOMO_TOKEN: 'wrong-token' }, { clock });
+      await waitFor(() => next.poller.status().authBlocked, `restart ${i + 1} blocked`);
+      await next.poller.stop();
+    }
+    expect(sim.stats().authFailures).toBe(17);
+    // Matomo (the simulator's brute-force model, same clock) still lets the right token in.
+    const good = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock });
+    await waitFor(() => watch.messages().length === 1, 'a snapshot with the right token');
+    expect(good.poller.status().authBlocked).toBe(false);
+  });
+
+  it('HTTP 500 "Too many failed logins" is authBlocked (ip-blocked): loud, one attempt per 5 minutes, over once unblocked', async () => {
+    const clock = new ManualClock(Date.now(), 50);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    const query = '?module=API&method=API.getMatomoVersion&format=json';
+    for (let i = 0; i < 21; i++)
+      await fetch(`${sim.url}index.php${query}`, { method: 'POST', body: new URLSearchParams({ token_auth: 'x' }) });
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock });
+    await waitFor(() => poller.status().authBlocked, 'the block');
+    expect(poller.status()).toMatchObject({
+      healthy: false,
+      authBlockedReason: 'ip-blocked',
+      lastError: { kind: 'auth-blocked', message: expect.stringContaining('Too many failed logins') },
+    });
+    expect(clock.pendingDelays()).toEqual([300_000]);
+    expect(log.lines().some((l) => l.level === 50 && String(l.msg).startsWith('MATOMO BLOCKS THIS IP'))).toBe(true);
+    expect(watch.messages()).toHaveLength(0);
+    sim.unblock();
+    clock.advance(300_000);
+    await waitFor(() => watch.messages().length === 1, 'the snapshot once unblocked');
+    expect(poller.status()).toMatchObject({ authBlocked: false, authBlockedReason: null, healthy: true });
   });
 });
 
@@ -345,7 +623,9 @@ describe('several sites', () => {
     await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, "the good sites' snapshots");
     await waitFor(() => poller.status().consecutiveFailures > 0, 'the failing site to count');
     const site3 = poller.status().sites.find((s) => s.siteId === 3)!;
-    expect(site3.lastError).toContain('website id = 3');
+    expect(site3.lastError).toBe(
+      "site 3: timezone unknown (SitesManager.getSiteFromId), nothing published: SitesManager.getSiteFromId (site 3): An unexpected website was found in the request: website id was set to '3' .",
+    );
     expect(await watch.command.exists(redisNames(watch.prefix, 3).snapshotKey)).toBe(0);
     expect(poller.status().lastError).toMatchObject({ kind: 'api-error' });
   });

@@ -3,7 +3,7 @@ import { cleanOrThrowWith } from './clean';
 import { commonEnvSpec, configuredSiteIds, type LoadConfigOptions } from './common-env';
 import { readEnv, type RawEnv } from './read-env';
 import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
-import { intIn, matomoBaseUrl, milliseconds, siteIdList, type LogLevel } from './validators';
+import { intIn, matomoBaseUrl, milliseconds, millisecondsOrOff, siteIdList, type LogLevel } from './validators';
 import { ConfigError } from './config-error';
 
 /** Environment variables the poller reads (each `desc` is the README's text; also checked against compose and Kubernetes). */
@@ -19,7 +19,11 @@ export const pollerEnvSpec = {
   FETCH_INTERVAL: milliseconds(100)({ default: 1000, desc: "poll interval, ms, at least 100 (the reference's; `43200000` is valid too)" }),
   SUMMARY_INTERVAL: milliseconds(1000)({
     default: 60_000,
-    desc: 'how often the daily totals are fetched, ms (Matomo rebuilds them about every 15 min)',
+    desc: "how often the daily totals (time spent, bounces, unique visitors, yesterday, the day before) are fetched, ms (Matomo rebuilds today's about every 15 min)",
+  }),
+  TODAY_INTERVAL: millisecondsOrOff(1000)({
+    default: 10_000,
+    desc: "how often today's visits and actions are counted from Matomo's raw logs (`Live.getCounters` since the site's midnight), ms; `0` = off (today's numbers then come from the archive, up to 15 min old)",
   }),
   LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'latest visits fetched per tick (1–100)' }),
   MATOMO_TIMEOUT: milliseconds(100)({ default: 10_000, desc: 'timeout of one Matomo request, ms' }),
@@ -43,6 +47,8 @@ export interface PollerConfig {
   fetchIntervalMs: number;
   /** Daily totals refresh interval, ms. Default 60000. */
   summaryIntervalMs: number;
+  /** Live "today" (raw-log visits and actions since the site's midnight) refresh interval, ms; 0 = off. Default 10000. */
+  todayIntervalMs: number;
   /** Latest visits fetched per tick. Default 5. */
   liveLimit: number;
   /** Publish real visitor IPs. Default false ("" is sent). */
@@ -78,6 +84,7 @@ export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigO
     matomoTimeoutMs: e.MATOMO_TIMEOUT,
     fetchIntervalMs: e.FETCH_INTERVAL,
     summaryIntervalMs: e.SUMMARY_INTERVAL,
+    todayIntervalMs: e.TODAY_INTERVAL,
     liveLimit: e.LIVE_LIMIT,
     publishVisitorIp: e.PUBLISH_VISITOR_IP,
     keepVisitsWithoutLocation: e.KEEP_VISITS_WITHOUT_LOCATION,

@@ -14,6 +14,17 @@ export function intIn(min: number, max: number) {
 /** Milliseconds as a whole number; the upper bound is what setTimeout accepts. */
 export const milliseconds = (min = 1, max = 2_147_483_647) => intIn(min, max);
 
+/** Milliseconds, or 0 for "off": 0 or a whole number within [min, max]. */
+export function millisecondsOrOff(min: number, max = 2_147_483_647) {
+  return makeValidator<number>((input) => {
+    const text = input.trim();
+    if (!/^\d+$/.test(text)) throw new EnvError(`must be a whole number of ms (0 = off), got "${input}"`);
+    const value = Number(text);
+    if (value !== 0 && (value < min || value > max)) throw new EnvError(`must be 0 (off) or between ${min} and ${max}, got ${value}`);
+    return value;
+  });
+}
+
 /** "a, b,,c " → ["a", "b", "c"]: entries trimmed, empty entries dropped. */
 export function splitCommaList(input: string): string[] {
   return input

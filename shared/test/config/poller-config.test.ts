@@ -13,6 +13,14 @@ describe('loadPollerConfig', () => {
   it('applies the reference defaults', () => {
     const config = loadPollerConfig(base, noDotenv);
     expect(config).toMatchObject({ siteIds: [1], fetchIntervalMs: 1000, summaryIntervalMs: 60000, liveLimit: 5, publishVisitorIp: false });
+    expect(config.todayIntervalMs).toBe(10_000);
+  });
+
+  it('TODAY_INTERVAL is 0 (off) or at least 1000 ms', () => {
+    expect(loadPollerConfig({ ...base, TODAY_INTERVAL: '0' }, noDotenv).todayIntervalMs).toBe(0);
+    expect(loadPollerConfig({ ...base, TODAY_INTERVAL: '30000' }, noDotenv).todayIntervalMs).toBe(30_000);
+    expect(errorLines({ ...base, TODAY_INTERVAL: '500' })).toEqual([expect.stringMatching(/^TODAY_INTERVAL: .*0 \(off\) or between 1000/)]);
+    expect(errorLines({ ...base, TODAY_INTERVAL: '-1' })).toEqual([expect.stringMatching(/^TODAY_INTERVAL: /)]);
   });
 
   it.each([

@@ -11,9 +11,10 @@ import type { MatomoSim } from './matomo-sim';
  * | POST /_sim/visits   | partial visit (Matomo field names) + `siteId?`    | 201, the visit as Live answers it |
  * | POST /_sim/summary  | `{siteId?, today?, yesterday?, day_before?, dates?}` | 200 `{"ok":true}` |
  * | POST /_sim/sites    | `{siteId, timezone?, name?}`                      | 200 `{"ok":true}` |
- * | POST /_sim/faults   | `{kind, count?, status?, method?, durationMs?}`; `{"kind":"none"}` clears | 200 `{"ok":true}` |
+ * | POST /_sim/faults   | `{kind, count?, status?, method?, siteId?, message?, durationMs?}`; `{"kind":"none"}` clears | 200 `{"ok":true}` |
  * | DELETE /_sim/faults | —                                                 | 200 `{"ok":true}` |
  * | GET /_sim/stats     | —                                                 | 200, SimStats |
+ * | POST /_sim/unblock  | —                                                 | 200 `{"ok":true}` (forgets token failures) |
  * | POST /_sim/reset    | —                                                 | 200 `{"ok":true}` |
  */
 export function handleControl(sim: MatomoSim, method: string, path: string, body: string, res: ServerResponse): void {
@@ -44,6 +45,9 @@ export function handleControl(sim: MatomoSim, method: string, path: string, body
         return reply(200, ok);
       case 'GET /_sim/stats':
         return reply(200, sim.stats());
+      case 'POST /_sim/unblock':
+        sim.unblock();
+        return reply(200, ok);
       case 'POST /_sim/reset':
         sim.reset();
         return reply(200, ok);

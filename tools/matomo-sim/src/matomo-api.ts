@@ -1,6 +1,6 @@
 import { addDays, localDate, startOfLocalDay } from '@matomo-live/shared';
-import type { DayTotals, SimData } from './sim-data';
-import { toMatomoVisit, type SiteInfo } from './sim-visit';
+import { EMPTY_DAY, type DayTotals, type SimData } from './sim-data';
+import { toMatomoVisit, type SimVisit, type SiteInfo } from './sim-visit';
 
 /** Matomo's error body: `{"result":"error","message":...}`, usually with HTTP 200. */
 interface MatomoError {
@@ -24,9 +24,13 @@ const SUPPORTED_METHODS = [
 /** Answers one API call (a bulk sub-request or a plain request) in Matomo's JSON shapes. */
 export function callMethod(params: URLSearchParams, data: SimData, nowMs: number): unknown {
   const method = params.get('method') ?? '';
-  if (method === 'API.getMatomoVersion') return { value: '5.1.0' };
+  if (method === '') return matomoError("The parameter 'method' isn't set in the Request, and a default value wasn't provided.");
+  if (method === 'API.getMatomoVersion') return { value: MATOMO_VERSION };
   if (!(SUPPORTED_METHODS as readonly string[]).includes(method)) {
     const [module = method] = method.split('.');
+    if (!KNOWN_MODULES.includes(module)) {
+      return matomoError(`The plugin ${module} is not enabled. You can activate the plugin on Settings &gt; Plugins page in Matomo.`);
+    }
     return matomoError(
       `The method '${method.slice(module.length + 1) || method}' does not exist or is not available in the module '\\Piwik\\Plugins\\${module}\\API'.`,
     );
@@ -34,13 +38,15 @@ export function callMethod(params: URLSearchParams, data: SimData, nowMs: number
   const idSite = Number(params.get('idSite'));
   const site = Number.isSafeInteger(idSite) ? data.site(idSite) : undefined;
   if (!site) {
-    return matomoError(`You can't access this resource as it requires 'view' access for the website id = ${params.get('idSite') ?? ''}.`);
+    // Real Matomo (super user token): Live.getCounters counts nothing for a site that does not exist; the rest refuse it.
+    if (method === 'Live.getCounters') return counters(params, undefined, data, nowMs);
+    return matomoError(`An unexpected website was found in the request: website id was set to '${params.get('idSite') ?? ''}' .`);
   }
   switch (method) {
     case 'SitesManager.getSiteFromId':
       return siteFromId(site);
     case 'Live.getCounters':
-      return counters(params, data, site, nowMs);
+      return counters(params, site, data, nowMs);
     case 'Live.getLastVisitsDetails':
       return lastVisits(params, data, site, nowMs);
     default:
@@ -48,45 +54,72 @@ export function callMethod(params: URLSearchParams, data: SimData, nowMs: number
   }
 }
 
+/** What API.getMatomoVersion answers: the version of the real Matomo the fixtures come from. */
+const MATOMO_VERSION = '5.2.0-b5';
+
+/** Modules of the supported methods: an unknown method there is "does not exist", elsewhere "plugin not enabled". */
+const KNOWN_MODULES = ['Live', 'VisitsSummary', 'SitesManager', 'API'];
+
+/** "You can't access…": a missing token, per sub-request (HTTP 200 inside a bulk request, 401 alone). */
+export function noAccessError(params: URLSearchParams): MatomoError {
+  return matomoError(`You can't access this resource as it requires 'view' access for the website id = ${params.get('idSite') ?? ''}.`);
+}
+
 function siteFromId(site: SiteInfo): Record<string, unknown> {
   return {
-    idsite: String(site.idSite),
+    idsite: site.idSite,
     name: site.name,
     main_url: site.mainUrl.replace(/\/$/, ''),
     ts_created: '2020-01-01 00:00:00',
-    ecommerce: '0',
-    sitesearch: '1',
+    ecommerce: 0,
+    sitesearch: 1,
     sitesearch_keyword_parameters: '',
     sitesearch_category_parameters: '',
     timezone: site.timezone,
     currency: 'EUR',
-    exclude_unknown_urls: '0',
+    exclude_unknown_urls: 0,
     excluded_ips: '',
     excluded_parameters: '',
     excluded_user_agents: '',
     excluded_referrers: '',
     group: '',
     type: 'website',
-    keep_url_fragment: '0',
+    keep_url_fragment: 0,
     creator_login: 'admin',
+    timezone_name: site.timezone,
+    currency_name: 'Euro',
   };
 }
 
-function counters(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
-  const lastMinutes = Number(params.get('lastMinutes'));
-  if (!Number.isInteger(lastMinutes) || lastMinutes < 1 || lastMinutes > 2880) {
-    return matomoError('lastMinutes must be a whole number between 1 and 2880');
-  }
+/**
+ * Live.getCounters as Matomo computes it from raw logs: visits whose last
+ * action is in the window, action rows in the window (earlier actions of the
+ * same visit excluded), distinct visitors, conversions; the last three are 0
+ * when there is no visit. showColumns/hideColumns keep only those keys.
+ */
+function counters(params: URLSearchParams, site: SiteInfo | undefined, data: SimData, nowMs: number): unknown {
+  const raw = params.get('lastMinutes') ?? '';
+  if (!/^-?\d+$/.test(raw.trim())) return matomoError("Please specify a value for 'lastMinutes'.");
+  const lastMinutes = Number(raw);
+  if (lastMinutes < 1 || lastMinutes > 2880) return matomoError('lastMinutes only accepts values between 1 and 2880');
   const since = Math.floor(nowMs / 1000) - lastMinutes * 60;
-  const recent = data.visitsAfter(site.idSite, since);
-  return [
-    {
-      visits: recent.length,
-      actions: recent.reduce((sum, v) => sum + v.actions, 0),
-      visitors: new Set(recent.map((v) => v.visitorId)).size,
-      visitsConverted: recent.filter((v) => v.converted).length,
-    },
-  ];
+  const recent = site ? data.visitsAfter(site.idSite, since - 1) : [];
+  const row = {
+    visits: recent.length,
+    actions: recent.reduce((sum, v) => sum + actionsSince(v, since), 0),
+    visitors: new Set(recent.map((v) => v.visitorId)).size,
+    visitsConverted: recent.filter((v) => v.converted).length,
+  };
+  return [selectColumns(row, params)];
+}
+
+/** Actions of `v` at or after `since` (Unix s), with its actions spread evenly over its duration as actionDetails shows them. */
+function actionsSince(v: SimVisit, since: number): number {
+  if (v.firstActionTimestamp >= since) return v.actions;
+  const step = v.actions > 1 ? (v.lastActionTimestamp - v.firstActionTimestamp) / (v.actions - 1) : 0;
+  let count = 0;
+  for (let i = 0; i < v.actions; i++) if (v.firstActionTimestamp + i * step >= since) count++;
+  return count;
 }
 
 function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
@@ -109,9 +142,11 @@ function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowM
   const offset = Number(params.get('filter_offset') ?? 0);
   if (!Number.isInteger(limit) || !Number.isInteger(offset)) return matomoError('filter_limit and filter_offset must be whole numbers');
   const withActions = params.get('doNotFetchActions') !== '1' && params.get('doNotFetchActions') !== 'true';
-  const matching = data
+  const newestFirst = data
     .visitsOf(site.idSite)
     .filter((v) => v.lastActionTimestamp >= from && v.lastActionTimestamp < to && v.lastActionTimestamp > minTimestamp);
+  // Matomo orders by (last action time, idvisit), newest first unless filter_sort_order=asc.
+  const matching = params.get('filter_sort_order') === 'asc' ? [...newestFirst].reverse() : newestFirst;
   const page = limit < 0 ? matching.slice(offset) : matching.slice(offset, offset + limit);
   return page.map((v) => selectColumns(toMatomoVisit(v, site, withActions), params));
 }
@@ -119,18 +154,30 @@ function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowM
 function visitsSummary(params: URLSearchParams, data: SimData, site: SiteInfo, nowMs: number): unknown {
   const period = params.get('period');
   const date = params.get('date');
-  if (period === null || date === null) return matomoError("Please specify a value for 'period' and 'date'.");
+  if (period === null) return matomoError("Please specify a value for 'period'.");
+  if (date === null) return matomoError("Please specify a value for 'date'.");
   if (period !== 'day') return matomoError(`The simulator supports period=day only, got "${period}"`);
   const dates = resolveDates(date, site, nowMs);
   if (typeof dates === 'string') return matomoError(dates);
   const raw = params.get('format_metrics') === '0' || params.get('format_metrics') === 'false';
-  const render = (d: string): unknown => {
-    const totals = data.day(site.idSite, d);
-    return totals ? selectColumns(dayMetrics(totals, raw), params) : [];
+  const shown =
+    params
+      .get('showColumns')
+      ?.split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '') ?? [];
+  // One column: Matomo answers the bare number ({"value":7}, or {"2024-07-04":7,…} for several dates).
+  const single = shown.length === 1 ? shown[0]! : undefined;
+  // A day without data: [] in a multi-date answer, all zeros when asked alone.
+  const render = (d: string, alone: boolean): unknown => {
+    const totals = data.day(site.idSite, d) ?? (alone ? EMPTY_DAY : undefined);
+    const row = totals ? selectColumns(dayMetrics(totals, raw), params) : undefined;
+    if (single === undefined) return row ?? [];
+    return row?.[single] ?? (alone ? 0 : []);
   };
-  if (!isMultiDate(date)) return render(dates[0]!);
+  if (!isMultiDate(date)) return single === undefined ? render(dates[0]!, true) : { value: render(dates[0]!, true) };
   const keyed: Record<string, unknown> = {};
-  for (const d of dates) keyed[d] = render(d);
+  for (const d of dates) keyed[d] = render(d, false);
   return keyed;
 }
 
@@ -175,7 +222,7 @@ function resolveDates(date: string, site: SiteInfo, nowMs: number): string[] | s
   const one = single(date);
   return one
     ? [one]
-    : `Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function (see http://php.net/strtotime for more information): ${date}`;
+    : "Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by the strtotime function (see http://php.net/strtotime for more information): false";
 }
 
 function selectColumns(row: Record<string, unknown>, params: URLSearchParams): Record<string, unknown> {

@@ -3,8 +3,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { handleControl } from './control-api';
-import { AUTH_ERROR_MESSAGE, FaultQueue, HTML_LOGIN_PAGE, parseFault, type Fault, type FaultInput } from './faults';
-import { callMethod, matomoError } from './matomo-api';
+import {
+  AUTH_ERROR_MESSAGE,
+  BLOCKED_MESSAGE,
+  FaultQueue,
+  HTML_LOGIN_PAGE,
+  htmlErrorPage,
+  parseFault,
+  SUB_ERROR_MESSAGE,
+  type Fault,
+  type FaultInput,
+} from './faults';
+import { callMethod, matomoError, noAccessError } from './matomo-api';
 import { bump, emptyStats, redactToken, type RequestRecord, type SimStats } from './request-stats';
 import { definedOnly, SimData, type SiteInput, type SummaryInput } from './sim-data';
 import { toMatomoVisit, type SimVisitInput } from './sim-visit';
@@ -35,6 +45,14 @@ export interface MatomoSimOptions {
   controlApi?: boolean;
   /** How many requests stats().recent keeps. Default 50. */
   keepRecent?: number;
+  /**
+   * Matomo's brute-force detection: after more than `maxFailures` refused
+   * tokens within `windowMs` (by the simulator's clock), every API request
+   * carrying a token gets HTTP 500 "Too many failed logins" until old
+   * failures leave the window; refused requests while blocked are not
+   * recorded. false turns it off. Default { maxFailures: 20, windowMs: 3600000 } (Matomo's defaults).
+   */
+  bruteForce?: { maxFailures: number; windowMs: number } | false;
 }
 
 export interface MatomoSim {
@@ -47,9 +65,11 @@ export interface MatomoSim {
   setSummary(input: SummaryInput): void;
   /** Adds a site or changes its timezone/name. */
   setSite(input: SiteInput): void;
-  /** Queues a fault for the next API request(s). */
+  /** Queues a fault for the next API request(s), or for the next matching sub-request(s). */
   injectFault(input: FaultInput): void;
   clearFaults(): void;
+  /** Forgets recorded token failures (what `console login:unblock-blocked-ips` does). */
+  unblock(): void;
   /** A copy of the counters and recent requests. */
   stats(): SimStats;
   /** Resolves once stats().requests ≥ `count` (rejects after `timeoutMs`, default 10000). */
@@ -75,6 +95,7 @@ const DEFAULTS = {
   refuseTokenInUrl: true,
   controlApi: true,
   keepRecent: 50,
+  bruteForce: { maxFailures: 20, windowMs: 3_600_000 },
 } satisfies Required<MatomoSimOptions>;
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -91,6 +112,8 @@ class Simulator implements MatomoSim {
   private readonly data: SimData;
   private readonly faults = new FaultQueue();
   private counters: SimStats = emptyStats();
+  /** When each recorded token failure happened (simulator clock, ms), for the brute-force model. */
+  private tokenFailures: number[] = [];
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private visitTimer: NodeJS.Timeout | undefined;
@@ -157,6 +180,10 @@ class Simulator implements MatomoSim {
     }
   }
 
+  unblock(): void {
+    this.tokenFailures = [];
+  }
+
   stats(): SimStats {
     return structuredClone(this.counters);
   }
@@ -183,6 +210,7 @@ class Simulator implements MatomoSim {
     this.data.sites.clear();
     this.faults.clear();
     this.counters = emptyStats();
+    this.tokenFailures = [];
     this.populate();
   }
 
@@ -268,30 +296,65 @@ class Simulator implements MatomoSim {
       tokenInUrl: url.searchParams.has('token_auth'),
     };
     this.record(record, method === 'API.getBulkRequest');
+    // Clients may read Matomo's clock from the Date header: it is the simulator's clock, as real Matomo's is its server's.
+    res.setHeader('date', new Date(this.options.now()).toUTCString());
+    // Matomo renders errors in the format asked for in the URL; a format only in the POST body is not known yet
+    // when authentication fails, so those errors come as its HTML error page.
+    const jsonErrors = (url.searchParams.get('format') ?? '').toLowerCase() === 'json';
+    const refuse = (status: number, message: string): void =>
+      jsonErrors ? sendJson(res, status, matomoError(message)) : send(res, status, htmlErrorPage(message), 'text/html; charset=utf-8');
 
     const fault = this.faults.take();
-    if (fault && this.serveFault(fault, res, methods, () => this.answer(params, subUrls))) return;
+    if (fault && this.serveFault(fault, res, refuse)) return;
 
     if (params.get('module') !== 'API') return void send(res, 200, HTML_LOGIN_PAGE, 'text/html; charset=utf-8');
+    const token = params.get('token_auth');
+    if (token !== null && this.blocked()) return refuse(500, BLOCKED_MESSAGE);
     if (record.tokenInUrl && this.options.refuseTokenInUrl) {
-      this.counters.authFailures++;
-      return void sendJson(res, 401, matomoError(`${AUTH_ERROR_MESSAGE} (token_auth was sent in the URL; send it in the POST body.)`));
+      this.refuseToken();
+      return refuse(401, `${AUTH_ERROR_MESSAGE} (token_auth was sent in the URL; send it in the POST body.)`);
     }
-    if (!this.tokenAccepted(params.get('token_auth'))) {
-      this.counters.authFailures++;
-      return void sendJson(res, 401, matomoError(AUTH_ERROR_MESSAGE));
+    if (token !== null && !this.tokenAccepted(token)) {
+      this.refuseToken();
+      return refuse(401, AUTH_ERROR_MESSAGE);
     }
     if ((params.get('format') ?? 'xml').toLowerCase() !== 'json') {
       return void sendJson(res, 200, matomoError('matomo-sim answers format=json only'));
     }
-    sendJson(res, 200, this.answer(params, subUrls));
+    // No token at all: anonymous access, which has no view access here. Inside a bulk request each part says so.
+    if (token === null && method !== 'API.getBulkRequest') return void sendJson(res, 401, noAccessError(params));
+    sendJson(res, 200, this.answer(params, subUrls, token !== null));
   }
 
-  private answer(params: URLSearchParams, subUrls: string[]): unknown {
+  private answer(params: URLSearchParams, subUrls: string[], authenticated: boolean): unknown {
     const now = this.options.now();
-    if (params.get('method') !== 'API.getBulkRequest') return callMethod(params, this.data, now);
+    const call = (p: URLSearchParams): unknown => (authenticated ? this.callWithFaults(p, now) : noAccessError(p));
+    if (params.get('method') !== 'API.getBulkRequest') return call(params);
     if (subUrls.length === 0) return matomoError('API.getBulkRequest: no urls[] given');
-    return subUrls.map((u) => callMethod(new URLSearchParams(u), this.data, now));
+    return subUrls.map((u) => call(new URLSearchParams(u)));
+  }
+
+  /** One API call, unless a sub-request fault waits for it. */
+  private callWithFaults(params: URLSearchParams, now: number): unknown {
+    const fault = this.faults.takeFor(params);
+    if (!fault) return callMethod(params, this.data, now);
+    bump(this.counters.faultsServed, fault.kind);
+    return fault.kind === 'sub-error' ? matomoError(fault.message ?? SUB_ERROR_MESSAGE) : { value: 'unexpected' };
+  }
+
+  /** Counts a refused token, and records it for brute-force detection. */
+  private refuseToken(): void {
+    this.counters.authFailures++;
+    if (this.options.bruteForce) this.tokenFailures.push(this.options.now());
+  }
+
+  /** Matomo's rule: allowed while at most maxFailures failures are recorded within the window. */
+  private blocked(): boolean {
+    const limit = this.options.bruteForce;
+    if (!limit) return false;
+    const since = this.options.now() - limit.windowMs;
+    this.tokenFailures = this.tokenFailures.filter((at) => at > since);
+    return this.tokenFailures.length > limit.maxFailures;
   }
 
   private record(record: RequestRecord, bulk: boolean): void {
@@ -304,8 +367,8 @@ class Simulator implements MatomoSim {
     this.events.emit('request', record);
   }
 
-  /** Serves `fault`; false when it does not apply to this request (then the normal answer follows). */
-  private serveFault(fault: Fault, res: ServerResponse, methods: string[], answer: () => unknown): boolean {
+  /** Serves a whole-request `fault`; false when it does not apply (then the normal answer follows). */
+  private serveFault(fault: Fault, res: ServerResponse, refuse: (status: number, message: string) => void): boolean {
     bump(this.counters.faultsServed, fault.kind);
     switch (fault.kind) {
       case 'http-5xx':
@@ -323,29 +386,20 @@ class Simulator implements MatomoSim {
         send(res, 200, HTML_LOGIN_PAGE, 'text/html; charset=utf-8');
         return true;
       case 'error':
-        sendJson(res, 200, matomoError('Mysql error: SQLSTATE[HY000] [2002] Connection refused'));
+        sendJson(res, 200, matomoError(fault.message ?? 'Mysql error: SQLSTATE[HY000] [2002] Connection refused'));
         return true;
       case 'auth':
-        sendJson(res, 401, matomoError(AUTH_ERROR_MESSAGE));
+        refuse(401, AUTH_ERROR_MESSAGE);
         return true;
-      case 'sub-error':
-      case 'bad-shape': {
-        const result = answer();
-        if (!Array.isArray(result)) return false;
-        const at = fault.method ? methods.indexOf(fault.method) : 0;
-        if (at < 0) return false;
-        result[at] =
-          fault.kind === 'sub-error' ? matomoError('An unexpected error occurred while processing this report.') : { value: 'unexpected' };
-        sendJson(res, 200, result);
+      case 'auth-blocked':
+        refuse(500, BLOCKED_MESSAGE);
         return true;
-      }
       default:
         return false;
     }
   }
 
-  private tokenAccepted(token: string | null): boolean {
-    if (token === null) return false;
+  private tokenAccepted(token: string): boolean {
     const a = Buffer.from(token);
     const b = Buffer.from(this.options.token);
     return a.length === b.length && timingSafeEqual(a, b);

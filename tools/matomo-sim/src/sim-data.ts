@@ -30,7 +30,8 @@ export interface SiteInput {
   name?: string;
 }
 
-const EMPTY_DAY: DayTotals = {
+/** A day without data, as Matomo answers it for a single date. */
+export const EMPTY_DAY: Readonly<DayTotals> = {
   nb_uniq_visitors: 0,
   nb_users: 0,
   nb_visits: 0,
@@ -87,14 +88,15 @@ export class SimData {
     const visit: SimVisit = { ...merged, idSite: siteId, idVisit: this.nextVisitId++ };
     this.visits.push(visit);
     this.sortedBySite.delete(siteId);
-    const date = localDate(visit.firstActionTimestamp * 1000, site.zone);
+    // Matomo files a visit under the day of its last action (and splits visits at the site's midnight).
+    const date = localDate(visit.lastActionTimestamp * 1000, site.zone);
     const day = { ...(this.days.get(dayKey(siteId, date)) ?? EMPTY_DAY) };
     const knownVisitor = this.visits.some(
       (v) =>
         v !== visit &&
         v.idSite === siteId &&
         v.visitorId === visit.visitorId &&
-        localDate(v.firstActionTimestamp * 1000, site.zone) === date,
+        localDate(v.lastActionTimestamp * 1000, site.zone) === date,
     );
     day.nb_visits += 1;
     day.nb_uniq_visitors += knownVisitor ? 0 : 1;

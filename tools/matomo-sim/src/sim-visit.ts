@@ -47,9 +47,10 @@ export interface SiteInfo {
 }
 
 /**
- * The visit as Live.getLastVisitsDetails answers it: field names, string-typed
- * numbers, UTC `lastActionDateTime`, site-local `serverTimePretty`, modelled
- * on a real Matomo 5 answer (test fixture live-visit-real-2024.json).
+ * The visit as Live.getLastVisitsDetails answers it: field names, types
+ * (counts and ids are ints, coordinates strings with six decimals), UTC
+ * `lastActionDateTime`, site-local `serverTimePretty`, modelled on the real
+ * Matomo 5.2 answers in poller/test/fixtures/real-matomo/.
  */
 export function toMatomoVisit(v: SimVisit, site: SiteInfo, withActions: boolean): Record<string, unknown> {
   const lastMs = v.lastActionTimestamp * 1000;
@@ -60,8 +61,8 @@ export function toMatomoVisit(v: SimVisit, site: SiteInfo, withActions: boolean)
   const osCode = v.operatingSystemName.slice(0, 3).toUpperCase();
   const browserCode = v.browserName.slice(0, 2).toUpperCase();
   return {
-    idSite: String(v.idSite),
-    idVisit: String(v.idVisit),
+    idSite: v.idSite,
+    idVisit: v.idVisit,
     visitIp: v.visitIp,
     visitorId: v.visitorId,
     fingerprint: v.visitorId.split('').reverse().join(''),
@@ -70,33 +71,34 @@ export function toMatomoVisit(v: SimVisit, site: SiteInfo, withActions: boolean)
     siteCurrency: 'EUR',
     siteCurrencySymbol: '€',
     serverDate: utc.slice(0, 10),
-    visitServerHour: utc.slice(11, 13),
+    // Unpadded, as Matomo sends it ("9").
+    visitServerHour: String(Number(utc.slice(11, 13))),
     lastActionTimestamp: v.lastActionTimestamp,
     lastActionDateTime: `${utc.slice(0, 10)} ${utc.slice(11, 19)}`,
     siteName: site.name,
     serverTimestamp: v.lastActionTimestamp,
     firstActionTimestamp: v.firstActionTimestamp,
     serverTimePretty: localLast.slice(11),
-    serverDatePretty: localLast.slice(0, 10),
-    serverDatePrettyFirstAction: localFirst.slice(0, 10),
+    serverDatePretty: prettyDate(localLast),
+    serverDatePrettyFirstAction: prettyDate(localFirst),
     serverTimePrettyFirstAction: localFirst.slice(11),
     userId: null,
     visitorType: v.visitorType,
     visitorTypeIcon: v.visitorType === 'returning' ? 'plugins/Live/images/returningVisitor.png' : null,
-    visitConverted: v.converted ? '1' : '0',
+    visitConverted: v.converted ? 1 : 0,
     visitConvertedIcon: v.converted ? 'plugins/Morpheus/images/goal.png' : null,
-    visitCount: v.visitorType === 'new' ? '1' : '2',
+    visitCount: v.visitorType === 'new' ? 1 : 2,
     visitEcommerceStatus: 'none',
     visitEcommerceStatusIcon: null,
     daysSinceFirstVisit: 0,
-    secondsSinceFirstVisit: '0',
+    secondsSinceFirstVisit: 0,
     daysSinceLastEcommerceOrder: 0,
     secondsSinceLastEcommerceOrder: null,
-    visitDuration: String(v.visitDuration),
+    visitDuration: v.visitDuration,
     visitDurationPretty: prettyDuration(v.visitDuration),
-    searches: '0',
-    actions: String(v.actions),
-    interactions: String(v.actions),
+    searches: 0,
+    actions: v.actions,
+    interactions: v.actions,
     referrerType: v.referrerType,
     referrerTypeName: referrerTypeName(v.referrerType),
     referrerName: v.referrerName,
@@ -125,15 +127,16 @@ export function toMatomoVisit(v: SimVisit, site: SiteInfo, withActions: boolean)
     browserIcon: `plugins/Morpheus/icons/dist/browsers/${browserCode}.png`,
     browserCode,
     browserVersion: v.browser.slice(v.browserName.length).trim(),
-    events: '0',
+    events: 0,
     continent: v.continent,
     continentCode: v.continentCode,
     country: v.country,
     countryCode: v.countryCode,
     countryFlag: `plugins/Morpheus/icons/dist/flags/${v.countryCode}.png`,
-    region: v.region,
-    regionCode: '',
-    city: v.city,
+    // Matomo sends null for an unknown region or city.
+    region: v.region === '' ? null : v.region,
+    regionCode: null,
+    city: v.city === '' ? null : v.city,
     location: [v.city, v.region, v.country].filter((s) => s !== '').join(', '),
     // Matomo sends coordinates as strings with six decimals, and null when unknown.
     latitude: v.latitude === null ? null : v.latitude.toFixed(6),
@@ -141,7 +144,7 @@ export function toMatomoVisit(v: SimVisit, site: SiteInfo, withActions: boolean)
     visitLocalTime: localFirst.slice(11),
     visitLocalHour: String(Number(localFirst.slice(11, 13))),
     daysSinceLastVisit: 0,
-    secondsSinceLastVisit: '0',
+    secondsSinceLastVisit: 0,
     resolution: '1440x900',
     plugins: 'cookie, pdf',
     pluginsIcons: [
@@ -160,13 +163,13 @@ function actionDetails(v: SimVisit, site: SiteInfo): Array<Record<string, unknow
       type: 'action',
       url,
       pageTitle: i === v.actions - 1 ? v.pageTitle : `Page ${i + 1}`,
-      pageIdAction: String(100 + i),
+      pageIdAction: 100 + i,
       idpageview: `pv${v.idVisit}${i}`,
-      serverTimePretty: formatLocalDateTime(timestamp * 1000, site.zone),
-      pageId: String(v.idVisit * 10 + i),
+      serverTimePretty: prettyDateTime(formatLocalDateTime(timestamp * 1000, site.zone)),
+      pageId: v.idVisit * 10 + i,
       timeSpent: i === v.actions - 1 ? 0 : step,
       timeSpentPretty: prettyDuration(i === v.actions - 1 ? 0 : step),
-      pageviewPosition: String(i + 1),
+      pageviewPosition: i + 1,
       title: i === v.actions - 1 ? v.pageTitle : `Page ${i + 1}`,
       subtitle: url,
       icon: '',
@@ -174,6 +177,21 @@ function actionDetails(v: SimVisit, site: SiteInfo): Array<Record<string, unknow
       timestamp,
     };
   });
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+/** "2026-11-29 18:33:11" (site wall clock) → "Sunday, November 29, 2026", Matomo's serverDatePretty. */
+function prettyDate(local: string): string {
+  const d = new Date(`${local.slice(0, 10)}T00:00:00Z`);
+  return `${WEEKDAYS[d.getUTCDay()]}, ${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}`;
+}
+
+/** "2026-11-29 18:33:11" → "Nov 29, 2026 18:33:11", Matomo's action serverTimePretty. */
+function prettyDateTime(local: string): string {
+  const d = new Date(`${local.slice(0, 10)}T00:00:00Z`);
+  return `${MONTHS[d.getUTCMonth()]!.slice(0, 3)} ${d.getUTCDate()}, ${d.getUTCFullYear()} ${local.slice(11, 19)}`;
 }
 
 function prettyDuration(seconds: number): string {

@@ -22,7 +22,7 @@ describe('node tools/matomo-sim/dist/main.js', () => {
         format: 'json',
         token_auth: 'cli-token',
       });
-      expect(await (await fetch(`${url}index.php`, { method: 'POST', body })).json()).toMatchObject({ idsite: '4', timezone: 'UTC+3' });
+      expect(await (await fetch(`${url}index.php`, { method: 'POST', body })).json()).toMatchObject({ idsite: 4, timezone: 'UTC+3' });
       sim.child.kill('SIGTERM');
       expect(await sim.exited).toBe(0);
     } finally {
