@@ -22,14 +22,24 @@ export async function startSimulator(root: string, visitEveryMs: number): Promis
 
 export function startPoller(
   root: string,
-  env: { matomoUrl: string; redisUrl: string; prefix: string; intervalMs: number; extra?: Record<string, string> },
+  env: {
+    matomoUrl: string;
+    redisUrl: string;
+    prefix: string;
+    intervalMs: number;
+    /** Default: the simulator's token. */
+    token?: string;
+    /** Default 1. */
+    siteId?: number;
+    extra?: Record<string, string>;
+  },
 ): StartedProcess {
   return startProcess(process.execPath, [join(root, 'poller/dist/main.js')], {
     env: {
       ...process.env,
       MATOMO_URL: env.matomoUrl,
-      MATOMO_TOKEN: SIM_TOKEN,
-      MATOMO_SITE_ID: '1',
+      MATOMO_TOKEN: env.token ?? SIM_TOKEN,
+      MATOMO_SITE_ID: String(env.siteId ?? 1),
       FETCH_INTERVAL: String(env.intervalMs),
       REDIS_URL: env.redisUrl,
       REDIS_PREFIX: env.prefix,

@@ -1,15 +1,40 @@
 /** CPU time and memory of another process, from /proc (Linux). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second (USER_HZ); 100 on every mainstream Linux build. */
 const CLOCK_TICKS = 100;
 
+/** /proc/<pid>/stat from field 3 on (index 0 = state). The command name (field 2) may contain spaces. */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** User + system CPU seconds used so far by `pid` (/proc/<pid>/stat fields 14 and 15). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may contain spaces; fields are counted after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * CPU seconds of every process in process group `pgid` (field 5), with their
+ * waited-for children's (fields 16, 17): e.g. `php -S` and its workers, which
+ * share the leader's group.
+ */
+export function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fields: string[];
+    try {
+      fields = statFields(Number(entry));
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (Number(fields[2]) !== pgid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks / CLOCK_TICKS;
 }
 
 /** Resident set size of `pid` in bytes (VmRSS). */

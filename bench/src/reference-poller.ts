@@ -8,7 +8,10 @@
  *   3 × VisitsSummary.get showColumns=sum_visit_length (today, yesterday, the day before)
  *
  * and builds the reference message {"visits_live": [...], "summary": {today, yesterday, day_before}}
- * (what it would broadcast to its clients). token_auth travels in the POST
+ * (what it would broadcast to its clients). Matomo 5 answers one showColumns
+ * as {"value":N}: read that (an earlier version read .nb_visits and showed 0
+ * visits against a real Matomo). The day before is a UTC date, as in the
+ * script (its today and yesterday are Matomo's, site-local). token_auth travels in the POST
  * body (Matomo 5 refuses it in URLs), so the comparison is about request
  * count and bytes, not about that old flaw.
  *
@@ -44,6 +47,13 @@ interface ReferenceVisit {
   lastActionDateTime: string;
 }
 
+/** VisitsSummary.get with one showColumns: Matomo 5 answers {"value":N}; older versions (and old simulators) {"nb_visits":N}. */
+type OneColumn = { value?: number | string } & Record<string, number | string | undefined>;
+
+function oneColumn(answer: OneColumn | undefined, column: string): number {
+  return Number(answer?.value ?? answer?.[column] ?? 0);
+}
+
 function isoDay(offsetDays: number, now = Date.now()): string {
   return new Date(now - offsetDays * 86_400_000).toISOString().slice(0, 10);
 }
@@ -72,8 +82,8 @@ export function startReferencePoller(options: ReferencePollerOptions): { stop():
     const [visits, length] = (await Promise.all([
       call({ method: 'VisitsSummary.get', period: 'day', date, showColumns: 'nb_visits' }),
       call({ method: 'VisitsSummary.get', period: 'day', date, showColumns: 'sum_visit_length' }),
-    ])) as [{ nb_visits?: number | string }, { sum_visit_length?: number | string }];
-    return { visits: Number(visits?.nb_visits ?? 0), time_spent: secondsToHms(Number(length?.sum_visit_length ?? 0)) };
+    ])) as [OneColumn, OneColumn];
+    return { visits: oneColumn(visits, 'nb_visits'), time_spent: secondsToHms(oneColumn(length, 'sum_visit_length')) };
   };
   const tick = async (): Promise<void> => {
     const [visits, today, yesterday, dayBefore] = await Promise.all([

@@ -5,6 +5,7 @@ import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { E2eResult } from './e2e-bench';
 import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout-bench';
+import type { CostRow, MatomoCostResult } from './matomo-cost';
 import type { PollerResult } from './poller-bench';
 import type { FailoverBenchResult, PublishCostResult } from './redis-ha-bench';
 
@@ -20,7 +21,7 @@ export interface MachineInfo {
 }
 
 /** The parts a run can measure (`--only=`); each owns its sections of docs/BENCHMARKS.md. */
-export const BENCH_PARTS = ['fanout', 'poller', 'e2e', 'ha'] as const;
+export const BENCH_PARTS = ['fanout', 'poller', 'matomo-cost', 'e2e', 'ha'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface HaResults {
@@ -41,6 +42,8 @@ export interface BenchRun {
   poller: PollerResult[];
   e2e: E2eResult | undefined;
   ha?: HaResults;
+  /** The Matomo-side cost on a real Matomo (`--only=matomo-cost`). */
+  matomoCost?: MatomoCostResult | undefined;
   notes: string[];
 }
 
@@ -261,6 +264,72 @@ ${failover}
 ${cost}`;
 }
 
+/** Scenario ÷ reference, both net of the idle window (nothing polling). */
+function netRatio(row: CostRow | undefined, reference: CostRow | undefined, idle: CostRow | undefined, key: keyof CostRow): number {
+  if (!row || !reference) return Number.NaN;
+  const base = (idle?.[key] as number | undefined) ?? 0;
+  return ((row[key] as number) - base) / ((reference[key] as number) - base);
+}
+
+function costTable(rows: CostRow[]): string {
+  return (
+    '| scenario | HTTP requests / min | API calls / min | PHP CPU s / min | mariadbd CPU s / min | SQL statements / min | rows read / min | writes / min |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n' +
+    rows
+      .map(
+        (r) =>
+          `| ${r.scenario} | ${num(r.requestsPerMin)} | ${num(r.apiCallsPerMin)} | ${num(r.phpCpuSPerMin, 2)} | ${num(r.dbCpuSPerMin, 2)} | ${num(r.sqlPerMin)} | ${num(r.rowsReadPerMin)} | ${num(r.writesPerMin)} |`,
+      )
+      .join('\n')
+  );
+}
+
+/** The Matomo-side cost section: this poller and the reference loop on a real Matomo 5. */
+export function matomoCostSection(run: BenchRun): string {
+  const cost = run.matomoCost;
+  const heading = "## Load on the user's Matomo: this poller against the reference loop, on a real Matomo 5";
+  const rerun =
+    'Rerun this section alone: `npm run bench -- --only=matomo-cost` (about 13 min; `--matomo-window=S --matomo-rounds=N --matomo-busy-rounds=N`).';
+  let body: string;
+  if (!cost) body = `Not measured in this run. ${rerun}`;
+  else if (cost.skipped) body = `Not measured: ${cost.skipped}. ${rerun}`;
+  else {
+    const sites = [...new Set(cost.rows.map((r) => r.site))];
+    const idle = cost.rows.find((r) => r.scenario === 'idle');
+    const parts = sites.map((site) => {
+      const rows = cost.rows.filter((r) => r.site === site);
+      const find = (scenario: CostRow['scenario']) => rows.find((r) => r.scenario === scenario);
+      const ours = find('matomo-live poller');
+      const reference = find('reference loop');
+      const off = find('poller, TODAY_INTERVAL=0');
+      const everyTick = find('poller, TODAY_INTERVAL=1000');
+      const delta = (a: CostRow | undefined, b: CostRow | undefined) =>
+        a && b
+          ? `${signed(a.phpCpuSPerMin - b.phpCpuSPerMin, 2)} s PHP, ${signed(a.dbCpuSPerMin - b.dbCpuSPerMin, 2)} s mariadbd, ${signed(a.sqlPerMin - b.sqlPerMin, 0)} SQL statements, ${signed(a.rowsReadPerMin - b.rowsReadPerMin, 0)} rows read per minute`
+          : 'not measured';
+      return `### ${site[0]!.toUpperCase()}${site.slice(1)}: ${cost.siteNotes[site] ?? ''}
+
+${costTable(rows)}
+
+- **This poller ÷ the reference loop** (idle subtracted): PHP CPU **${num(netRatio(ours, reference, idle, 'phpCpuSPerMin'), 2)}×**, SQL statements **${num(netRatio(ours, reference, idle, 'sqlPerMin'), 2)}×**, mariadbd CPU ${num(netRatio(ours, reference, idle, 'dbCpuSPerMin'), 2)}×, rows read ${num(netRatio(ours, reference, idle, 'rowsReadPerMin'), 2)}×, HTTP requests ${num(netRatio(ours, reference, undefined, 'requestsPerMin'), 2)}×.
+- **Live "today"** (\`TODAY_INTERVAL\` 10 s, the default, against 0): ${delta(ours, off)}.${everyTick ? ` Every tick (\`TODAY_INTERVAL=1000\`) instead: ${delta(everyTick, off)}.` : ''}`;
+    });
+    body = `Matomo ${cost.matomoVersion ?? '?'} from \`../shared/tools/real-matomo\` (PHP 8.2 built-in server with 8 workers, MariaDB, on this machine). ${rerun}
+
+Each scenario polls alone, for windows of ${cost.windowS} s${cost.windowS >= 60 ? ' (each holds one `SUMMARY_INTERVAL` and six `TODAY_INTERVAL`s)' : ' (**shorter than SUMMARY_INTERVAL: a smoke run, not the real numbers**)'}, with FETCH_INTERVAL=${cost.intervalMs} ms for both pollers, interleaved over rounds; medians shown. **matomo-live poller** is \`node poller/dist/main.js\` with its defaults (one bulk request per tick; \`TODAY_INTERVAL\` 10 s; \`SUMMARY_INTERVAL\` 60 s); **reference loop** is \`bench/src/reference-poller.ts\`, 7 POSTs per tick; **idle** is nobody polling (PHP's and MariaDB's own background). PHP CPU is the user+system time of the \`php -S\` process group, mariadbd CPU that of the database server (both from /proc), SQL statements MariaDB's \`Questions\`, rows read its \`Handler_read_*\` (the work behind the statements), writes its INSERT/UPDATE/DELETE/REPLACE (archiving), HTTP requests and API calls counted by a proxy in front of Matomo. The days asked for are archived before measuring (the first request after Matomo's 900 s cache pays for archiving, whoever sends it). The busy site is a UTC site filled by SQL (\`bench/src/matomo-busy-site.ts\`).
+
+${parts.join('\n\n')}`;
+    if (cost.error) body += `\n\nThe measurement FAILED part way: ${cost.error}`;
+  }
+  return `${heading}
+
+${body}`;
+}
+
+function signed(v: number, digits: number): string {
+  return Number.isNaN(v) ? '—' : `${v >= 0 ? '+' : '−'}${num(Math.abs(v), digits)}`;
+}
+
 /** The block of `text` between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, markers included; undefined when absent. */
 export function sectionOf(text: string, name: string): string | undefined {
   const start = text.indexOf(`<!-- bench:${name} -->`);
@@ -287,8 +356,8 @@ export function renderMarkdown(run: BenchRun, analysis: string, previous = ''): 
   const fullRun = parts.has('fanout') && parts.has('poller') && parts.has('e2e');
   return `# Benchmarks
 
-Generated by \`npm run bench\` (bench/src/run.ts). Each section says which run measured it, on which machine: \`npm run bench\` measures every part, \`npm run bench -- --only=ha\` (or \`fanout\`, \`poller\`, \`e2e\`) one part and keeps the other sections as they were.
-Rerun: \`npm run bench\` (it builds what it runs; full, ~8 min on this machine) or \`npm run bench -- --quick\` (~3 min). Raw numbers: \`bench/results/latest.json\` (git-ignored, local to the machine that ran it).
+Generated by \`npm run bench\` (bench/src/run.ts). Each section says which run measured it, on which machine: \`npm run bench\` measures every part, \`npm run bench -- --only=ha\` (or \`fanout\`, \`poller\`, \`matomo-cost\`, \`e2e\`) one part and keeps the other sections as they were.
+Rerun: \`npm run bench\` (it builds what it runs; full, ~21 min on this machine, 13 of them on a real Matomo) or \`npm run bench -- --quick\` (~3 min). Raw numbers: \`bench/results/latest.json\` (git-ignored, local to the machine that ran it).
 
 ${section(
   'machine',
@@ -384,6 +453,8 @@ ${poller
 `;
 })}
 
+${section('matomo-cost', parts.has('matomo-cost'), () => matomoCostSection(run))}
+
 ${section('e2e', parts.has('e2e'), () => {
   const e2e = run.e2e;
   return `## End to end through NGINX and 3 gateways
@@ -417,6 +488,7 @@ npm run bench -- --only=fanout --sizes=1000,5000 --servers=gateway,ws
 npm run bench -- --only=fanout --servers=gateway,gateway-ws-send   # the broadcast fast path on and off
 npm run bench -- --only=poller,e2e --no-write     # print only
 npm run bench -- --only=ha                         # Redis Sentinel/Cluster failover, PUBLISH vs SPUBLISH; the other sections stay
+npm run bench -- --only=matomo-cost                # the load on a real Matomo (root, ../shared/tools/real-matomo); the other sections stay
 npm run bench -- --render                          # rewrite this file from bench/results/latest.json + bench/ANALYSIS.md
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write
 \`\`\`

@@ -5,7 +5,8 @@
  *
  * Options: --quick (small sizes, short runs: a smoke run that prints its numbers and writes
  * bench/results/quick.json, but leaves docs/BENCHMARKS.md and latest.json to full runs unless --write-docs) ·
- * --only=fanout,poller,e2e,ha (a subset rewrites only its sections of docs/BENCHMARKS.md) · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
+ * --only=fanout,poller,matomo-cost,e2e,ha (a subset rewrites only its sections of docs/BENCHMARKS.md) ·
+ * --matomo-window=S --matomo-rounds=N --matomo-busy-rounds=N (matomo-cost: window, rounds on the seeded site and on the busy site) · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
  * --duration=S (per rate) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
  * bench/results/latest.json and bench/ANALYSIS.md without measuring).
  * BENCH_SERVER_NODE_ARGS: extra node flags for the server under test (e.g. --cpu-prof); BENCH_GATEWAY_MAIN: another gateway build.
@@ -16,6 +17,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runE2e, type E2eResult } from './e2e-bench';
 import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
+import { runMatomoCost, type MatomoCostResult } from './matomo-cost';
 import { runPollerBench, type PollerResult } from './poller-bench';
 import { startRedisServer } from './processes';
 import { redisHaUnavailable } from '@matomo-live/redis-ha';
@@ -25,6 +27,7 @@ import {
   describeMachine,
   fastPathTable,
   fanoutTable,
+  matomoCostSection,
   redisHaSection,
   renderMarkdown,
   type BenchPart,
@@ -79,6 +82,7 @@ function mergeWithLatest(run: BenchRun, latestFile: string): BenchRun {
     poller: ran.has('poller') ? run.poller : previous.poller,
     e2e: ran.has('e2e') ? run.e2e : previous.e2e,
     ha: ran.has('ha') ? run.ha : previous.ha,
+    matomoCost: ran.has('matomo-cost') ? run.matomoCost : previous.matomoCost,
   };
 }
 
@@ -105,6 +109,7 @@ async function main(): Promise<void> {
   if (only.has('fanout') && servers.some((s) => s.startsWith('gateway'))) needs.push('gateway/dist/main.js');
   if (only.has('poller') || only.has('e2e') || only.has('ha'))
     needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
+  if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/reference-poller.js');
   requireBuilt(needs);
 
   const redis = await startRedisServer();
@@ -121,6 +126,7 @@ async function main(): Promise<void> {
   const fanout: FanoutResult[] = [];
   let poller: PollerResult[] = [];
   let e2e: E2eResult | undefined;
+  let matomoCost: MatomoCostResult | undefined;
   let ha: HaResults | undefined;
   try {
     if (only.has('fanout')) {
@@ -151,6 +157,22 @@ async function main(): Promise<void> {
       settings['poller visit every'] = `${plan.visitEveryMs} ms`;
       log(`poller: both pollers for ${plan.durationS} s`);
       poller = await runPollerBench(plan);
+    }
+    if (only.has('matomo-cost')) {
+      const plan = {
+        intervalMs: 1000,
+        windowS: Number(option('matomo-window') ?? (quick ? 15 : 60)),
+        warmupS: 3,
+        rounds: Number(option('matomo-rounds') ?? (quick ? 1 : 2)),
+        busyRounds: Number(option('matomo-busy-rounds') ?? (quick ? 0 : 1)),
+        redisUrl: redis.url,
+        root: ROOT,
+        log,
+      };
+      log(
+        `Matomo cost: real Matomo 5, ${plan.windowS} s windows, ${plan.rounds} round(s) on the seeded site, ${plan.busyRounds} on the busy site`,
+      );
+      matomoCost = await runMatomoCost(plan);
     }
     if (only.has('e2e')) {
       const plan = {
@@ -212,6 +234,7 @@ async function main(): Promise<void> {
     poller,
     e2e,
     ha,
+    matomoCost,
     notes: [
       `The load generators (2 processes), Redis, the publisher and the server under test share the ${machine.cores} cores: a server that uses a whole core leaves the rest to the clients, so delivered msg/s at the largest sizes is a property of the whole box, not of the server alone. CPU per 1k deliveries is the fairer comparison.`,
       `Load average at the end: ${loadavg()
@@ -226,7 +249,8 @@ async function main(): Promise<void> {
   if (quick && !flag('write-docs')) {
     // Smoke-sized numbers must not replace the full run's report (nor the latest.json --render uses).
     writeFileSync(join(ROOT, 'bench/results/quick.json'), `${JSON.stringify(run, null, 2)}\n`);
-    process.stdout.write(`\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n${ha ? `${redisHaSection(ha)}\n\n` : ''}`);
+    const fanoutTables = only.has('fanout') ? `\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n` : '\n';
+    process.stdout.write(`${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run)}\n\n` : ''}`);
     log('quick run: wrote bench/results/quick.json; docs/BENCHMARKS.md is left to full runs (--write-docs to overwrite it anyway)');
     return;
   }

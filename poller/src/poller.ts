@@ -158,6 +158,9 @@ interface SiteState {
 
 /** When a tick happened, on our clock and (estimated) on Matomo's. */
 interface TickTimes {
+  /** When the request was sent: what the parts' intervals count from, so a 10 s part is asked every 10th 1 s tick. */
+  askedAt: number;
+  /** When the answer came. */
   now: number;
   matomoNow: number;
 }
@@ -404,7 +407,7 @@ class SnapshotPoller implements Poller {
       const receivedAt = this.clock.now();
       this.learnMatomoClock(serverDateMs, startedAt, receivedAt);
       // Matomo computed its answer somewhere between sending and receiving.
-      const times = { now: receivedAt, matomoNow: (startedAt + receivedAt) / 2 + this.matomoOffsetMs };
+      const times = { askedAt: startedAt, now: receivedAt, matomoNow: (startedAt + receivedAt) / 2 + this.matomoOffsetMs };
       // In parallel: in a Redis Cluster a site whose shard is failing over must not hold up the others' publishes.
       const outcomes = await Promise.all(
         bulk.slots.map((slots) => this.handleSite(slots, answers, bulk.methods, times, windows.get(slots.siteId))),
@@ -491,7 +494,7 @@ class SnapshotPoller implements Poller {
     if (site && 'value' in site && state.zone.value?.name !== site.value.name) {
       this.log.info({ siteId, timezone: site.value.name }, 'site timezone');
     }
-    this.keep(siteId, 'site', state.zone, site, times.now);
+    this.keep(siteId, 'site', state.zone, site, times.askedAt);
     const zone = state.zone.value;
     if (!zone)
       return this.siteFailed(
@@ -500,12 +503,12 @@ class SnapshotPoller implements Poller {
       );
     const visits = read('visits', (answer): LiveVisit[] => readVisits(answer, zone, this.config));
     const counters = read('counters', (answer): TimedCounters => ({ counters: readCounters(answer), matomoAt: times.matomoNow }));
-    this.keep(siteId, 'counters', state.counters, counters, times.now);
+    this.keep(siteId, 'counters', state.counters, counters, times.askedAt);
     const today = askedToday && read('today', (answer): LiveToday => ({ ...readTodayCounters(answer), date: askedToday.date }));
-    this.keep(siteId, 'today', state.today, today, times.now);
+    this.keep(siteId, 'today', state.today, today, times.askedAt);
     const window = todayWindow(times.matomoNow, zone);
     const summary = read('summary', (answer) => readSummary(answer, window.date));
-    this.keep(siteId, 'summary', state.summary, summary, times.now);
+    this.keep(siteId, 'summary', state.summary, summary, times.askedAt);
     if (!visits || 'failure' in visits) return this.siteFailed(state, visits?.failure ?? new TickFailure('shape', 'no visits asked'));
     if (!state.summary.value) {
       return this.siteFailed(state, missing(state.summary, `site ${siteId}: no daily totals yet (VisitsSummary.get), nothing published`));

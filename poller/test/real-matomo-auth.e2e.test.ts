@@ -20,7 +20,7 @@ import {
 } from '@matomo-live/test-support/real-matomo';
 import { createPoller, type Poller } from '../src/poller';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
-import { ManualClock, waitFor, watchRedis, type RedisWatch } from './support/harness';
+import { expectAuthBlocked, ManualClock, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 // Real Matomo, real time: a test waits up to a minute for Matomo or the poller (beforeAll has its own, longer limit).
 jest.setTimeout(180_000);
@@ -85,9 +85,7 @@ suite("the poller's auth back-off against a real Matomo 5 with brute-force detec
     const { poller, log, started } = startPoller(WRONG_TOKEN, clock);
     await started;
     await waitFor(() => poller.status().authBlocked, 'the first refusal', 30_000);
-    expect(poller.status()).toMatchObject({ healthy: false, authBlockedReason: 'token-refused', lastError: { kind: 'auth' } });
-    expect(clock.pendingDelays()).toEqual([300_000]);
-    expect(log.lines().some((l) => l.level === 50 && String(l.msg).startsWith('MATOMO REFUSES THE TOKEN'))).toBe(true);
+    expectAuthBlocked(poller, clock, log.lines, 'token-refused');
     // The rest of the hour: one attempt per 5 minutes.
     for (let attempt = 2; attempt <= 13; attempt++) {
       clock.advance(300_000);
@@ -122,13 +120,7 @@ suite("the poller's auth back-off against a real Matomo 5 with brute-force detec
     const { poller, log, started } = startPoller(matomo.token, clock);
     await started;
     await waitFor(() => poller.status().authBlocked, 'the block to be seen', 30_000);
-    expect(poller.status()).toMatchObject({
-      healthy: false,
-      authBlockedReason: 'ip-blocked',
-      lastError: { kind: 'auth-blocked', message: expect.stringContaining('Too many failed logins') },
-    });
-    expect(clock.pendingDelays()).toEqual([300_000]);
-    expect(log.lines().some((l) => l.level === 50 && String(l.msg).startsWith('MATOMO BLOCKS THIS IP'))).toBe(true);
+    expectAuthBlocked(poller, clock, log.lines, 'ip-blocked');
     expect(watch.messages()).toHaveLength(0);
     // Blocked requests are not recorded: the block does not extend itself.
     expect(recordedFailures()).toBe(MATOMO_MAX_FAILURES + 1);

@@ -1,6 +1,7 @@
 /** Real parts for poller tests: the simulator over HTTP, a real Redis with a private prefix, a hand-driven clock. */
 import Redis from 'ioredis';
 import { loadPollerConfig, redisNames, type PollerConfig } from '@matomo-live/shared';
+import type { PollerStatus } from '../../src/poller';
 import type { MatomoSim } from '@matomo-live/matomo-sim';
 import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
 import { waitFor as waitForWithin } from '@matomo-live/test-support/wait-for';
@@ -52,6 +53,32 @@ export async function watchRedis(siteIds: number[] = [1]): Promise<RedisWatch> {
       await scope.close();
     },
   };
+}
+
+/**
+ * What a poller shows once Matomo refuses its token (`token-refused`) or blocks
+ * its IP (`ip-blocked`): unhealthy, the reason, the next attempt 5 minutes
+ * away on `clock`, and the loud error line.
+ */
+export function expectAuthBlocked(
+  poller: { status(): PollerStatus },
+  clock: ManualClock,
+  lines: () => Array<Record<string, unknown>>,
+  reason: 'token-refused' | 'ip-blocked',
+): void {
+  expect(poller.status()).toMatchObject(
+    reason === 'ip-blocked'
+      ? {
+          healthy: false,
+          authBlocked: true,
+          authBlockedReason: reason,
+          lastError: { kind: 'auth-blocked', message: expect.stringContaining('Too many failed logins') },
+        }
+      : { healthy: false, authBlocked: true, authBlockedReason: reason, lastError: { kind: 'auth' } },
+  );
+  expect(clock.pendingDelays()).toEqual([300_000]);
+  const loud = reason === 'ip-blocked' ? 'MATOMO BLOCKS THIS IP' : 'MATOMO REFUSES THE TOKEN';
+  expect(lines().some((l) => l.level === 50 && String(l.msg).startsWith(loud))).toBe(true);
 }
 
 /** The shared waitFor with the poller suites' 15 s default. */
