@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, describeRedis, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
 import { startHealthServer, type HealthServer } from './health-server';
@@ -35,7 +34,9 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
     'configuration loaded',
   );
   // Give Redis a moment so the first lease round usually succeeds; a Redis that is down does not block the start.
-  await Promise.race([once(redis, 'ready'), delay(Math.min(config.leaseTtlMs, 3000), undefined, { ref: false })]);
+  // Not events.once(): it rejects on the first 'error' (a refused connect), which would end the process.
+  const ready = new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  await Promise.race([ready, delay(Math.min(config.leaseTtlMs, 3000), undefined, { ref: false })]);
   await poller.start();
   const health =
     config.healthPort > 0

@@ -4,6 +4,8 @@ import { redisNames } from '@matomo-live/shared';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { freePort } from '@matomo-live/test-support/net';
 import { buildWorkspace, startService, type ServiceProcess } from '@matomo-live/test-support/processes';
+import { spawnRedisServer } from '@matomo-live/test-support/redis';
+import Redis from 'ioredis';
 import { SIM_TOKEN, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
@@ -37,6 +39,34 @@ describe('node poller/dist/main.js', () => {
     });
     expect(run.status).toBe(78);
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining('REDIS_URL')]);
+  });
+
+  it('keeps running when Redis is down at start and publishes once it comes up', async () => {
+    const sim = await startMatomoSim({ token: SIM_TOKEN });
+    const redis = await spawnRedisServer();
+    await redis.stop();
+    const poller = startService(
+      MAIN,
+      { ...baseEnv, MATOMO_URL: sim.url, MATOMO_TOKEN: SIM_TOKEN, REDIS_URL: redis.url, FETCH_INTERVAL: '200', POLLER_HEALTH_PORT: '0' },
+      { cwd: __dirname },
+    );
+    const reader = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    try {
+      // A refused connection is an 'error' event before any 'ready': the start-up wait must not treat it as fatal.
+      await poller.waitForOutput(/ECONNREFUSED/);
+      await redis.start();
+      await reader.connect();
+      await waitFor(
+        async () => (await reader.exists(redisNames('matomo-live:', 1).snapshotKey)) === 1,
+        'the first snapshot once Redis is up',
+      );
+      expect(poller.child.exitCode).toBeNull();
+    } finally {
+      reader.disconnect();
+      await poller.kill();
+      await redis.stop();
+      await sim.close();
+    }
   });
 
   describe('against the simulator and Redis', () => {
