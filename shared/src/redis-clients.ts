@@ -53,6 +53,8 @@ export function createRedisClient(config: RedisConnectionConfig, role: RedisRole
   const connectionName = options.connectionName ?? `matomo-live-${role}`;
   const client = build(config, role, connectionName, options.slotsRefreshIntervalMs ?? 5000);
   logRedisErrors(client, options.logger, connectionName);
+  if (client instanceof SentinelRedis)
+    client.onRevive = (delayMs) => options.logger.warn({ connection: connectionName, delayMs }, REVIVE_MESSAGE);
   return client;
 }
 
@@ -78,7 +80,7 @@ function build(config: RedisConnectionConfig, role: RedisRole, connectionName: s
       return new Redis(config.url, { ...common, ...perRole, retryStrategy: redisRetryDelay });
     case 'sentinel': {
       const tls = config.tls ? {} : undefined;
-      return new Redis({
+      return new SentinelRedis({
         ...common,
         ...perRole,
         sentinels: config.sentinels,
@@ -91,6 +93,8 @@ function build(config: RedisConnectionConfig, role: RedisRole, connectionName: s
         sentinelTLS: tls,
         // Subscribes to +switch-master: without it clients stayed ~10 s on a partitioned old master.
         failoverDetector: true,
+        // Without it a hung (not dead) sentinel held every reconnect forever: ioredis asks the sentinels in turn.
+        sentinelCommandTimeout: 2000,
         sentinelRetryStrategy: redisRetryDelay,
         retryStrategy: redisRetryDelay,
       });
@@ -116,6 +120,47 @@ function build(config: RedisConnectionConfig, role: RedisRole, connectionName: s
       };
       return new Cluster(config.nodes, clusterOptions);
     }
+  }
+}
+
+const REVIVE_MESSAGE = 'Redis client gave up reconnecting during a failover; connecting again';
+
+/**
+ * A Sentinel-mode connection that does not stay down when ioredis gives up on
+ * its own. In ioredis 6.0.0, a +switch-master that reaches the failover
+ * detector while a reconnect is still asking a sentinel for the master makes
+ * that connect fail with "Connection is closed." and ends the client for good
+ * (status "end", no retry). The failover suite hit it under load: one gateway
+ * of two never resubscribed. An end right after a connect attempt that nobody
+ * asked for (no disconnect()) connects again; ioredis then resubscribes and
+ * emits "ready" as after any reconnect.
+ */
+class SentinelRedis extends Redis {
+  /** Called before each restart, with its delay. */
+  onRevive: (delayMs: number) => void = () => undefined;
+  private closeRequested = false;
+  private connectingWithoutStream = false;
+  private revivals = 0;
+
+  constructor(options: Omit<RedisOptions, 'replyMapping'>) {
+    super(options);
+    this.on('connecting', () => (this.connectingWithoutStream = true));
+    for (const event of ['connect', 'close']) this.on(event, () => (this.connectingWithoutStream = false));
+    this.on('ready', () => (this.revivals = 0));
+    this.on('end', () => {
+      if (this.closeRequested || !this.connectingWithoutStream) return;
+      const delayMs = redisRetryDelay(++this.revivals);
+      this.onRevive(delayMs);
+      setTimeout(() => {
+        if (this.status === 'end' && !this.closeRequested) this.connect().catch(() => undefined);
+      }, delayMs).unref();
+    });
+  }
+
+  override disconnect(reconnect = false): void {
+    // QUIT ends through a closed stream, never right after a connect attempt, so only disconnect() needs marking.
+    if (!reconnect) this.closeRequested = true;
+    super.disconnect(reconnect);
   }
 }
 

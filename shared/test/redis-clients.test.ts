@@ -44,6 +44,7 @@ describe('createRedisClient: the options of each mode and role', () => {
       enableTLSForSentinelMode: true,
       sentinelTLS: {},
       failoverDetector: true,
+      sentinelCommandTimeout: 2000,
       protocol: 2,
       maxRetriesPerRequest: null,
       enableOfflineQueue: true,
