@@ -8,7 +8,8 @@ import type { MatomoSim } from './matomo-sim';
  *
  * | route               | body                                              | answer |
  * |---------------------|---------------------------------------------------|--------|
- * | POST /_sim/visits   | partial visit (Matomo field names) + `siteId?`    | 201, the visit as Live answers it |
+ * | POST /_sim/visits   | partial visit (Matomo field names) + `siteId?`, or an array of them (a burst) | 201, the visit(s) as Live answers them |
+ * | POST /_sim/visits/ID | `{actions?, lastActionTimestamp?}`: another hit on visit ID (`actions` default 1; 0 = a content impression) | 200, the visit as Live answers it |
  * | POST /_sim/summary  | `{siteId?, today?, yesterday?, day_before?, dates?}` | 200 `{"ok":true}` |
  * | POST /_sim/sites    | `{siteId, timezone?, name?}`                      | 200 `{"ok":true}` |
  * | POST /_sim/faults   | `{kind, count?, status?, method?, siteId?, message?, durationMs?}`; `{"kind":"none"}` clears | 200 `{"ok":true}` |
@@ -25,9 +26,18 @@ export function handleControl(sim: MatomoSim, method: string, path: string, body
   const ok = { ok: true };
   try {
     const route = `${method} ${path.replace(/\/$/, '')}`;
+    const update = /^POST \/_sim\/visits\/(\d+)$/.exec(route);
+    if (update) return reply(200, sim.updateVisit(Number(update[1]), parseObject(body)));
     switch (route) {
-      case 'POST /_sim/visits':
-        return reply(201, sim.addVisit(parseObject(body)));
+      case 'POST /_sim/visits': {
+        const input = parseJson(body);
+        if (Array.isArray(input))
+          return reply(
+            201,
+            input.map((visit, i) => sim.addVisit(asObject(visit, `visit ${i}`))),
+          );
+        return reply(201, sim.addVisit(asObject(input, 'the body')));
+      }
       case 'POST /_sim/summary':
         sim.setSummary(parseObject(body));
         return reply(200, ok);
@@ -59,14 +69,20 @@ export function handleControl(sim: MatomoSim, method: string, path: string, body
   }
 }
 
-function parseObject(body: string): Record<string, unknown> {
+function parseJson(body: string): unknown {
   if (body.trim() === '') return {};
-  let value: unknown;
   try {
-    value = JSON.parse(body);
+    return JSON.parse(body);
   } catch {
     throw new Error('the body must be JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the body must be a JSON object');
+}
+
+function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
   return value as Record<string, unknown>;
+}
+
+function parseObject(body: string): Record<string, unknown> {
+  return asObject(parseJson(body), 'the body');
 }

@@ -136,8 +136,9 @@ function lastVisits(params: URLSearchParams, data: SimData, site: SiteInfo, nowM
     from = startOfLocalDay(addDays(resolved[0]!, -1), site.zone) / 1000;
     to = startOfLocalDay(addDays(resolved[0]!, 1), site.zone) / 1000;
   }
-  const minTimestamp = params.has('minTimestamp') ? Number(params.get('minTimestamp')) : -Infinity;
-  if (Number.isNaN(minTimestamp)) return matomoError('minTimestamp must be a Unix timestamp');
+  // Real Matomo: strict `visit_last_action_time > minTimestamp` (whole seconds); a value that is not numeric is ignored.
+  const rawMin = params.get('minTimestamp') ?? '';
+  const minTimestamp = /^\d+$/.test(rawMin.trim()) ? Number(rawMin) : -Infinity;
   const limit = params.has('filter_limit') ? Number(params.get('filter_limit')) : 100;
   const offset = Number(params.get('filter_offset') ?? 0);
   if (!Number.isInteger(limit) || !Number.isInteger(offset)) return matomoError('filter_limit and filter_offset must be whole numbers');

@@ -61,6 +61,8 @@ export interface MatomoSim {
   readonly port: number;
   /** Adds a visit now (fields default to synthetic values) and counts it in its day's totals; returns it as Live answers it. */
   addVisit(input?: SimVisitInput): Record<string, unknown>;
+  /** Another hit on a visit now: `actions` more (default 1; 0 = a content impression), a later last action. Returns it as Live answers it. */
+  updateVisit(idVisit: number, update?: { actions?: number; lastActionTimestamp?: number }): Record<string, unknown>;
   /** Replaces days' VisitsSummary totals (null = a day without data). */
   setSummary(input: SummaryInput): void;
   /** Adds a site or changes its timezone/name. */
@@ -154,6 +156,11 @@ class Simulator implements MatomoSim {
 
   addVisit(input: SimVisitInput = {}): Record<string, unknown> {
     const visit = this.data.addVisit(input);
+    return toMatomoVisit(visit, this.data.site(visit.idSite)!, true);
+  }
+
+  updateVisit(idVisit: number, update: { actions?: number; lastActionTimestamp?: number } = {}): Record<string, unknown> {
+    const visit = this.data.updateVisit(idVisit, update);
     return toMatomoVisit(visit, this.data.site(visit.idSite)!, true);
   }
 

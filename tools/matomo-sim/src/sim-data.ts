@@ -109,6 +109,42 @@ export class SimData {
     return visit;
   }
 
+  /**
+   * What Matomo's tracker does when a visit gets another hit now (or at
+   * `lastActionTimestamp`): `actions` more actions (default 1) and a later last
+   * action; `actions: 0` is a content impression (the last action moves, the
+   * count does not). The day's totals follow. Returns the updated visit.
+   */
+  updateVisit(idVisit: number, { actions = 1, lastActionTimestamp }: { actions?: number; lastActionTimestamp?: number } = {}): SimVisit {
+    const index = this.visits.findIndex((v) => v.idVisit === idVisit);
+    const visit = this.visits[index];
+    if (!visit) throw new Error(`unknown visit ${idVisit}`);
+    if (!Number.isSafeInteger(actions) || actions < 0) throw new Error(`actions must be a whole number ≥ 0, got ${actions}`);
+    const at = lastActionTimestamp ?? Math.floor(this.now() / 1000);
+    if (!Number.isSafeInteger(at) || at < visit.lastActionTimestamp)
+      throw new Error(
+        `lastActionTimestamp must be a Unix time in seconds not before the visit's last action (${visit.lastActionTimestamp})`,
+      );
+    const updated: SimVisit = {
+      ...visit,
+      actions: visit.actions + actions,
+      lastActionTimestamp: at,
+      visitDuration: at - visit.firstActionTimestamp,
+    };
+    this.visits[index] = updated;
+    this.sortedBySite.delete(visit.idSite);
+    const site = this.requireSite(visit.idSite);
+    const date = localDate(at * 1000, site.zone);
+    const day = this.days.get(dayKey(visit.idSite, date));
+    if (day) {
+      day.nb_actions += actions;
+      day.sum_visit_length += updated.visitDuration - visit.visitDuration;
+      day.max_actions = Math.max(day.max_actions, updated.actions);
+      if (visit.actions === 1 && updated.actions > 1) day.bounce_count = Math.max(0, day.bounce_count - 1);
+    }
+    return updated;
+  }
+
   /** Replaces whole days' totals; metrics not given are 0; null makes the day empty. */
   setSummary(input: SummaryInput): void {
     const siteId = input.siteId ?? this.firstSiteId();

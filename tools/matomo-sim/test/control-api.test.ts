@@ -34,6 +34,24 @@ describe('the /_sim/ control API', () => {
     expect(await (await live()).json()).toEqual([[{ city: 'Lyon', actions: 2 }], expect.objectContaining({ nb_visits: 1, nb_actions: 2 })]);
   });
 
+  it('POST /_sim/visits with an array adds a burst; POST /_sim/visits/ID is another hit on a visit', async () => {
+    const burst = await control('POST', 'visits', [{ city: 'A' }, { city: 'B' }, { city: 'C' }]);
+    expect(burst.status).toBe(201);
+    const visits = burst.json as Array<{ idVisit: number; city: string; actions: number }>;
+    const ids = visits.map((v) => v.idVisit);
+    expect(new Set(ids).size).toBe(3);
+    const more = await control('POST', `visits/${ids[0]}`, { actions: 2 });
+    expect(more).toMatchObject({ status: 200, json: { idVisit: ids[0], city: 'A', actions: visits[0]!.actions + 2 } });
+    // A content impression: the last action moves, the count does not.
+    const impression = await control('POST', `visits/${ids[1]}`, {
+      actions: 0,
+      lastActionTimestamp: Date.parse('2024-07-04T16:43:40Z') / 1000,
+    });
+    expect(impression.json).toMatchObject({ actions: visits[1]!.actions, lastActionTimestamp: Date.parse('2024-07-04T16:43:40Z') / 1000 });
+    expect(await control('POST', 'visits/999999', {})).toMatchObject({ status: 400, json: { error: 'unknown visit 999999' } });
+    expect((await control('POST', 'visits', [{ city: 'ok' }, 'nope'])).json).toEqual({ error: 'visit 1 must be a JSON object' });
+  });
+
   it("POST /_sim/summary replaces today's totals", async () => {
     expect((await control('POST', 'summary', { today: { nb_visits: 42, sum_visit_length: 4200 } })).status).toBe(200);
     const [, today] = (await (await live()).json()) as [unknown, { nb_visits: number }];
