@@ -289,7 +289,7 @@ describe('one config source', () => {
 
   describe('drift is caught', () => {
     test('a description changed in a spec but not in the README', () => {
-      const edited = readme.replace('| `LIVE_LIMIT` | `5` | latest visits fetched per tick', '| `LIVE_LIMIT` | `5` | visits per tick');
+      const edited = readme.replace('| `LIVE_LIMIT` | `5` | latest visits in each snapshot', '| `LIVE_LIMIT` | `5` | visits per tick');
       expect(edited).not.toBe(readme);
       expect(renderConfigDocs(edited)).toBe(readme);
     });

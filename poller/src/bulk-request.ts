@@ -1,15 +1,27 @@
 import { COUNTERS_MINUTES, TODAY_COLUMNS, VISIT_COLUMNS } from './matomo-answers';
 
 /**
- * The parts of one site's answer. Each is judged on its own: only `visits`
- * is needed to publish; the others keep their last good value when they fail.
+ * The parts of one site's answer. Each is judged on its own: the latest visits
+ * (a full read, `visits`, or kept current by the incremental fetch, `cursor`)
+ * are needed to publish; the others keep their last good value when they fail.
  */
-export type SitePart = 'visits' | 'counters' | 'today' | 'site' | 'summary';
+export type SitePart = 'visits' | 'cursor' | 'counters' | 'today' | 'site' | 'summary';
+
+/** The incremental fetch's sub-request (visit-cursor.ts, cursorQuery). */
+export interface CursorQuery {
+  minTimestamp: number;
+  filterOffset: number;
+  filterLimit: number;
+}
 
 /** What one tick asks Matomo about one site. */
 export interface SiteQuery {
   siteId: number;
   liveLimit: number;
+  /** Read the latest visits in full (Matomo sorts a day or two of visits for it: not every tick). */
+  withVisits: boolean;
+  /** Ask for the visits new or updated since the cursor. */
+  cursor?: CursorQuery | undefined;
   /** Ask SitesManager.getSiteFromId (timezone unknown, or time to refresh it). */
   withSite: boolean;
   /** Fold VisitsSummary.get into this tick (SUMMARY_INTERVAL is due). */
@@ -21,7 +33,7 @@ export interface SiteQuery {
 /** Where each site's answers sit in the bulk answer array. */
 export interface SiteSlots {
   siteId: number;
-  /** Index of each part asked this tick (`visits` and `counters` always are). */
+  /** Index of each part asked this tick (`counters` always is). */
   parts: Partial<Record<SitePart, number>>;
 }
 
@@ -44,17 +56,32 @@ interface SubRequest {
 }
 
 /** A site's sub-requests this tick, in order. A new part is one more entry here (and a reader in matomo-answers.ts). */
-function siteSubRequests({ siteId, liveLimit, withSite, withSummary, todayMinutes }: SiteQuery): SubRequest[] {
+function siteSubRequests({ siteId, liveLimit, withVisits, cursor, withSite, withSummary, todayMinutes }: SiteQuery): SubRequest[] {
   const idSite = siteId;
-  const subRequests: SubRequest[] = [
-    {
+  const subRequests: SubRequest[] = [];
+  if (withVisits) {
+    subRequests.push({
       part: 'visits',
       method: 'Live.getLastVisitsDetails',
       // Matomo resolves date=today in the site's timezone; doNotFetchActions and showColumns keep its work small.
       params: { idSite, period: 'day', date: 'today', filter_limit: liveLimit, doNotFetchActions: 1, showColumns: VISIT_COLUMNS.join(',') },
-    },
-    { part: 'counters', method: 'Live.getCounters', params: { idSite, lastMinutes: COUNTERS_MINUTES } },
-  ];
+    });
+  }
+  if (cursor) {
+    // Visits whose last action is strictly after minTimestamp, oldest first, one more than taken (so a full page tells).
+    // No period/date: Matomo then applies no window, and an old cursor is not clipped silently.
+    const params: Record<string, string | number> = {
+      idSite,
+      minTimestamp: cursor.minTimestamp,
+      filter_sort_order: 'asc',
+      filter_limit: cursor.filterLimit,
+      doNotFetchActions: 1,
+      showColumns: VISIT_COLUMNS.join(','),
+    };
+    if (cursor.filterOffset > 0) params.filter_offset = cursor.filterOffset;
+    subRequests.push({ part: 'cursor', method: 'Live.getLastVisitsDetails', params });
+  }
+  subRequests.push({ part: 'counters', method: 'Live.getCounters', params: { idSite, lastMinutes: COUNTERS_MINUTES } });
   if (todayMinutes !== undefined) {
     // Raw logs since local midnight: today's visits and actions without waiting for the archive (up to 15 min old).
     // Two columns only: Matomo then skips COUNT(DISTINCT idvisitor), the costly query on a busy site.

@@ -63,34 +63,67 @@ export function readSiteTimezone(answer: unknown): SiteTimezone {
   }
 }
 
-/** Live.getLastVisitsDetails → the reference's visits_live items (plus lastActionUtc). */
-export function readVisits(answer: unknown, zone: SiteTimezone, options: VisitOptions): LiveVisit[] {
+/**
+ * One row of Live.getLastVisitsDetails: Matomo's visit id, action count and
+ * last action time (what the incremental fetch orders and de-duplicates by),
+ * and the visit as published, or null when the options drop it (no location).
+ */
+export interface VisitRow {
+  idVisit: number;
+  actions: number;
+  /** Unix seconds. */
+  lastActionTimestamp: number;
+  visit: LiveVisit | null;
+}
+
+/** Live.getLastVisitsDetails → its rows, in Matomo's order, each read strictly. */
+export function readVisitRows(answer: unknown, zone: SiteTimezone, options: VisitOptions): VisitRow[] {
   if (!Array.isArray(answer)) throw new AnswerShapeError('Live.getLastVisitsDetails', `expected an array, got ${kind(answer)}`);
-  const visits: LiveVisit[] = [];
-  answer.forEach((item, i) => {
+  return answer.map((item, i): VisitRow => {
     const what = `Live.getLastVisitsDetails[${i}]`;
     const v = record(item, what);
+    const idVisit = wholeNumber(v.idVisit, `${what}.idVisit`);
+    const actions = wholeNumber(v.actions, `${what}.actions`);
+    const lastActionTimestamp = wholeNumber(v.lastActionTimestamp, `${what}.lastActionTimestamp`);
     const latitude = coordinate(v.latitude, -90, 90, `${what}.latitude`);
     const longitude = coordinate(v.longitude, -180, 180, `${what}.longitude`);
-    if ((latitude === null || longitude === null) && !options.keepVisitsWithoutLocation) return;
-    const lastAction = wholeNumber(v.lastActionTimestamp, `${what}.lastActionTimestamp`) * 1000;
     const visitIp = text(v.visitIp, `${what}.visitIp`);
-    visits.push({
-      latitude: latitude !== null && longitude !== null ? latitude : null,
-      longitude: latitude !== null && longitude !== null ? longitude : null,
+    const located = latitude !== null && longitude !== null;
+    const fields = {
       city: text(v.city, `${what}.city`),
       countryCode: text(v.countryCode, `${what}.countryCode`),
       country: text(v.country, `${what}.country`),
-      actions: wholeNumber(v.actions, `${what}.actions`),
-      visitIp: options.publishVisitorIp ? visitIp : '',
       operatingSystem: text(v.operatingSystem, `${what}.operatingSystem`),
       browserName: text(v.browserName, `${what}.browserName`),
       source: text(v.referrerName, `${what}.referrerName`),
-      lastActionDateTime: formatLocalDateTime(lastAction, zone),
-      lastActionUtc: utcIsoSeconds(lastAction),
-    });
+    };
+    if (!located && !options.keepVisitsWithoutLocation) return { idVisit, actions, lastActionTimestamp, visit: null };
+    const lastAction = lastActionTimestamp * 1000;
+    return {
+      idVisit,
+      actions,
+      lastActionTimestamp,
+      visit: {
+        latitude: located ? latitude : null,
+        longitude: located ? longitude : null,
+        city: fields.city,
+        countryCode: fields.countryCode,
+        country: fields.country,
+        actions,
+        visitIp: options.publishVisitorIp ? visitIp : '',
+        operatingSystem: fields.operatingSystem,
+        browserName: fields.browserName,
+        source: fields.source,
+        lastActionDateTime: formatLocalDateTime(lastAction, zone),
+        lastActionUtc: utcIsoSeconds(lastAction),
+      },
+    };
   });
-  return visits;
+}
+
+/** Live.getLastVisitsDetails → the reference's visits_live items (plus lastActionUtc). */
+export function readVisits(answer: unknown, zone: SiteTimezone, options: VisitOptions): LiveVisit[] {
+  return readVisitRows(answer, zone, options).flatMap((row) => (row.visit ? [row.visit] : []));
 }
 
 /** Live.getCounters → counters over COUNTERS_MINUTES. */

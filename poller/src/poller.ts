@@ -1,19 +1,32 @@
 import { Agent, type Dispatcher } from 'undici';
-import { backoffDelay, systemClock, type Clock, type LiveVisit, type SnapshotContent, type Summary } from '@matomo-live/protocol';
+import { backoffDelay, systemClock, type Clock, type SnapshotContent, type Summary } from '@matomo-live/protocol';
 import {
+  addDays,
   contentDigest,
   encodeSnapshot,
+  startOfLocalDay,
+  type EventsWrite,
   type Logger,
   type PollerConfig,
   type SiteTimezone,
   type SnapshotPublisher,
 } from '@matomo-live/shared';
 import { buildBulkRequest, type SitePart, type SiteQuery, type SiteSlots } from './bulk-request';
+import { LatestVisits } from './latest-visits';
 import { composeToday, summaryFor, todayWindow, type LiveToday, type TimedCounters, type TodayFloor, type TodayWindow } from './live-today';
-import { AnswerShapeError, readCounters, readSiteTimezone, readSummary, readTodayCounters, readVisits } from './matomo-answers';
+import {
+  AnswerShapeError,
+  readCounters,
+  readSiteTimezone,
+  readSummary,
+  readTodayCounters,
+  readVisitRows,
+  type VisitRow,
+} from './matomo-answers';
 import { errorMessage, MatomoRequestError, postBulkRequest, type MatomoFailureKind } from './matomo-client';
 import { PartState } from './part-state';
 import type { LeaseManager } from './redis-lease';
+import { advanceCursor, cursorFromStore, cursorQuery, freshCursor, startOf, type CursorState, type CursorStep } from './visit-cursor';
 
 /** Knobs tests turn; production uses the defaults. */
 export interface PollerTiming {
@@ -85,6 +98,23 @@ export interface SiteStatus {
   countersAgeSeconds: number | null;
   /** Parts whose latest attempt failed (their last good value is published). */
   failingParts: FailingPart[];
+  /** The incremental fetch and the visit events. */
+  events: SiteEventsStatus;
+}
+
+export interface SiteEventsStatus {
+  /** Events are written (EVENTS_RETENTION > 0). */
+  enabled: boolean;
+  /** The next query asks for visits whose last action is after this instant; null until the cursor is loaded. */
+  cursorAfter: string | null;
+  /** Visit events written since start. */
+  visits: number;
+  /** `gap` resets written: the cursor had fallen further behind than the retention. */
+  gaps: number;
+  /** Ticks that found more new visits than EVENTS_PER_TICK (the rest came on later ticks). */
+  capHits: number;
+  /** The last tick hit the cap: the cursor is catching up. */
+  catchingUp: boolean;
 }
 
 export interface PollerStatus {
@@ -138,6 +168,17 @@ export function createPoller(options: PollerOptions): Poller {
 interface SiteState {
   /** SitesManager.getSiteFromId: the timezone. */
   zone: PartState<SiteTimezone>;
+  /** The full read of the latest visits (its due time and failures; the visits live in `latest`). */
+  visits: PartState<true>;
+  /** The incremental fetch (its failures; its position lives in `cursorState`). */
+  cursor: PartState<true>;
+  /** The snapshot's latest visits. */
+  latest: LatestVisits;
+  /** The incremental fetch's position; undefined until loaded from the store after leadership is won. */
+  cursorState: CursorState | undefined;
+  /** The last cursor step hit EVENTS_PER_TICK. */
+  catchingUp: boolean;
+  eventCounts: { visits: number; gaps: number; capHits: number };
   /** VisitsSummary.get last3. */
   summary: PartState<Summary>;
   /** Live.getCounters over 30 minutes. */
@@ -154,6 +195,12 @@ interface SiteState {
   digestSeenAt: number;
   lastPublishedAt: number | undefined;
   lastError: string | undefined;
+}
+
+/** The cursor's query of this tick: where it starts, and whether it jumped over lost history. */
+interface CursorPlan {
+  state: CursorState;
+  jumped: boolean;
 }
 
 /** When a tick happened, on our clock and (estimated) on Matomo's. */
@@ -214,6 +261,7 @@ class SnapshotPoller implements Poller {
   private counters = { requests: 0, published: 0 };
   /** Matomo's clock minus ours, ms (0 while within CLOCK_TOLERANCE_MS). */
   private matomoOffsetMs = 0;
+  private readonly eventsEnabled: boolean;
   private health = {
     startedAt: 0,
     lastSuccessAt: undefined as number | undefined,
@@ -241,11 +289,18 @@ class SnapshotPoller implements Poller {
       random: Math.random,
       ...options.timing,
     };
+    this.eventsEnabled = this.config.eventsRetentionMs > 0;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 2 });
     for (const siteId of this.config.siteIds) {
       this.sites.set(siteId, {
         zone: new PartState(),
+        visits: new PartState(),
+        cursor: new PartState(),
+        latest: new LatestVisits(this.config.liveLimit),
+        cursorState: undefined,
+        catchingUp: false,
+        eventCounts: { visits: 0, gaps: 0, capHits: 0 },
         summary: new PartState(),
         counters: new PartState(),
         today: new PartState(),
@@ -330,10 +385,18 @@ class SnapshotPoller implements Poller {
         summaryAgeSeconds: s.summary.ageSeconds(now),
         todayAgeSeconds: s.today.ageSeconds(now),
         countersAgeSeconds: s.counters.ageSeconds(now),
-        failingParts: (['visits', 'counters', 'today', 'site', 'summary'] as const).flatMap((part): FailingPart[] => {
-          const p = part === 'visits' ? undefined : part === 'site' ? s.zone : s[part];
-          return p && p.failures > 0 ? [{ part, failures: p.failures, since: iso(p.failingSince)!, error: p.lastError ?? 'failed' }] : [];
+        failingParts: (['visits', 'cursor', 'counters', 'today', 'site', 'summary'] as const).flatMap((part): FailingPart[] => {
+          const p = part === 'site' ? s.zone : s[part];
+          return p.failures > 0 ? [{ part, failures: p.failures, since: iso(p.failingSince)!, error: p.lastError ?? 'failed' }] : [];
         }),
+        events: {
+          enabled: this.eventsEnabled,
+          cursorAfter: s.cursorState ? new Date((s.cursorState.after + 1) * 1000).toISOString() : null,
+          visits: s.eventCounts.visits,
+          gaps: s.eventCounts.gaps,
+          capHits: s.eventCounts.capHits,
+          catchingUp: s.catchingUp,
+        },
       })),
     };
   }
@@ -370,8 +433,11 @@ class SnapshotPoller implements Poller {
         state.leaderUntil = held ? askedAt + leases.ttlMs : 0;
         if (held && !was) {
           won = true;
+          // Another poller may have moved the cursor and the latest visits meanwhile: read both again.
+          this.forgetLeadState(state);
           this.log.info({ siteId, owner: leases.owner }, 'leading this site');
         } else if (!held && was) {
+          this.forgetLeadState(state);
           this.log.warn({ siteId }, 'lost the lease; another poller leads this site');
         }
       } catch (error) {
@@ -387,6 +453,41 @@ class SnapshotPoller implements Poller {
     if (won && this.inFlight === undefined) this.scheduleTick(0);
   }
 
+  /** What a site's state holds only while leading: read again after leadership changes hands. */
+  private forgetLeadState(state: SiteState): void {
+    state.cursorState = undefined;
+    state.latest.clear();
+    state.catchingUp = false;
+  }
+
+  /**
+   * Loads the cursor of led sites that have none (after start or a leadership
+   * change) from the store, where the last leader wrote it with its events.
+   * A site whose load fails is polled without the cursor this tick.
+   */
+  private async loadCursors(led: Array<[number, SiteState]>, matomoNowS: number): Promise<void> {
+    await Promise.all(
+      led.map(async ([siteId, state]) => {
+        if (state.cursorState !== undefined) return;
+        if (!this.eventsEnabled) {
+          // Nothing stored without events: the full read of the latest visits covers what came before.
+          state.cursorState = freshCursor(matomoNowS, 60);
+          return;
+        }
+        try {
+          const stored = await this.options.publisher.readCursor(siteId);
+          state.cursorState = stored ? cursorFromStore(stored) : freshCursor(matomoNowS, this.config.eventsRetentionMs / 1000);
+          this.log.info(
+            { siteId, after: new Date((state.cursorState.after + 1) * 1000).toISOString(), stored: stored !== null },
+            'visit cursor loaded',
+          );
+        } catch (error) {
+          this.log.warn({ siteId, err: error }, 'could not read the visit cursor; polling without it this tick');
+        }
+      }),
+    );
+  }
+
   private async tick(): Promise<void> {
     const startedAt = this.clock.now();
     const led = [...this.sites].filter(([, s]) => this.isLeader(s));
@@ -395,8 +496,11 @@ class SnapshotPoller implements Poller {
     const failures: TickFailure[] = [];
     let published = 0;
     try {
+      await this.loadCursors(led, Math.floor((startedAt + this.matomoOffsetMs) / 1000));
+      if (!this.running) return;
       const windows = new Map<number, TodayWindow>();
-      const queries = led.map(([siteId, s]) => this.siteQuery(siteId, s, startedAt, windows));
+      const plans = new Map<number, CursorPlan>();
+      const queries = led.map(([siteId, s]) => this.siteQuery(siteId, s, startedAt, windows, plans));
       const bulk = buildBulkRequest(queries, this.config.matomoToken);
       this.counters.requests++;
       const { answers, serverDateMs } = await postBulkRequest(
@@ -410,7 +514,7 @@ class SnapshotPoller implements Poller {
       const times = { askedAt: startedAt, now: receivedAt, matomoNow: (startedAt + receivedAt) / 2 + this.matomoOffsetMs };
       // In parallel: in a Redis Cluster a site whose shard is failing over must not hold up the others' publishes.
       const outcomes = await Promise.all(
-        bulk.slots.map((slots) => this.handleSite(slots, answers, bulk.methods, times, windows.get(slots.siteId))),
+        bulk.slots.map((slots) => this.handleSite(slots, answers, bulk.methods, times, windows.get(slots.siteId), plans.get(slots.siteId))),
       );
       for (const failure of outcomes) {
         if (failure) failures.push(failure);
@@ -424,10 +528,31 @@ class SnapshotPoller implements Poller {
     this.finishTick(failures, published, startedAt);
   }
 
-  /** What to ask about one site this tick; records the "today" window asked for in `windows`. */
-  private siteQuery(siteId: number, s: SiteState, now: number, windows: Map<number, TodayWindow>): SiteQuery {
+  /** What to ask about one site this tick; records the "today" window asked for in `windows`, the cursor's query in `plans`. */
+  private siteQuery(
+    siteId: number,
+    s: SiteState,
+    now: number,
+    windows: Map<number, TodayWindow>,
+    plans: Map<number, CursorPlan>,
+  ): SiteQuery {
     const zone = s.zone.value;
     const base = this.timing.backoffBaseMs;
+    let cursor: SiteQuery['cursor'];
+    if (s.cursorState !== undefined) {
+      const retentionS = this.eventsEnabled ? this.config.eventsRetentionMs / 1000 : 3600;
+      const plan = startOf(s.cursorState, Math.floor((now + this.matomoOffsetMs) / 1000), retentionS);
+      plans.set(siteId, plan);
+      cursor = cursorQuery(plan.state, this.config.eventsPerTick);
+    }
+    // The full read: to seed, now and then to catch what no cursor sees (deleted visits, out-of-order hits),
+    // and while the cursor cannot keep the latest visits current (failing, or catching up on a backlog).
+    const withVisits =
+      !s.latest.seeded ||
+      cursor === undefined ||
+      s.catchingUp ||
+      s.cursor.failures > 0 ||
+      s.visits.due(now, this.config.liveRefreshIntervalMs, base);
     const window = zone && todayWindow(now + this.matomoOffsetMs, zone);
     // After local midnight "today" is another day: refresh at once rather than show yesterday's totals as today's.
     const withSummary = !window || s.summary.due(now, this.config.summaryIntervalMs, base, s.summary.value?.today.date !== window.date);
@@ -439,6 +564,8 @@ class SnapshotPoller implements Poller {
     return {
       siteId,
       liveLimit: this.config.liveLimit,
+      withVisits,
+      cursor,
       withSite: !window || withSummary,
       withSummary,
       todayMinutes: todayDue ? window.minutes : undefined,
@@ -476,6 +603,7 @@ class SnapshotPoller implements Poller {
     methods: string[],
     times: TickTimes,
     askedToday: TodayWindow | undefined,
+    plan: CursorPlan | undefined,
   ): Promise<TickFailure | undefined> {
     const { siteId } = slots;
     const state = this.sites.get(siteId)!;
@@ -501,7 +629,16 @@ class SnapshotPoller implements Poller {
         state,
         missing(state.zone, `site ${siteId}: timezone unknown (SitesManager.getSiteFromId), nothing published`),
       );
-    const visits = read('visits', (answer): LiveVisit[] => readVisits(answer, zone, this.config));
+    const visitRows = read('visits', (answer): VisitRow[] => readVisitRows(answer, zone, this.config));
+    this.keep(siteId, 'visits', state.visits, visitRows && ('value' in visitRows ? { value: true } : visitRows), times.askedAt);
+    if (visitRows && 'value' in visitRows) state.latest.seed(visitRows.value);
+    const cursorRows = read('cursor', (answer): VisitRow[] => readVisitRows(answer, zone, this.config));
+    this.keep(siteId, 'cursor', state.cursor, cursorRows && ('value' in cursorRows ? { value: true } : cursorRows), times.askedAt);
+    let step: CursorStep | undefined;
+    if (plan && cursorRows && 'value' in cursorRows) {
+      step = advanceCursor(plan.state, cursorRows.value, this.config.eventsPerTick, plan.jumped, this.eventsEnabled);
+      state.latest.merge(step.rows);
+    }
     const counters = read('counters', (answer): TimedCounters => ({ counters: readCounters(answer), matomoAt: times.matomoNow }));
     this.keep(siteId, 'counters', state.counters, counters, times.askedAt);
     const today = askedToday && read('today', (answer): LiveToday => ({ ...readTodayCounters(answer), date: askedToday.date }));
@@ -509,7 +646,17 @@ class SnapshotPoller implements Poller {
     const window = todayWindow(times.matomoNow, zone);
     const summary = read('summary', (answer) => readSummary(answer, window.date));
     this.keep(siteId, 'summary', state.summary, summary, times.askedAt);
-    if (!visits || 'failure' in visits) return this.siteFailed(state, visits?.failure ?? new TickFailure('shape', 'no visits asked'));
+    // Matomo's window of date=today (the full read's): from the site's midnight of the day before today in UTC.
+    state.latest.dropBefore(startOfLocalDay(addDays(new Date(times.matomoNow).toISOString().slice(0, 10), -1), zone) / 1000);
+    // The latest visits must be current: read in full this tick, or kept current by the cursor over an earlier full read.
+    const fresh = (visitRows !== undefined && 'value' in visitRows) || (step !== undefined && state.latest.seeded);
+    if (!fresh) {
+      const failure =
+        (visitRows && 'failure' in visitRows ? visitRows.failure : undefined) ??
+        (cursorRows && 'failure' in cursorRows ? cursorRows.failure : undefined) ??
+        missing(state.visits, `site ${siteId}: latest visits`);
+      return this.siteFailed(state, failure);
+    }
     if (!state.summary.value) {
       return this.siteFailed(state, missing(state.summary, `site ${siteId}: no daily totals yet (VisitsSummary.get), nothing published`));
     }
@@ -523,14 +670,14 @@ class SnapshotPoller implements Poller {
     });
     state.todayFloor = { date: window.date, visits: todays.visits, actions: todays.actions, unique_visitors: todays.unique_visitors };
     const content: SnapshotContent = {
-      visits_live: visits.value,
+      visits_live: state.latest.visits(),
       summary: { ...days, today: todays },
       counters: state.counters.value?.counters ?? null,
       site: siteId,
       timezone: zone.name,
     };
     try {
-      await this.publish(siteId, state, content, times.now);
+      await this.publish(siteId, state, content, times.now, step);
       state.lastError = undefined;
       return undefined;
     } catch (error) {
@@ -575,42 +722,112 @@ class SnapshotPoller implements Poller {
     return failure;
   }
 
-  /** Stores and publishes `content` unless Redis holds the same digest; seq = max(clock, last seen + 1). */
-  private async publish(siteId: number, state: SiteState, content: SnapshotContent, now: number): Promise<void> {
+  /**
+   * Stores and publishes `content` unless Redis holds the same digest; seq =
+   * max(clock, last seen + 1). With a cursor `step`, its events and the
+   * cursor's move go in the same atomic write; a stored cursor other than
+   * ours (a failover rolled it back, or another poller wrote it) refuses
+   * them: the cursor is read again and this tick's events dropped — the
+   * next tick asks again from the stored position, so nothing is lost or
+   * repeated.
+   */
+  private async publish(siteId: number, state: SiteState, content: SnapshotContent, now: number, step?: CursorStep): Promise<void> {
     const digest = contentDigest(content);
     if (digest !== state.lastDigest) {
       state.lastDigest = digest;
       state.digestSeenAt = now;
     }
+    let pending = step;
     for (let attempt = 0; attempt < 5; attempt++) {
       const seq = Math.max(this.clock.now(), state.lastSeq + 1);
       const bytes = encodeSnapshot(content, seq, new Date(state.digestSeenAt));
+      const events = pending && this.eventsWrite(pending, state);
+      // Without events to write (none enabled, or nothing moved) the step is ours at once.
+      if (pending && !events) this.commitStep(state, pending, undefined);
+      if (!events) pending = undefined;
       const outcome = await this.options.publisher
         // knownSeq: a stored state below what we saw stored was rolled back (failover) and is republished.
-        .publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner, knownSeq: state.lastSeq })
+        .publish(siteId, { digest, seq, bytes, leaseOwner: this.options.leases?.owner, knownSeq: state.lastSeq, events })
         .catch((error: unknown) => {
           throw new PublishError(error instanceof Error ? error.message : String(error), error);
         });
       switch (outcome.kind) {
         case 'published':
+          if (pending) this.commitStep(state, pending, outcome.events?.cursorVersion);
           state.lastSeq = seq;
           state.lastPublishedAt = this.clock.now();
           this.counters.published++;
-          this.log.debug({ siteId, seq, visits: content.visits_live.length, receivers: outcome.receivers }, 'published');
+          this.log.debug(
+            { siteId, seq, visits: content.visits_live.length, events: outcome.events?.ids.length, receivers: outcome.receivers },
+            'published',
+          );
           return;
         case 'unchanged':
+          if (pending) this.commitStep(state, pending, outcome.events?.cursorVersion);
           state.lastSeq = Math.max(state.lastSeq, outcome.seq);
           return;
         case 'seq-behind':
           state.lastSeq = Math.max(state.lastSeq, outcome.storedSeq);
           continue;
+        case 'cursor-stale': {
+          this.log.warn(
+            { siteId, heldVersion: state.cursorState?.version, storedVersion: outcome.version },
+            'the stored visit cursor is not the one this poller wrote (a Redis failover rolled it back, or another poller wrote it): reading it again; this tick publishes no events',
+          );
+          const stored = await this.options.publisher.readCursor(siteId).catch((error: unknown) => {
+            throw new PublishError(error instanceof Error ? error.message : String(error), error);
+          });
+          state.cursorState = stored ? cursorFromStore(stored) : undefined;
+          pending = undefined;
+          continue;
+        }
         case 'not-leader':
           state.leaderUntil = 0;
+          this.forgetLeadState(state);
           this.log.warn({ siteId }, 'publish refused: another poller holds the lease');
           return;
       }
     }
     throw new PublishError('seq kept falling behind the stored one');
+  }
+
+  /** The events write of a step, or undefined when there is nothing to store (events off, or the cursor stands still). */
+  private eventsWrite(step: CursorStep, state: SiteState): EventsWrite | undefined {
+    if (!this.eventsEnabled) return undefined;
+    const held = state.cursorState;
+    const { write } = step;
+    const still =
+      held !== undefined &&
+      write.after === held.after &&
+      write.offset === held.offset &&
+      write.set.length === 0 &&
+      write.forget.length === 0 &&
+      step.events.length === 0;
+    if (still) return undefined;
+    return { entries: step.events, cursor: write, retentionMs: this.config.eventsRetentionMs, maxLen: this.config.eventsMaxLen };
+  }
+
+  /** The step is stored (or needs no storing): it becomes the cursor, with the store's version when it told one. */
+  private commitStep(state: SiteState, step: CursorStep, storedVersion: number | undefined): void {
+    const wasCatchingUp = state.catchingUp;
+    state.cursorState =
+      storedVersion === undefined
+        ? { ...step.next, version: state.cursorState?.version ?? step.next.version - 1 }
+        : { ...step.next, version: storedVersion };
+    state.catchingUp = step.capHit;
+    const visits = step.events.filter((e) => e.kind === 'visit').length;
+    state.eventCounts.visits += visits;
+    if (step.capHit) state.eventCounts.capHits++;
+    if (step.jumped) {
+      state.eventCounts.gaps++;
+      this.log.warn(
+        { after: new Date((step.next.after + 1) * 1000).toISOString(), retentionMs: this.config.eventsRetentionMs },
+        'the visit cursor was older than EVENTS_RETENTION (the poller was down, or behind by more than EVENTS_PER_TICK can catch up): skipped ahead and wrote a gap reset',
+      );
+    }
+    if (step.capHit && !wasCatchingUp) {
+      this.log.info({ cap: this.config.eventsPerTick }, 'more new visits than EVENTS_PER_TICK: catching up over the next ticks');
+    }
   }
 
   /** Health bookkeeping and the next tick: the interval after success, a back-off after failures, 5 min when auth fails. */

@@ -1,9 +1,11 @@
 import {
   redisNames,
+  type EventsWrite,
   type PublishOutcome,
   type PublishRequest,
   type RedisClient,
   type SnapshotPublisher,
+  type StoredCursor,
   type StoredState,
 } from '@matomo-live/shared';
 
@@ -12,48 +14,103 @@ import {
  * seq ordering, then one PUBLISH (or SPUBLISH, Cluster mode) + SET key + HSET
  * state of the same bytes. Every key and the channel share the site's hash
  * tag, so in a Cluster the script runs on the node owning the site's slot and
- * SPUBLISH reaches that shard's subscribers only. The publish comes first: a
- * call that fails aborts the script without undoing the writes before it.
+ * SPUBLISH reaches that shard's subscribers only. A call that fails aborts
+ * the script without undoing the writes before it, which is why every
+ * channel carries the site's tag: (S)PUBLISH cannot fail for a wrong slot.
  * Seqs travel as strings: Lua's numbers print 1.7e12 in exponent form.
  *
  * "Unchanged" needs the same digest, the snapshot key, AND a stored seq of at
  * least the one the poller last saw stored: a state rolled back by a failover
  * (acknowledged writes lost) is published again even if its content matches.
  *
- * KEYS: snapshot key, state hash, lease key.
- * ARGV: digest, seq, bytes, lease owner ("" = no fencing), channel, PUBLISH|SPUBLISH, known seq.
- * Returns {outcome, stored or published seq, receivers of the publish ("0" when none happened)}.
+ * Visit events (when the request has some): after the lease and seq checks,
+ * whether or not the snapshot changed. The stored cursor version must be the
+ * one the poller holds (else `cursor-stale`, nothing written); each event is
+ * XADDed with the id of the one before (`prev`, the state hash's
+ * `events_last`), the stream trimmed to MAXLEN ~ and MINID (newest −
+ * retention, exact), the cursor hash moved and its version bumped, and one message
+ * on the events channel lists the new entries. Stream, cursor and snapshot
+ * change together or not at all, so a standby that takes over continues from
+ * exactly the cursor that produced the last stored event.
+ *
+ * KEYS: snapshot key, state hash, lease key, events stream, cursor hash.
+ * ARGV: digest, seq, bytes, lease owner ("" = no fencing), snapshot channel, PUBLISH|SPUBLISH, known seq,
+ *       events channel, expected cursor version ("" = no events part), cursor after, cursor offset, retention ms,
+ *       max length, site id, n entries, n remembered, n forgotten, then n × (kind, data), n × (idVisit, value), n × idVisit.
+ * Returns {outcome, stored or published seq, receivers ("0" when none), cursor version ("" without events), event ids…}.
  */
 const PUBLISH_LUA = `
 if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then
-  return {'not-leader', '0', '0'}
+  return {'not-leader', '0', '0', ''}
 end
-local state = redis.call('HMGET', KEYS[2], 'digest', 'seq')
+local state = redis.call('HMGET', KEYS[2], 'digest', 'seq', 'events_last')
 local stored = tonumber(state[2])
-if state[1] == ARGV[1] and stored and stored >= tonumber(ARGV[7]) and redis.call('EXISTS', KEYS[1]) == 1 then
-  return {'unchanged', state[2], '0'}
+local unchanged = state[1] == ARGV[1] and stored and stored >= tonumber(ARGV[7]) and redis.call('EXISTS', KEYS[1]) == 1
+if not unchanged and stored and stored >= tonumber(ARGV[2]) then
+  return {'seq-behind', state[2], '0', ''}
 end
-if stored and stored >= tonumber(ARGV[2]) then
-  return {'seq-behind', state[2], '0'}
+local version = ''
+local ids = {}
+if ARGV[9] ~= '' then
+  local held = tonumber(redis.call('HGET', KEYS[5], 'version') or '0')
+  if held ~= tonumber(ARGV[9]) then
+    return {'cursor-stale', tostring(held), '0', ''}
+  end
+  local n, nset, nforget = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
+  local i = 18
+  local prev = state[3] or '0-0'
+  local parts = {}
+  for k = 1, n do
+    local kind, data = ARGV[i], ARGV[i + 1]
+    i = i + 2
+    local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[13], '*', 'prev', prev, 'kind', kind, 'data', data)
+    parts[#parts + 1] = '{"id":"' .. id .. '","prev":"' .. prev .. '","kind":"' .. kind .. '","data":' .. data .. '}'
+    ids[#ids + 1] = id
+    prev = id
+  end
+  if n > 0 then
+    local newest = tonumber(string.match(prev, '^(%d+)'))
+    -- Exact MINID (not ~): a quiet site's stream would otherwise keep hour-old events until a 100-entry node fills,
+    -- and a resume would replay them as news. pcall: MINID needs Redis 6.2; on an older server MAXLEN alone bounds it.
+    redis.pcall('XTRIM', KEYS[4], 'MINID', string.format('%.0f', newest - tonumber(ARGV[12])))
+    redis.call('HSET', KEYS[2], 'events_last', prev)
+    redis.call(ARGV[6], ARGV[8], '{"site":' .. ARGV[14] .. ',"events":[' .. table.concat(parts, ',') .. ']}')
+  end
+  version = tostring(held + 1)
+  redis.call('HSET', KEYS[5], 'after', ARGV[10], 'offset', ARGV[11], 'version', version)
+  local batch = {}
+  for k = 1, nset do
+    batch[#batch + 1] = 'v:' .. ARGV[i]
+    batch[#batch + 1] = ARGV[i + 1]
+    i = i + 2
+    if #batch >= 1000 or k == nset then
+      redis.call('HSET', KEYS[5], unpack(batch))
+      batch = {}
+    end
+  end
+  for k = 1, nforget do
+    batch[#batch + 1] = 'v:' .. ARGV[i]
+    i = i + 1
+    if #batch >= 1000 or k == nforget then
+      redis.call('HDEL', KEYS[5], unpack(batch))
+      batch = {}
+    end
+  end
 end
-local receivers = redis.call(ARGV[6], ARGV[5], ARGV[3])
-redis.call('SET', KEYS[1], ARGV[3])
-redis.call('HSET', KEYS[2], 'digest', ARGV[1], 'seq', ARGV[2])
-return {'published', ARGV[2], tostring(receivers)}
+local head = {}
+if unchanged then
+  head = {'unchanged', state[2], '0', version}
+else
+  local receivers = redis.call(ARGV[6], ARGV[5], ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[3])
+  redis.call('HSET', KEYS[2], 'digest', ARGV[1], 'seq', ARGV[2])
+  head = {'published', ARGV[2], tostring(receivers), version}
+end
+for k = 1, #ids do head[#head + 1] = ids[k] end
+return head
 `;
 
-type PublishCommand = (
-  snapshotKey: string,
-  stateKey: string,
-  leaseKey: string,
-  digest: string,
-  seq: string,
-  bytes: Buffer,
-  owner: string,
-  channel: string,
-  publishCommand: string,
-  knownSeq: string,
-) => Promise<[string, string, string]>;
+type PublishCommand = (...args: Array<string | Buffer>) => Promise<string[]>;
 
 /** SnapshotPublisher over one injected Redis connection, any mode (commands only; it never subscribes). */
 export class RedisSnapshotPublisher implements SnapshotPublisher {
@@ -69,7 +126,7 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
     private readonly publishCommand: 'PUBLISH' | 'SPUBLISH' = 'PUBLISH',
   ) {
     const commands = redis as unknown as Record<string, PublishCommand | undefined>;
-    if (!commands.matomoLivePublish) redis.defineCommand('matomoLivePublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    if (!commands.matomoLivePublish) redis.defineCommand('matomoLivePublish', { numberOfKeys: 5, lua: PUBLISH_LUA });
     this.publishScript = (redis as unknown as Record<string, PublishCommand>).matomoLivePublish!.bind(redis);
   }
 
@@ -79,12 +136,29 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
     return { digest, seq: Number(seq) };
   }
 
-  async publish(siteId: number, { digest, seq, bytes, leaseOwner, knownSeq = 0 }: PublishRequest): Promise<PublishOutcome> {
+  async readCursor(siteId: number): Promise<StoredCursor | null> {
+    const fields = await this.redis.hgetall(redisNames(this.prefix, siteId).cursorKey);
+    const number = (text: string | undefined) => (text !== undefined && /^-?\d+$/.test(text) ? Number(text) : undefined);
+    const after = number(fields.after);
+    const offset = number(fields.offset);
+    const version = number(fields.version);
+    if (after === undefined || offset === undefined || version === undefined) return null;
+    const seen: Array<[number, string]> = [];
+    for (const [field, value] of Object.entries(fields)) {
+      const id = field.startsWith('v:') ? number(field.slice(2)) : undefined;
+      if (id !== undefined) seen.push([id, value]);
+    }
+    return { after, offset, version, seen };
+  }
+
+  async publish(siteId: number, { digest, seq, bytes, leaseOwner, knownSeq = 0, events }: PublishRequest): Promise<PublishOutcome> {
     const names = redisNames(this.prefix, siteId);
-    const [kind, storedSeq, receivers] = await this.publishScript(
+    const [kind = '', storedSeq = '0', receivers = '0', version = '', ...ids] = await this.publishScript(
       names.snapshotKey,
       names.stateKey,
       names.leaseKey,
+      names.eventsKey,
+      names.cursorKey,
       digest,
       String(seq),
       bytes,
@@ -92,18 +166,43 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
       names.snapshotChannel,
       this.publishCommand,
       String(knownSeq),
+      names.eventsChannel,
+      ...eventArguments(siteId, events),
     );
+    const eventsOutcome = version === '' ? undefined : { ids, cursorVersion: Number(version) };
     switch (kind) {
       case 'published':
-        return { kind, seq, receivers: Number(receivers) };
+        return { kind, seq, receivers: Number(receivers), events: eventsOutcome };
       case 'unchanged':
-        return { kind, seq: Number(storedSeq) };
+        return { kind, seq: Number(storedSeq), events: eventsOutcome };
       case 'seq-behind':
         return { kind, storedSeq: Number(storedSeq) };
+      case 'cursor-stale':
+        return { kind, version: Number(storedSeq) };
       case 'not-leader':
         return { kind };
       default:
         throw new Error(`unexpected answer from the publish script: ${kind}`);
     }
   }
+}
+
+/** ARGV 9… of the script: the events part, or an empty expected version (no events). */
+function eventArguments(siteId: number, events: EventsWrite | undefined): string[] {
+  if (!events) return ['', '0', '0', '0', '0', String(siteId), '0', '0', '0'];
+  const { entries, cursor } = events;
+  return [
+    String(cursor.expectedVersion),
+    String(cursor.after),
+    String(cursor.offset),
+    String(events.retentionMs),
+    String(events.maxLen),
+    String(siteId),
+    String(entries.length),
+    String(cursor.set.length),
+    String(cursor.forget.length),
+    ...entries.flatMap((entry) => [entry.kind, entry.data]),
+    ...cursor.set.flatMap(([id, value]) => [String(id), value]),
+    ...cursor.forget.map(String),
+  ];
 }

@@ -3,8 +3,23 @@ import { buildBulkRequest } from '../src/bulk-request';
 describe('buildBulkRequest', () => {
   const bulk = buildBulkRequest(
     [
-      { siteId: 1, liveLimit: 5, withSite: true, withSummary: true, todayMinutes: 1201 },
-      { siteId: 2, liveLimit: 3, withSite: false, withSummary: false },
+      { siteId: 1, liveLimit: 5, withVisits: true, withSite: true, withSummary: true, todayMinutes: 1201 },
+      {
+        siteId: 2,
+        liveLimit: 3,
+        withVisits: false,
+        cursor: { minTimestamp: 1795950110, filterOffset: 0, filterLimit: 101 },
+        withSite: false,
+        withSummary: false,
+      },
+      {
+        siteId: 3,
+        liveLimit: 3,
+        withVisits: true,
+        cursor: { minTimestamp: 1795950111, filterOffset: 100, filterLimit: 101 },
+        withSite: false,
+        withSummary: false,
+      },
     ],
     'secret-token',
   );
@@ -28,6 +43,9 @@ describe('buildBulkRequest', () => {
       'VisitsSummary.get',
       'Live.getLastVisitsDetails',
       'Live.getCounters',
+      'Live.getLastVisitsDetails',
+      'Live.getLastVisitsDetails',
+      'Live.getCounters',
     ]);
     expect(sub(0)).toMatchObject({ idSite: '1', period: 'day', date: 'today', filter_limit: '5', doNotFetchActions: '1' });
     expect(sub(0).showColumns!.split(',')).toEqual(
@@ -37,14 +55,33 @@ describe('buildBulkRequest', () => {
     // Two columns: Matomo then skips COUNT(DISTINCT idvisitor), the costly query on a busy site.
     expect(sub(2)).toEqual({ method: 'Live.getCounters', idSite: '1', lastMinutes: '1201', showColumns: 'visits,actions' });
     expect(sub(4)).toMatchObject({ idSite: '1', period: 'day', date: 'last3', format_metrics: '0' });
-    expect(sub(5)).toMatchObject({ idSite: '2', filter_limit: '3' });
+    expect(sub(7)).toMatchObject({ idSite: '3', filter_limit: '3', period: 'day', date: 'today' });
+  });
+
+  it('asks for the visits after the cursor oldest first, one more than taken, without a date window', () => {
+    const cursor = sub(5);
+    expect(cursor).toMatchObject({
+      method: 'Live.getLastVisitsDetails',
+      idSite: '2',
+      minTimestamp: '1795950110',
+      filter_sort_order: 'asc',
+      filter_limit: '101',
+      doNotFetchActions: '1',
+    });
+    expect(cursor.showColumns!.split(',')).toEqual(expect.arrayContaining(['idVisit', 'actions', 'lastActionTimestamp']));
+    expect(cursor).not.toHaveProperty('period');
+    expect(cursor).not.toHaveProperty('date');
+    expect(cursor).not.toHaveProperty('filter_offset');
+    // Paging inside one crowded second.
+    expect(sub(8)).toMatchObject({ idSite: '3', minTimestamp: '1795950111', filter_offset: '100' });
   });
 
   it("says where each site's answers are", () => {
     expect(bulk.slots).toEqual([
       { siteId: 1, parts: { visits: 0, counters: 1, today: 2, site: 3, summary: 4 } },
-      { siteId: 2, parts: { visits: 5, counters: 6 } },
+      { siteId: 2, parts: { cursor: 5, counters: 6 } },
+      { siteId: 3, parts: { visits: 7, cursor: 8, counters: 9 } },
     ]);
-    expect(bulk.size).toBe(7);
+    expect(bulk.size).toBe(10);
   });
 });

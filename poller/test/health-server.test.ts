@@ -26,6 +26,7 @@ const status = (over: Partial<PollerStatus> = {}): PollerStatus => ({
       todayAgeSeconds: 3,
       countersAgeSeconds: 0,
       failingParts: [{ part: 'summary', failures: 2, since: '2024-07-04T16:43:30.000Z', error: 'archiving lock' }],
+      events: { enabled: true, cursorAfter: '2024-07-04T16:43:30.000Z', visits: 12, gaps: 0, capHits: 0, catchingUp: false },
     },
   ],
   ...over,

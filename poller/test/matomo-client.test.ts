@@ -18,7 +18,7 @@ afterEach(async () => {
   await sim.close();
 });
 
-const bulk = (token = TOKEN) => buildBulkRequest([{ siteId: 1, liveLimit: 5, withSite: true, withSummary: true }], token);
+const bulk = (token = TOKEN) => buildBulkRequest([{ siteId: 1, liveLimit: 5, withVisits: true, withSite: true, withSummary: true }], token);
 const post = (token?: string, timeoutMs = 2000) => postBulkRequest(bulk(token), { baseUrl: sim.url, dispatcher, timeoutMs });
 
 async function failureKind(promise: Promise<unknown>): Promise<MatomoFailureKind> {

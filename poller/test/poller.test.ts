@@ -104,8 +104,10 @@ describe('polling and publishing', () => {
         tokenInUrl: false,
       });
     }
-    // Both sites in each single request.
-    expect(stats.subRequests['Live.getLastVisitsDetails']).toBe(2 * stats.requests);
+    // Both sites in each single request: the incremental fetch every tick, the full read of the latest visits only
+    // on the first (LIVE_REFRESH_INTERVAL is 60 s).
+    expect(stats.subRequests['Live.getLastVisitsDetails']).toBe(2 * stats.requests + 2);
+    expect(stats.recent.filter((r) => r.body.includes('filter_sort_order%3Dasc')).length).toBe(stats.recent.length);
     // Totals (and the timezone) once per SUMMARY_INTERVAL, not every tick.
     expect(stats.subRequests['VisitsSummary.get']).toBe(2);
     expect(stats.subRequests['SitesManager.getSiteFromId']).toBe(2);
@@ -203,7 +205,8 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     await waitFor(() => (sim.stats().faultsServed[fault.kind] ?? 0) >= 1, 'the first faulty answer');
     // New data arrives while Matomo misbehaves: it must only appear once a whole good answer does.
     sim.addVisit({ city: 'Recovered', latitude: 1, longitude: 2 });
-    await waitFor(() => poller.status().consecutiveFailures > 0, 'the failure to be seen');
+    // lastError stays after the recovery: a failed tick cannot be missed between two looks.
+    await waitFor(() => poller.status().lastError !== null, 'the failure to be seen');
     await waitFor(() => watch.messages().length >= 2, 'the recovery snapshot');
     await moreRequests(2);
     expect(watch.messages()).toHaveLength(2);
@@ -581,6 +584,7 @@ describe('failure kinds in the status and on /healthz', () => {
   it('a publisher that rejects (Redis) is a publish failure', async () => {
     const publisher = {
       readState: async () => null,
+      readCursor: async () => null,
       publish: async () => Promise.reject(new Error("READONLY You can't write against a read only replica")),
     };
     const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher });
@@ -592,6 +596,7 @@ describe('failure kinds in the status and on /healthz', () => {
     let redisDown = true;
     const publisher = {
       readState: async () => null,
+      readCursor: async () => null,
       publish: async () =>
         redisDown ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : { kind: 'published' as const, seq: 1 },
     };
@@ -611,6 +616,7 @@ describe('failure kinds in the status and on /healthz', () => {
   it('an exception nothing expected is an internal failure, logged at error level with its stack', async () => {
     const publisher = {
       readState: async () => null,
+      readCursor: async () => null,
       publish: (): never => {
         throw new TypeError('publisher bug');
       },

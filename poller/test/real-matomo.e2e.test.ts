@@ -3,12 +3,13 @@
  * REAL_MATOMO_URL/REAL_MATOMO_TOKEN) and a real Redis, with its default
  * settings: both seeded sites, a third site created here in UTC+14, visits
  * tracked through matomo.php, totals compared with Matomo's own, and parts of
- * the bulk answer made to fail with bad parameters Matomo itself refuses.
+ * the bulk answer made to fail with bad parameters Matomo itself refuses,
+ * and the incremental fetch (visit events) on a burst tracked at once.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
 import { decodeSnapshot, type Snapshot } from '@matomo-live/protocol';
-import { formatLocalDateTime, loadPollerConfig, localDate, parseSiteTimezone, startOfLocalDay } from '@matomo-live/shared';
+import { formatLocalDateTime, loadPollerConfig, localDate, parseSiteTimezone, redisNames, startOfLocalDay } from '@matomo-live/shared';
 import { capturedLogger } from '@matomo-live/test-support/logger';
 import {
   describeWithRealMatomo,
@@ -280,5 +281,62 @@ suite('the poller against a real Matomo 5', () => {
       await waitFor(() => poller.status().sites[0]!.failingParts.length === 0, `the ${part} part to work again`, 30_000);
     }
     expect(log.lines().filter((l) => String(l.msg).startsWith('part of the Matomo answer failed'))).toHaveLength(2);
+  });
+
+  test('a burst of 12 visits tracked at once becomes 12 visit events in order; a new action is an event again, a ping is not', async () => {
+    // The far site: its own, so no visit of another test lands in the stream; one poller (the cursor starts 30 min back).
+    const { redisPoller, watch } = await startPoller([farSiteId]);
+    await waitFor(() => redisPoller.poller.status().sites[0]!.events.cursorAfter !== null, 'the cursor', 60_000);
+    const names = redisNames(watch.prefix, farSiteId);
+    const visitEvents = async () =>
+      ((await watch.command.xrange(names.eventsKey, '-', '+')) as Array<[string, string[]]>)
+        .map(([, fields]) => fields)
+        .filter((fields) => fields[fields.indexOf('kind') + 1] === 'visit')
+        .map((fields) => JSON.parse(fields[fields.indexOf('data') + 1]!) as { city: string; actions: number; idVisit: number });
+    const tag = randomBytes(2).toString('hex');
+    // Twelve visitors in one tracking request (Matomo's clock: no cdt, or they would be late hits no cursor sees),
+    // each its own IP and user agent; they share a second or two, as a burst does.
+    const hits = Array.from({ length: 12 }, (_, i) => ({
+      idsite: farSiteId,
+      _id: randomBytes(8).toString('hex'),
+      cip: `198.51.100.${10 + i}`,
+      ua: `matomo-live-e2e-burst/${tag}-${i}`,
+      lat: 1.8721,
+      long: -157.4278,
+      city: `Burst ${tag} ${i + 1}`,
+      country: 'ki',
+      url: `https://e2e.example.com/burst/${i + 1}`,
+      action_name: `burst ${i + 1}`,
+    }));
+    expect(await matomo.track(hits)).toEqual({ tracked: 12, invalid: 0 });
+    const burst = await waitFor(
+      async () => {
+        const events = (await visitEvents()).filter((e) => e.city.startsWith(`Burst ${tag}`));
+        return events.length >= 12 ? events : undefined;
+      },
+      '12 visit events',
+      60_000,
+    );
+    // Oldest first (Matomo's asc order: last action time, then idVisit), each once.
+    expect(burst.map((e) => e.city)).toEqual(hits.map((h) => h.city));
+    expect(new Set(burst.map((e) => e.idVisit)).size).toBe(12);
+    // The same visitor again: one more pageview is an update (same idVisit, 2 actions); a ping moves nothing.
+    const again = { ...hits[4]!, url: 'https://e2e.example.com/burst/again', action_name: 'again' };
+    expect(await matomo.track([{ ...hits[7]!, ping: 1 }, again])).toEqual({ tracked: 2, invalid: 0 });
+    const updated = await waitFor(
+      async () => (await visitEvents()).find((e) => e.city === again.city && e.actions === 2),
+      'the update of visit 5',
+      60_000,
+    );
+    expect(updated.idVisit).toBe(burst[4]!.idVisit);
+    // One more tick: no event for the ping, nothing repeated.
+    const requests = redisPoller.poller.status().requests;
+    await waitFor(() => redisPoller.poller.status().requests >= requests + 2, 'two more ticks', 30_000);
+    const mine = (await visitEvents()).filter((e) => e.city.startsWith(`Burst ${tag}`));
+    expect(mine.map((e) => `${e.idVisit}:${e.actions}`)).toEqual([...burst.map((e) => `${e.idVisit}:1`), `${burst[4]!.idVisit}:2`]);
+    // The snapshot follows the stream: its newest visit is the updated one.
+    const latest = snapshotsOf(watch, farSiteId).at(-1)!;
+    expectReferenceShape(latest);
+    expect(latest.visits_live[0]).toMatchObject({ city: again.city, actions: 2 });
   });
 });

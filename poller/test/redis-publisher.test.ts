@@ -6,6 +6,8 @@ import {
   RedisChannelSubscriber,
   redisNames,
   siteIdOfChannel,
+  siteIdOfEventsChannel,
+  type EventsWrite,
   type RedisClient,
 } from '@matomo-live/shared';
 import { silentLogger } from '@matomo-live/test-support/logger';
@@ -164,6 +166,123 @@ describe('RedisSnapshotPublisher', () => {
   });
 });
 
+/** An events write as the poller makes it: visits with these cities, the cursor moved to `after`. */
+function eventsWrite(expectedVersion: number, cities: string[], after = 100, extra: Partial<EventsWrite> = {}): EventsWrite {
+  return {
+    entries: cities.map((city, i) => ({ kind: 'visit', data: JSON.stringify({ city, idVisit: i + 1 }) })),
+    cursor: { expectedVersion, after, offset: 0, set: cities.map((_, i) => [i + 1, `1:${after + 1}`]), forget: [] },
+    retentionMs: 1_800_000,
+    maxLen: 10_000,
+    ...extra,
+  };
+}
+
+type StreamEntries = Array<[string, string[]]>;
+
+describe('RedisSnapshotPublisher: visit events', () => {
+  let events: Redis;
+  const announced: Array<{ site: number; events: Array<{ id: string; prev: string; kind: string; data: { city: string } }> }> = [];
+
+  beforeEach(async () => {
+    announced.length = 0;
+    events = new Redis(watch.url);
+    events.on('message', (_channel: string, message: string) => announced.push(JSON.parse(message) as (typeof announced)[number]));
+    await events.subscribe(redisNames(watch.prefix, 1).eventsChannel);
+  });
+  afterEach(() => events.disconnect());
+
+  const stream = async () => (await watch.command.xrange(redisNames(watch.prefix, 1).eventsKey, '-', '+')) as StreamEntries;
+  const field = (entry: [string, string[]], name: string) => entry[1][entry[1].indexOf(name) + 1];
+
+  it('appends the events chained by prev, moves the cursor and announces them, with the snapshot', async () => {
+    const names = redisNames(watch.prefix, 1);
+    const first = await publisher.publish(1, { ...request(content('A'), 10), events: eventsWrite(0, ['Paris', 'Lyon']) });
+    expect(first).toMatchObject({
+      kind: 'published',
+      seq: 10,
+      events: { cursorVersion: 1, ids: [expect.any(String), expect.any(String)] },
+    });
+    const ids = (first as { events: { ids: string[] } }).events.ids;
+    const entries = await stream();
+    expect(entries.map(([id]) => id)).toEqual(ids);
+    expect(entries.map((e) => [field(e, 'prev'), field(e, 'kind'), JSON.parse(field(e, 'data')!).city])).toEqual([
+      ['0-0', 'visit', 'Paris'],
+      [ids[0], 'visit', 'Lyon'],
+    ]);
+    expect(await watch.command.hget(names.stateKey, 'events_last')).toBe(ids[1]);
+    expect(await publisher.readCursor(1)).toEqual({
+      after: 100,
+      offset: 0,
+      version: 1,
+      seen: [
+        [1, '1:101'],
+        [2, '1:101'],
+      ],
+    });
+    await waitFor(() => announced.length === 1, 'the events message');
+    expect(announced[0]).toEqual({
+      site: 1,
+      events: [
+        { id: ids[0], prev: '0-0', kind: 'visit', data: { city: 'Paris', idVisit: 1 } },
+        { id: ids[1], prev: ids[0], kind: 'visit', data: { city: 'Lyon', idVisit: 2 } },
+      ],
+    });
+    // The next write continues the chain, forgets what it is told to.
+    const next = await publisher.publish(1, {
+      ...request(content('B'), 11),
+      events: { ...eventsWrite(1, ['Nice'], 200), cursor: { expectedVersion: 1, after: 200, offset: 0, set: [], forget: [1] } },
+    });
+    expect(next).toMatchObject({ kind: 'published', events: { cursorVersion: 2 } });
+    expect(field((await stream())[2]!, 'prev')).toBe(ids[1]);
+    expect(await publisher.readCursor(1)).toEqual({ after: 200, offset: 0, version: 2, seen: [[2, '1:101']] });
+  });
+
+  it('writes the events when the snapshot did not change, and nothing at all when the seq is behind or the cursor stale', async () => {
+    await publisher.publish(1, request(content('A'), 10));
+    expect(await publisher.publish(1, { ...request(content('A'), 11), events: eventsWrite(0, ['Paris']) })).toMatchObject({
+      kind: 'unchanged',
+      seq: 10,
+      events: { cursorVersion: 1, ids: [expect.any(String)] },
+    });
+    expect(await publisher.publish(1, { ...request(content('B'), 10), events: eventsWrite(1, ['Lost']) })).toEqual({
+      kind: 'seq-behind',
+      storedSeq: 10,
+    });
+    // A cursor version other than the stored one (a failover rolled it back, another poller wrote it): nothing written.
+    expect(await publisher.publish(1, { ...request(content('B'), 12), events: eventsWrite(0, ['Twice']) })).toEqual({
+      kind: 'cursor-stale',
+      version: 1,
+    });
+    expect((await stream()).map((e) => JSON.parse(field(e, 'data')!).city)).toEqual(['Paris']);
+    expect(await publisher.readState(1)).toMatchObject({ seq: 10 });
+  });
+
+  it('moves the cursor without events, and trims the stream to the retention and the length cap', async () => {
+    expect(await publisher.publish(1, { ...request(content('A'), 10), events: eventsWrite(0, [], 300) })).toMatchObject({
+      events: { ids: [], cursorVersion: 1 },
+    });
+    expect(await stream()).toEqual([]);
+    expect(await publisher.readCursor(1)).toMatchObject({ after: 300, version: 1 });
+    // An entry older than the retention (by its id's time) goes with the next write.
+    const names = redisNames(watch.prefix, 1);
+    await watch.command.xadd(names.eventsKey, `${Date.now() - 3_600_000}-0`, 'prev', '0-0', 'kind', 'visit', 'data', '{}');
+    await publisher.publish(1, { ...request(content('A'), 11), events: eventsWrite(1, ['Fresh'], 301, { retentionMs: 60_000 }) });
+    expect((await stream()).map((e) => JSON.parse(field(e, 'data')!).city ?? null)).toEqual(['Fresh']);
+    // MAXLEN ~ keeps at least the cap (whole 100-entry nodes go).
+    for (let i = 0; i < 4; i++) {
+      const cities = Array.from({ length: 100 }, (_, k) => `c${i}-${k}`);
+      await publisher.publish(1, { ...request(content('A'), 12 + i), events: eventsWrite(2 + i, cities, 400 + i, { maxLen: 150 }) });
+    }
+    const length = await watch.command.xlen(names.eventsKey);
+    expect(length).toBeGreaterThanOrEqual(150);
+    expect(length).toBeLessThanOrEqual(300);
+  });
+
+  it('readCursor is null when no cursor was written', async () => {
+    expect(await publisher.readCursor(1)).toBeNull();
+  });
+});
+
 describeHa('RedisSnapshotPublisher and RedisLeaseManager in a Redis Cluster', () => {
   let cluster: TestCluster;
   let client: RedisClient;
@@ -216,5 +335,34 @@ describeHa('RedisSnapshotPublisher and RedisLeaseManager in a Redis Cluster', ()
     await waitFor(() => sites.every((site) => received.get(site)?.length === 1), 'one message per site');
     for (const site of sites) expect(decodeSnapshot(received.get(site)![0]!)).toMatchObject({ header: { site, seq: 1000 + site } });
     for (const site of sites) await leases.release(site);
+  });
+
+  it("appends visit events in the site's slot with the snapshot, SPUBLISHes them to its shard, and reads them back", async () => {
+    const publisher = new RedisSnapshotPublisher(client, prefix, 'SPUBLISH');
+    const announced = new Map<number, string[]>();
+    subscriber.onMessage((channel, message) => {
+      const site = siteIdOfEventsChannel(prefix, channel);
+      if (site !== undefined) announced.set(site, [...(announced.get(site) ?? []), message.toString()]);
+    });
+    for (const site of sites) {
+      const n = redisNames(prefix, site);
+      expect(
+        new Set(await Promise.all([n.snapshotKey, n.eventsKey, n.cursorKey, n.eventsChannel].map((k) => cluster.slotOf(k)))).size,
+      ).toBe(1);
+      await subscriber.subscribe(n.eventsChannel);
+    }
+    for (const site of sites) {
+      const outcome = await publisher.publish(site, {
+        ...request({ ...content(`events ${site}`), site }, 5000 + site),
+        events: eventsWrite(0, [`city ${site}`, `town ${site}`]),
+      });
+      expect(outcome).toMatchObject({ kind: 'published', events: { cursorVersion: 1, ids: [expect.any(String), expect.any(String)] } });
+      const ids = (outcome as { events: { ids: string[] } }).events.ids;
+      const entries = (await client.xrange(redisNames(prefix, site).eventsKey, '-', '+')) as StreamEntries;
+      expect(entries.map(([id]) => id)).toEqual(ids);
+      expect(await publisher.readCursor(site)).toMatchObject({ after: 100, version: 1 });
+    }
+    await waitFor(() => sites.every((site) => announced.get(site)?.length === 1), 'one events message per site');
+    for (const site of sites) expect(JSON.parse(announced.get(site)![0]!)).toMatchObject({ site, events: [{ prev: '0-0' }, {}] });
   });
 });

@@ -13,5 +13,6 @@ export * from './redis-pubsub';
 export * from './site-time';
 export * from './snapshot';
 export * from './snapshot-bus';
+export * from './event-bus';
 export * from './shutdown';
 export * from './config/config-docs';

@@ -8,13 +8,16 @@
  * | {matomo-live:site:1}:snapshot (channel) | pub/sub | poller     | one message per change, same bytes as the key; SPUBLISH (sharded) in Cluster mode, PUBLISH otherwise |
  * | {matomo-live:site:1}:state              | hash    | poller     | `digest` and `seq` of the stored snapshot      |
  * | {matomo-live:site:1}:lease              | string  | poller     | leadership lease (owner id, PX expiry)         |
+ * | {matomo-live:site:1}:events             | stream  | poller     | visit events (fields `prev`, `kind`, `data`), trimmed to EVENTS_RETENTION / EVENTS_MAXLEN |
+ * | {matomo-live:site:1}:events (channel)   | pub/sub | poller     | one message per tick with events: their ids, `prev` ids and data; gateways subscribe only while a client wants events |
+ * | {matomo-live:site:1}:cursor             | hash    | poller     | the incremental fetch's cursor (`after`, `offset`, `version`) and `v:<idVisit>` → `<actions>:<last action s>` of recent visits |
  *
  * Everything of one site shares the hash tag `{<prefix>site:<id>}`, in every
  * mode: in a Redis Cluster it all lives in one slot, so the publish script
  * (lease check, digest compare, SET, HSET, PUBLISH/SPUBLISH) runs on one node,
- * and different sites spread over the slots. A new per-site key (e.g. a
- * stream of visit events) must be named `${tag}:<name>` so it can join the
- * same script. Version 0.1.0 used untagged names (`matomo-live:site:1:snapshot`):
+ * and different sites spread over the slots. A new per-site key must be
+ * named `${tag}:<name>` so it can join the same script (the visit events,
+ * their cursor and the snapshot are written by one script). Version 0.1.0 used untagged names (`matomo-live:site:1:snapshot`):
  * pollers and gateways of 0.1.0 and later versions do not see each other
  * (CHANGELOG, upgrade note).
  */
@@ -25,6 +28,12 @@ export interface RedisNames {
   snapshotChannel: string;
   stateKey: string;
   leaseKey: string;
+  /** Stream of visit events. */
+  eventsKey: string;
+  /** Pub/sub channel announcing new events (a different namespace from keys: the same name is fine). */
+  eventsChannel: string;
+  /** Hash of the incremental fetch's cursor, written with the events. */
+  cursorKey: string;
 }
 
 export function redisNames(prefix: string, siteId: number): RedisNames {
@@ -35,13 +44,24 @@ export function redisNames(prefix: string, siteId: number): RedisNames {
     snapshotChannel: `${tag}:snapshot`,
     stateKey: `${tag}:state`,
     leaseKey: `${tag}:lease`,
+    eventsKey: `${tag}:events`,
+    eventsChannel: `${tag}:events`,
+    cursorKey: `${tag}:cursor`,
   };
 }
 
 /** The site id a snapshot channel belongs to, or undefined for another channel. */
 export function siteIdOfChannel(prefix: string, channel: string): number | undefined {
+  return siteIdOf(prefix, channel, '}:snapshot');
+}
+
+/** The site id an events channel belongs to, or undefined for another channel. */
+export function siteIdOfEventsChannel(prefix: string, channel: string): number | undefined {
+  return siteIdOf(prefix, channel, '}:events');
+}
+
+function siteIdOf(prefix: string, channel: string, tail: string): number | undefined {
   const head = `{${prefix}site:`;
-  const tail = '}:snapshot';
   if (!channel.startsWith(head) || !channel.endsWith(tail)) return undefined;
   const digits = channel.slice(head.length, -tail.length);
   const id = /^\d+$/.test(digits) ? Number(digits) : NaN;

@@ -1,3 +1,5 @@
+import { InMemoryEventStreams, type EventsWrite, type StoredCursor } from './event-bus';
+
 /**
  * The transport between poller and gateways, as the two sides see it. Redis
  * implements it in production (poller/src/redis-publisher.ts,
@@ -11,11 +13,19 @@ export interface StoredState {
   digest: string;
 }
 
+/** What became of a publish's events (when it carried some): their ids and the cursor version now stored. */
+export interface EventsOutcome {
+  ids: string[];
+  cursorVersion: number;
+}
+
 export type PublishOutcome =
   /** Stored and published; `receivers`: subscribers that got it where the transport tells (Redis: on the publishing node). */
-  | { kind: 'published'; seq: number; receivers?: number }
-  /** The stored snapshot has this digest already: nothing stored or published. */
-  | { kind: 'unchanged'; seq: number }
+  | { kind: 'published'; seq: number; receivers?: number; events?: EventsOutcome }
+  /** The stored snapshot has this digest already: nothing stored or published (the events, if any, were). */
+  | { kind: 'unchanged'; seq: number; events?: EventsOutcome }
+  /** The stored cursor's version is not the one the request expected (a failover rolled it back, or another poller wrote): nothing written. */
+  | { kind: 'cursor-stale'; version: number }
   /** The stored seq is ≥ the offered one: retry with a seq above storedSeq. */
   | { kind: 'seq-behind'; storedSeq: number }
   /** Another poller holds the site's lease (fencing). */
@@ -37,16 +47,26 @@ export interface PublishRequest {
    * digest matches: gateways compare seqs, never digests. Default 0.
    */
   knownSeq?: number;
+  /**
+   * Visit events to append and the cursor that produced them, written in the
+   * same atomic step: after the lease and seq checks pass (so a refused
+   * publish writes neither), whether or not the snapshot changed.
+   */
+  events?: EventsWrite;
 }
 
 /** The poller's side. */
 export interface SnapshotPublisher {
   /** The stored state of a site, or null when nothing is stored. */
   readState(siteId: number): Promise<StoredState | null>;
+  /** The stored cursor of the site's incremental fetch, or null when none was written. */
+  readCursor(siteId: number): Promise<StoredCursor | null>;
   /**
    * Atomically: unless a snapshot is stored with the same digest (and a seq
    * of at least `knownSeq`), store `bytes`, record digest and seq, and publish
-   * `bytes` once on the site's channel.
+   * `bytes` once on the site's channel. With `events`: append them (each
+   * naming its predecessor), move the cursor, announce them on the site's
+   * events channel — or refuse everything with `cursor-stale`.
    */
   publish(siteId: number, request: PublishRequest): Promise<PublishOutcome>;
 }
@@ -82,22 +102,35 @@ export interface FeedStats {
   seqCheckErrors: number;
 }
 
-/** Both sides in one process: the single-process mode's replacement for Redis. */
+/** Both sides in one process: the single-process mode's replacement for Redis, events included. */
 export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
   private readonly stored = new Map<number, { bytes: Buffer; state: StoredState }>();
   private readonly listeners = new Map<number, (bytes: Buffer) => void>();
+  /** The gateway's EventSource in this process. */
+  readonly events = new InMemoryEventStreams();
 
   async readState(siteId: number): Promise<StoredState | null> {
     return this.stored.get(siteId)?.state ?? null;
   }
 
-  async publish(siteId: number, { digest, seq, bytes, knownSeq = 0 }: PublishRequest): Promise<PublishOutcome> {
+  async readCursor(siteId: number): Promise<StoredCursor | null> {
+    return this.events.readCursor(siteId);
+  }
+
+  async publish(siteId: number, { digest, seq, bytes, knownSeq = 0, events }: PublishRequest): Promise<PublishOutcome> {
     const current = this.stored.get(siteId);
-    if (current?.state.digest === digest && current.state.seq >= knownSeq) return { kind: 'unchanged', seq: current.state.seq };
-    if (current && current.state.seq >= seq) return { kind: 'seq-behind', storedSeq: current.state.seq };
+    const unchanged = current !== undefined && current.state.digest === digest && current.state.seq >= knownSeq;
+    if (!unchanged && current && current.state.seq >= seq) return { kind: 'seq-behind', storedSeq: current.state.seq };
+    let eventsOutcome: { ids: string[]; cursorVersion: number } | undefined;
+    if (events) {
+      const version = this.events.cursorVersion(siteId);
+      if (version !== events.cursor.expectedVersion) return { kind: 'cursor-stale', version };
+      eventsOutcome = { ids: this.events.append(siteId, events), cursorVersion: version + 1 };
+    }
+    if (unchanged) return { kind: 'unchanged', seq: current.state.seq, events: eventsOutcome };
     this.stored.set(siteId, { bytes, state: { seq, digest } });
     this.listeners.get(siteId)?.(bytes);
-    return { kind: 'published', seq };
+    return { kind: 'published', seq, events: eventsOutcome };
   }
 
   async subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null> {
@@ -111,5 +144,6 @@ export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.events.close();
   }
 }

@@ -25,7 +25,32 @@ export const pollerEnvSpec = {
     default: 10_000,
     desc: "how often today's visits and actions are counted from Matomo's raw logs (`Live.getCounters` since the site's midnight), ms; `0` = off (today's numbers then come from the archive, up to 15 min old)",
   }),
-  LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'latest visits fetched per tick (1–100)' }),
+  LIVE_LIMIT: intIn(1, 100)({ default: 5, desc: 'latest visits in each snapshot (`visits_live`, 1–100)' }),
+  LIVE_REFRESH_INTERVAL: milliseconds(100)({
+    default: 60_000,
+    desc: 'how often the latest visits are read in full (Matomo\'s "latest N" query, a sort of one to two days of visits on a busy site), ms; between, the incremental fetch keeps them current. `FETCH_INTERVAL` or less: every tick (what earlier versions did)',
+  }),
+  EVENTS_PER_TICK: intIn(
+    1,
+    1000,
+  )({
+    default: 100,
+    desc: 'most new or updated visits taken per tick and site by the incremental fetch (Matomo works ~1 ms per visit); more wait for the next tick',
+  }),
+  EVENTS_RETENTION: millisecondsOrOff(
+    60_000,
+    86_400_000,
+  )({
+    default: 1_800_000,
+    desc: 'how long visit events stay in Redis for clients that resume (`since=`), ms (1 min–24 h); `0` = no events (nothing stored; the incremental fetch still keeps `visits_live` current)',
+  }),
+  EVENTS_MAXLEN: intIn(
+    100,
+    1_000_000,
+  )({
+    default: 10_000,
+    desc: 'most visit events kept per site whatever their age (memory bound: ~0.5 KiB each)',
+  }),
   MATOMO_TIMEOUT: milliseconds(100)({ default: 10_000, desc: 'timeout of one Matomo request, ms' }),
   PUBLISH_VISITOR_IP: bool({ default: false, desc: 'publish real visitor IPs (personal data); otherwise `visitIp` is `""`' }),
   KEEP_VISITS_WITHOUT_LOCATION: bool({ default: false, desc: 'keep visits without coordinates (the reference drops them)' }),
@@ -49,8 +74,16 @@ export interface PollerConfig {
   summaryIntervalMs: number;
   /** Live "today" (raw-log visits and actions since the site's midnight) refresh interval, ms; 0 = off. Default 10000. */
   todayIntervalMs: number;
-  /** Latest visits fetched per tick. Default 5. */
+  /** Latest visits in each snapshot. Default 5. */
   liveLimit: number;
+  /** How often the latest visits are read in full (between, the cursor keeps them current), ms. Default 60000. */
+  liveRefreshIntervalMs: number;
+  /** Most visits the incremental fetch takes per tick and site. Default 100. */
+  eventsPerTick: number;
+  /** Visit events kept this long, ms; 0 = no events. Default 1800000 (30 min). */
+  eventsRetentionMs: number;
+  /** Most visit events kept per site. Default 10000. */
+  eventsMaxLen: number;
   /** Publish real visitor IPs. Default false ("" is sent). */
   publishVisitorIp: boolean;
   /** Keep visits without coordinates. Default false (dropped, as the reference). */
@@ -86,6 +119,10 @@ export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigO
     summaryIntervalMs: e.SUMMARY_INTERVAL,
     todayIntervalMs: e.TODAY_INTERVAL,
     liveLimit: e.LIVE_LIMIT,
+    liveRefreshIntervalMs: e.LIVE_REFRESH_INTERVAL,
+    eventsPerTick: e.EVENTS_PER_TICK,
+    eventsRetentionMs: e.EVENTS_RETENTION,
+    eventsMaxLen: e.EVENTS_MAXLEN,
     publishVisitorIp: e.PUBLISH_VISITOR_IP,
     keepVisitsWithoutLocation: e.KEEP_VISITS_WITHOUT_LOCATION,
     leaseTtlMs: e.LEASE_TTL,
