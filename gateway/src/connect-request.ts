@@ -1,6 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import { PROTOCOL_NAME, SELECTABLE_FIELDS, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/protocol';
+import {
+  parseEventsRequest,
+  PROTOCOL_NAME,
+  SELECTABLE_FIELDS,
+  TOKEN_PROTOCOL_PREFIX,
+  type EventsRequest,
+  type SelectableField,
+} from '@matomo-live/protocol';
 
 /** Paths that accept WebSocket upgrades (the forms in use). */
 const WS_PATHS = new Set(['/', '/ws', '/ws/']);
@@ -15,6 +22,10 @@ export interface ConnectRequest {
   fields: SelectableField[] | undefined;
   /** Error text when `fields=` names an unknown field. */
   fieldsError: string | undefined;
+  /** Visit events asked for with `events=` (`since=`, `rewind=`); undefined: none. */
+  events: EventsRequest | undefined;
+  /** Error text when `events=`, `since=` or `rewind=` is malformed. */
+  eventsError: string | undefined;
 }
 
 /** A request URL's path: everything before the query. */
@@ -33,7 +44,8 @@ export function parseConnectRequest(url: string | undefined, headers: IncomingHt
   const siteText = query.get('site');
   const siteId = siteText === null || siteText === '' ? undefined : /^\d+$/.test(siteText) ? Number(siteText) : Number.NaN;
   const { fields, error } = parseFields(query.get('fields'));
-  return { token, siteId, fields, fieldsError: error };
+  const events = parseEventsRequest(query.get('events'), query.get('since'), query.get('rewind'));
+  return { token, siteId, fields, fieldsError: error, events: events.request, eventsError: events.error };
 }
 
 export function bearerToken(header: string | undefined): string | undefined {

@@ -3,9 +3,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import { CloseCode, systemClock, type IntervalClock } from '@matomo-live/protocol';
-import { tokenFingerprint, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
+import { tokenFingerprint, type EventSource, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
 import { ClientSession, closeWithCode } from './client-session';
-import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequest, selectProtocol } from './connect-request';
+import {
+  ClientAddressResolver,
+  isWebSocketPath,
+  originAllowed,
+  parseConnectRequest,
+  selectProtocol,
+  type ConnectRequest,
+} from './connect-request';
+import { closePolicyViolation, createEventClients, type EventClients } from './event-clients';
 import { GatewayMetrics } from './gateway-metrics';
 import { createHttpHandler } from './http-routes';
 import { KeyedCounter, TokenBucket, WindowCounter } from './rate-limits';
@@ -17,6 +25,8 @@ import { createBroadcastWriter, type BroadcastWriter } from './shared-frames';
 export interface GatewayOptions {
   config: GatewayConfig;
   feed: SnapshotFeed;
+  /** Visit events (`?events=visits`); without it such connections are refused with 1008. */
+  events?: EventSource;
   logger: Logger;
   /** Clock for heartbeats, drain spreading, rate limits and lag metrics. Default: the system clock. */
   clock?: IntervalClock;
@@ -39,6 +49,8 @@ export interface Gateway {
   readonly writer: BroadcastWriter;
   /** Open connections. */
   readonly connectionCount: number;
+  /** Visit events, when an EventSource was given. */
+  readonly events: EventClients | undefined;
 }
 
 /**
@@ -47,7 +59,14 @@ export interface Gateway {
  */
 const CLOSE_HANDSHAKE_MS = 2000;
 
-export function createGateway({ config, feed, logger, clock = systemClock, metrics = new GatewayMetrics() }: GatewayOptions): Gateway {
+export function createGateway({
+  config,
+  feed,
+  events: eventSource,
+  logger,
+  clock = systemClock,
+  metrics = new GatewayMetrics(),
+}: GatewayOptions): Gateway {
   const now = () => clock.now();
   const writer = createBroadcastWriter({ enabled: config.broadcastFastPath, logger });
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
@@ -57,6 +76,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
   const perToken = new KeyedCounter(config.maxConnectionsPerToken);
   const sessions = new Set<ClientSession>();
+  const events = eventSource && createEventClients({ config, source: eventSource, writer, metrics, logger });
   let draining = false;
   let disposed = false;
   let heartbeat: unknown;
@@ -120,13 +140,17 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
       if (!hub.hasSite(siteId)) return closeWith(CloseCode.UnknownSite, 'unknown-site');
       if (!grantAllows(result.grant, siteId)) return closeWith(CloseCode.SiteNotAllowed, 'site-not-allowed');
       if (request.fieldsError !== undefined) return closeWith(CloseCode.PolicyViolation, 'bad-fields');
+      if (request.eventsError !== undefined || (request.events && !events)) {
+        metrics.authFailures.inc({ reason: 'bad-events' });
+        return closePolicyViolation(ws, request.eventsError ?? 'events unavailable', metrics);
+      }
       if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections');
       if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections');
-      attach(ws, { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId }, request.fields);
+      attach(ws, { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId }, request);
     });
   }
 
-  function attach(ws: WebSocket, info: ClientSession['info'], fields: Parameters<SnapshotHub['join']>[1]): void {
+  function attach(ws: WebSocket, info: ClientSession['info'], { fields, events: eventsRequest }: ConnectRequest): void {
     const session = new ClientSession(ws, info, {
       sendBufferLimit: config.sendBufferLimitBytes,
       metrics,
@@ -148,6 +172,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     session.membership = hub.join(info.siteId, fields, session);
     logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');
     if (session.membership.current !== null) session.deliver(session.membership.current);
+    if (eventsRequest && events) events.accept(session, eventsRequest);
   }
 
   /**
@@ -242,6 +267,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     disposed = true;
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
     await Promise.all([...sessions].map((session) => closeGoingAway(session)));
+    await events?.close();
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
@@ -258,6 +284,7 @@ export function createGateway({ config, feed, logger, clock = systemClock, metri
     hub,
     metrics,
     writer,
+    events,
     get connectionCount() {
       return sessions.size;
     },

@@ -6,3 +6,7 @@ export { SnapshotHub } from './snapshot-hub';
 export { GatewayMetrics } from './gateway-metrics';
 export { checkFastPath, type BroadcastPath, type BroadcastWriter, type FastPathCheck } from './shared-frames';
 export { systemClock, type Clock, type IntervalClock } from '@matomo-live/protocol';
+export { RedisEventSource, type RedisEventSourceOptions } from './redis-event-source';
+export { EventHub, type EventHubOptions } from './event-hub';
+export { EventMetrics } from './event-metrics';
+export { createEventClients, type EventClients } from './event-clients';

@@ -1,6 +1,7 @@
 import { createLogger, describeRedis, exitOnSignals, gatewayShutdownDeadlineMs, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
 import { createGateway } from './gateway';
 import { GatewayMetrics } from './gateway-metrics';
+import { RedisEventSource } from './redis-event-source';
 import { RedisSnapshotFeed } from './redis-feed';
 import { createRedisClients } from './redis-clients';
 
@@ -12,7 +13,8 @@ async function main(): Promise<void> {
   const redis = createRedisClients(config.redis!, { logger });
   const feed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger, seqCheckIntervalMs: config.seqCheckIntervalMs });
   logger.info({ redis: describeRedis(config.redis), prefix: config.redisPrefix }, 'redis');
-  const gateway = createGateway({ config, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
+  const events = new RedisEventSource({ ...redis, prefix: config.redisPrefix, logger });
+  const gateway = createGateway({ config, feed, events, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   exitOnSignals(
     async () => {
       await gateway.drain();

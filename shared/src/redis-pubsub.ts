@@ -53,11 +53,16 @@ export class RedisChannelSubscriber {
     this.channels.add(channel);
   }
 
-  /** Drops and re-creates the subscription (a subscription that stopped delivering without any error). */
-  async resubscribe(channel: string): Promise<void> {
+  /** Ends the subscription to `channel` (nothing happens for one not subscribed). */
+  async unsubscribe(channel: string): Promise<void> {
     this.channels.delete(channel);
     if (this.sharded) await (this.client as Cluster).sunsubscribe(channel);
     else await this.client.unsubscribe(channel);
+  }
+
+  /** Drops and re-creates the subscription (a subscription that stopped delivering without any error). */
+  async resubscribe(channel: string): Promise<void> {
+    await this.unsubscribe(channel);
     await this.subscribe(channel);
   }
 

@@ -10,11 +10,12 @@ import {
   loadPollerConfig,
   tokenFingerprint,
   type Logger,
+  type EventSource,
   type RawEnv,
   type ReadEnvOptions,
   type SnapshotFeed,
 } from '@matomo-live/shared';
-import { createGateway, createRedisClients, GatewayMetrics, RedisSnapshotFeed, type Gateway } from '@matomo-live/gateway';
+import { createGateway, createRedisClients, GatewayMetrics, RedisEventSource, RedisSnapshotFeed, type Gateway } from '@matomo-live/gateway';
 
 export interface SingleProcess {
   gateway: Gateway;
@@ -42,10 +43,12 @@ export async function startSingleProcess(env: RawEnv = process.env, options: Rea
   const redis = gatewayConfig.redis;
   const bus = redis === undefined ? 'memory' : 'redis';
   let feed: SnapshotFeed;
+  let events: EventSource;
   let poller: Poller;
   if (redis === undefined) {
     const memoryBus = new InMemorySnapshotBus();
     feed = memoryBus;
+    events = memoryBus.events;
     poller = createPoller({ config: pollerConfig, publisher: memoryBus, logger: logger.child({ part: 'poller' }) });
   } else {
     const redisPoller = createRedisPoller({ config: pollerConfig, redis, logger: logger.child({ part: 'poller' }) });
@@ -57,12 +60,13 @@ export async function startSingleProcess(env: RawEnv = process.env, options: Rea
       logger,
       seqCheckIntervalMs: gatewayConfig.seqCheckIntervalMs,
     });
+    events = new RedisEventSource({ ...gatewayRedis, prefix: gatewayConfig.redisPrefix, logger });
     closers.push(async () => {
       await redisPoller.close();
       await gatewayRedis.close();
     });
   }
-  const gateway = createGateway({ config: gatewayConfig, feed, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
+  const gateway = createGateway({ config: gatewayConfig, feed, events, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   logger.info(
     {
       matomoUrl: pollerConfig.matomoUrl,

@@ -1,5 +1,12 @@
 /** The gateway in the test's own process, on a free loopback port. */
-import { createGateway, createRedisClients, RedisSnapshotFeed, type Gateway, type GatewayOptions } from '@matomo-live/gateway';
+import {
+  createGateway,
+  createRedisClients,
+  RedisEventSource,
+  RedisSnapshotFeed,
+  type Gateway,
+  type GatewayOptions,
+} from '@matomo-live/gateway';
 import type { SnapshotContent } from '@matomo-live/protocol';
 import {
   contentDigest,
@@ -27,6 +34,8 @@ export interface RunningGateway {
   gateway: Gateway;
   port: number;
   feed: GatewayOptions['feed'];
+  /** Where the gateway reads visit events (a RedisEventSource beside the default feed, the bus's events with a MemorySnapshots). */
+  events: GatewayOptions['events'];
   /** `ws://127.0.0.1:<port>/` */
   url: string;
   /** Disposes the gateway, then closes the feed if startGateway made it. */
@@ -38,10 +47,13 @@ export interface StartGatewayOptions {
   feed?: GatewayOptions['feed'];
   /** Default: the system clock. */
   clock?: GatewayOptions['clock'];
+  /** Default: a RedisEventSource with the default feed, the bus's events when `feed` is an InMemorySnapshotBus, else none. */
+  events?: GatewayOptions['events'];
 }
 
-export async function startGateway(config: GatewayConfig, { feed, clock }: StartGatewayOptions = {}): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, { feed, clock, events }: StartGatewayOptions = {}): Promise<RunningGateway> {
   let closeFeed = async (): Promise<void> => undefined;
+  if (feed instanceof InMemorySnapshotBus) events ??= feed.events;
   if (!feed) {
     if (!config.redis) throw new Error('startGateway: the config has no Redis (REDIS_URL, …) and no feed was given');
     const redis = createRedisClients(config.redis, { logger: silentLogger, connectionName: 'gateway-test' });
@@ -52,13 +64,14 @@ export async function startGateway(config: GatewayConfig, { feed, clock }: Start
       seqCheckIntervalMs: config.seqCheckIntervalMs,
     });
     feed = redisFeed;
+    events ??= new RedisEventSource({ ...redis, prefix: config.redisPrefix, logger: silentLogger });
     closeFeed = async () => {
       await redisFeed.close();
       redis.subscriber.client.disconnect();
       redis.command.disconnect();
     };
   }
-  const gateway = createGateway({ config, feed, logger: silentLogger, clock });
+  const gateway = createGateway({ config, feed, events, logger: silentLogger, clock });
   const stop = async (): Promise<void> => {
     await gateway.dispose();
     await closeFeed();
@@ -70,5 +83,5 @@ export async function startGateway(config: GatewayConfig, { feed, clock }: Start
     await stop();
     throw error;
   }
-  return { gateway, port, feed, url: `ws://127.0.0.1:${port}/`, stop };
+  return { gateway, port, feed, events, url: `ws://127.0.0.1:${port}/`, stop };
 }
