@@ -3,7 +3,16 @@ import { LiveClient, type LiveClientOptions } from './live-client';
 export { backoffDelay } from '@matomo-live/protocol';
 export { ClientCloseCode, CLOSE_CODE_RULES, CloseCode, closeRule, isAuthFailure } from './close-codes';
 export { LiveClient } from './live-client';
-export type { ClientEvents, ConnectionState, LiveClientOptions, Snapshot, StatusEvent } from './live-client';
+export type {
+  ClientEvents,
+  ConnectionState,
+  EventsResetMessage,
+  EventVisit,
+  LiveClientOptions,
+  Snapshot,
+  StatusEvent,
+  VisitEventMessage,
+} from './live-client';
 
 /** Browser entry point (global `MatomoLive` in the IIFE build): the native WebSocket, nothing else. */
 export function connectLive(options: LiveClientOptions): LiveClient {

@@ -1,4 +1,4 @@
-import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX, type SelectableField } from '@matomo-live/protocol';
+import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX, type EventStream, type SelectableField } from '@matomo-live/protocol';
 
 /** Top-level snapshot keys a connection can ask for (`site`, `seq`, `updated_at` always come). */
 export type SnapshotField = SelectableField;
@@ -11,6 +11,12 @@ export interface ConnectTarget {
   tokenTransport: 'subprotocol' | 'query';
   site?: number;
   fields?: readonly SnapshotField[];
+  /** Ask for visit events (`events=visits`). */
+  events?: EventStream;
+  /** With `events`: resume after this stream id. */
+  since?: string;
+  /** With `events` and no `since`: replay up to this many of the latest retained events first. */
+  rewind?: number;
 }
 
 /**
@@ -27,6 +33,11 @@ export function connectRequest(target: ConnectTarget): { url: string; protocols:
   }
   if (target.site !== undefined) url.searchParams.set('site', String(target.site));
   if (target.fields && target.fields.length > 0) url.searchParams.set('fields', target.fields.join(','));
+  if (target.events !== undefined) {
+    url.searchParams.set('events', target.events);
+    if (target.since !== undefined) url.searchParams.set('since', target.since);
+    else if (target.rewind !== undefined) url.searchParams.set('rewind', String(target.rewind));
+  }
   const protocols = [PROTOCOL_NAME];
   if (target.token !== undefined && target.token !== '') {
     if (target.tokenTransport === 'query') {

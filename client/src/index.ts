@@ -4,6 +4,7 @@ import { LiveClient, type LiveClientOptions, type WebSocketConstructor } from '.
 export { backoffDelay, PROTOCOL_NAME, systemClock, type BackoffOptions, type Clock } from '@matomo-live/protocol';
 export * from './close-codes';
 export * from './connect-url';
+export * from './event-tracker';
 export * from './live-client';
 export * from './seq-filter';
 

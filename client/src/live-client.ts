@@ -1,10 +1,22 @@
-import { backoffDelay, closeRule, PING_MESSAGE, systemClock, type Clock, type Snapshot } from '@matomo-live/protocol';
+import {
+  asEventMessage,
+  backoffDelay,
+  closeRule,
+  PING_MESSAGE,
+  systemClock,
+  type Clock,
+  type EventsResetMessage,
+  type EventStream,
+  type Snapshot,
+  type VisitEventMessage,
+} from '@matomo-live/protocol';
 import { ClientCloseCode } from './close-codes';
 import { connectRequest, type SnapshotField } from './connect-url';
+import { EventTracker, checkEventOptions } from './event-tracker';
 import { SeqFilter } from './seq-filter';
 import { TypedEmitter } from './typed-emitter';
 
-export type { Snapshot } from '@matomo-live/protocol';
+export type { EventsResetMessage, EventVisit, Snapshot, VisitEventMessage } from '@matomo-live/protocol';
 
 /**
  * The part of a WebSocket the client uses: the browser's and `ws`'s both fit.
@@ -40,6 +52,10 @@ export interface StatusEvent {
 export interface ClientEvents extends Record<string, unknown> {
   snapshot: Snapshot;
   status: StatusEvent;
+  /** A new or updated visit (with `events: 'visits'`): each once, in stream order, across reconnects. */
+  visit: VisitEventMessage;
+  /** The event state cannot be continued (a first connection, a `since` too old, events lost upstream): resync from here. */
+  events_reset: EventsResetMessage;
 }
 
 export interface LiveClientOptions {
@@ -53,6 +69,12 @@ export interface LiveClientOptions {
   site?: number;
   /** Ask only for these top-level keys (small devices). Default: everything. */
   fields?: readonly SnapshotField[];
+  /** `'visits'`: also receive every new or updated visit as a `visit` event, resumed after reconnects. Default: none. */
+  events?: EventStream;
+  /** With `events`: the first connection resumes after this stream id (one the application saved). Default: start now. */
+  since?: string;
+  /** With `events` and no `since`: the first connection replays up to this many of the latest retained events. Default: none. */
+  rewind?: number;
   /** Upper bound of the first retry's delay, ms. Default 1000. */
   initialBackoffMs?: number;
   /** Upper bound of any retry delay, ms. Default 10000. */
@@ -69,8 +91,8 @@ export interface LiveClientOptions {
   random?: () => number;
 }
 
-type ResolvedOptions = Required<Omit<LiveClientOptions, 'token' | 'site' | 'fields'>> &
-  Pick<LiveClientOptions, 'token' | 'site' | 'fields'>;
+type OptionalOptions = 'token' | 'site' | 'fields' | 'events' | 'since' | 'rewind';
+type ResolvedOptions = Required<Omit<LiveClientOptions, OptionalOptions>> & Pick<LiveClientOptions, OptionalOptions>;
 
 function resolveOptions(options: LiveClientOptions): ResolvedOptions {
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -113,10 +135,13 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   private stopped = true;
   private current: StatusEvent = { state: 'closed', attempt: 0 };
   private latest: Snapshot | null = null;
+  private readonly eventTracker: EventTracker;
 
   constructor(options: LiveClientOptions) {
     super();
     this.options = resolveOptions(options);
+    checkEventOptions(this.options);
+    this.eventTracker = new EventTracker(this.options.since);
     // Fail on a bad URL or token now, not on the first attempt.
     connectRequest(this.target());
   }
@@ -128,6 +153,11 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
 
   get status(): StatusEvent {
     return this.current;
+  }
+
+  /** The id of the last visit event (or reset) delivered: save it to resume later with the `since` option. */
+  get lastEventId(): string | undefined {
+    return this.eventTracker.lastId;
   }
 
   /** Connects (and keeps reconnecting). Calling it again while running does nothing. */
@@ -164,8 +194,10 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   }
 
   private target() {
-    const { url, token, tokenTransport, site, fields } = this.options;
-    return { url, token, tokenTransport, site, fields };
+    const { url, token, tokenTransport, site, fields, events, rewind } = this.options;
+    // Once anything was delivered, every connection resumes after it; a rewind is only for the very first.
+    const since = this.eventTracker.lastId;
+    return { url, token, tokenTransport, site, fields, events, since, rewind: since === undefined ? rewind : undefined };
   }
 
   private openSocket(): void {
@@ -207,7 +239,15 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
     }
     if (message === null || typeof message !== 'object') return;
     const record = message as Record<string, unknown>;
-    if (record['type'] !== undefined) return; // control frames such as {"type":"pong"}: liveness only
+    if (record['type'] !== undefined) {
+      // Visit events when asked for; other control frames (such as {"type":"pong"}) are liveness only.
+      const event = this.options.events === undefined ? undefined : asEventMessage(record);
+      if (event && this.eventTracker.accept(event)) {
+        if (event.type === 'visit') this.emit('visit', event);
+        else this.emit('events_reset', event);
+      }
+      return;
+    }
     const seq = record['seq'];
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return;
     const verdict = this.seqFilter.judge(seq);

@@ -9,6 +9,7 @@ import {
   type WebSocketConstructor,
 } from '@matomo-live/client';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
+import { contentDigest, encodeSnapshot } from '@matomo-live/shared';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { ManualClock } from './support/manual-clock';
 import { frame, ScriptedServer } from './support/scripted-server';
@@ -156,6 +157,50 @@ describe('LiveClient against a scripted ws server', () => {
     expect(server.connections.map((c) => c.protocols[1])).toEqual(['token.old', 'token.fresh']);
   });
 
+  it('with events, emits visits once in order and resumes every reconnect with since=<last id>', async () => {
+    const event = (id: string) => JSON.stringify({ type: 'visit', site: 1, id, visit: { idVisit: Number(id.split('-')[0]), actions: 1 } });
+    const script: string[][] = [
+      [frame(1), JSON.stringify({ type: 'events_reset', site: 1, id: '9-0', reason: 'start' }), event('10-0'), event('11-0')],
+      // A gateway that repeats one (it must not reach the application) and continues.
+      [frame(1), event('11-0'), event('12-0')],
+      [frame(1), event('13-0')],
+    ];
+    server = await ScriptedServer.start((c, index) => {
+      for (const message of script[index] ?? []) c.socket.send(message);
+      if (index < 2) setImmediate(() => c.socket.close(CloseCode.GoingAway, 'restart'));
+    });
+    const visits: string[] = [];
+    const resets: string[] = [];
+    const run = recordingClient({ url: server.url, token: 'tok', events: 'visits', rewind: 50, initialBackoffMs: 50 });
+    client = run.client;
+    client.on('visit', (e) => visits.push(e.id));
+    client.on('events_reset', (e) => resets.push(`${e.reason}@${e.id}`));
+    await waitFor(() => visits.includes('13-0'), 'event 13-0');
+    expect(visits).toEqual(['10-0', '11-0', '12-0', '13-0']);
+    expect(resets).toEqual(['start@9-0']);
+    expect(client.lastEventId).toBe('13-0');
+    // The first connection rewinds; every later one resumes after the last event delivered.
+    expect(server.connections.map((c) => c.url)).toEqual([
+      '/ws?events=visits&rewind=50',
+      '/ws?events=visits&since=11-0',
+      '/ws?events=visits&since=12-0',
+    ]);
+  });
+
+  it('without the events option, ignores event messages as any control frame', async () => {
+    server = await ScriptedServer.start((c) => {
+      c.socket.send(JSON.stringify({ type: 'visit', site: 1, id: '1-0', visit: {} }));
+      c.socket.send(frame(2));
+    });
+    const visits: unknown[] = [];
+    const run = recordingClient({ url: server.url, token: 'tok' });
+    client = run.client;
+    client.on('visit', (e) => visits.push(e));
+    await waitFor(() => run.seqs.length === 1, 'the snapshot');
+    expect(visits).toEqual([]);
+    expect(server.connections[0]?.url).toBe('/ws');
+  });
+
   it('close() stops for good', async () => {
     server = await ScriptedServer.start((c) => c.socket.send(frame(1)));
     const run = recordingClient({ url: server.url, token: 'tok' });
@@ -240,6 +285,47 @@ describe('LiveClient against the real gateway', () => {
     expect(run.seqs).toEqual([1, 2, 1]);
     expect(client.snapshot?.summary.today.visits).toBe(77);
     expect(run.statuses.at(-1)?.state).toBe('live');
+  });
+
+  it('gets exactly the visits that happened while it was away after a gateway restart, nothing repeated', async () => {
+    const bus = new MemorySnapshots();
+    await publish(bus, 1);
+    let version = 0;
+    let idVisit = 0;
+    const append = async (n: number) => {
+      const entries = Array.from({ length: n }, () => ({
+        kind: 'visit' as const,
+        data: JSON.stringify({ idVisit: ++idVisit, actions: 1 }),
+      }));
+      const snapshot = snapshotContent(1);
+      const outcome = await bus.publish(1, {
+        digest: contentDigest(snapshot),
+        seq: 1,
+        bytes: encodeSnapshot(snapshot, 1, new Date()),
+        events: {
+          entries,
+          cursor: { expectedVersion: version, after: 0, offset: 0, set: [], forget: [] },
+          retentionMs: 1_800_000,
+          maxLen: 1000,
+        },
+      });
+      version = (outcome as { events: { cursorVersion: number } }).events.cursorVersion;
+    };
+    const port = await gatewayOn(bus);
+    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok', events: 'visits', initialBackoffMs: 200 });
+    client = run.client;
+    const visits: number[] = [];
+    client.on('visit', (e) => visits.push(e.visit.idVisit));
+    await waitFor(() => client!.lastEventId !== undefined, 'the starting point');
+    await append(2);
+    await waitFor(() => visits.length === 2, 'two visits');
+    await gateways.shift()!.stop();
+    await append(3);
+    await gatewayOn(bus, port);
+    await waitFor(() => visits.length >= 5, 'the three missed visits');
+    await append(1);
+    await waitFor(() => visits.length >= 6, 'a live visit after the replay');
+    expect(visits).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('stops after 4001 from the gateway and reports it; the reference ?token= still works', async () => {
