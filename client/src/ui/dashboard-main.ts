@@ -7,15 +7,22 @@ import { gatewayUrlFor, parseFragment } from './fragment-params';
  * token comes from the URL fragment or the form and is sent only in the
  * WebSocket subprotocol.
  */
+/** Most dots on the map, and how many of the latest events a new page asks for to draw the last 30 minutes. */
+const MAP_DOTS = 500;
+/** After a first connection's start, events for this long are history being replayed: drawn without the new-visit pulse. */
+const HISTORY_MS = 1500;
+
 function boot(): void {
-  const view = new DashboardView(document);
+  const view = new DashboardView(document, { maxDots: MAP_DOTS });
   let client: LiveClient | null = null;
+  let historyUntil = 0;
+  setInterval(() => view.pruneMap(), 30_000);
 
   const connect = (token: string, site: number | undefined) => {
     client?.close();
     view.showTokenForm(false);
     try {
-      client = new LiveClient({ url: gatewayUrlFor(location.href), token, site });
+      client = new LiveClient({ url: gatewayUrlFor(location.href), token, site, events: 'visits', rewind: MAP_DOTS });
     } catch (error) {
       view.showStatus({
         state: 'closed',
@@ -26,6 +33,10 @@ function boot(): void {
       return;
     }
     client.on('snapshot', (snapshot) => view.showSnapshot(snapshot));
+    client.on('events_reset', (reset) => {
+      if (reset.reason === 'start') historyUntil = Date.now() + HISTORY_MS;
+    });
+    client.on('visit', (event) => view.showVisit(event.visit, Date.now() > historyUntil));
     client.on('status', (status) => {
       view.showStatus(status);
       if (status.authFailed) view.showTokenForm(true);

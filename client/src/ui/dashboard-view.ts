@@ -1,9 +1,8 @@
-import type { DaySummary, LiveVisit, Snapshot } from '@matomo-live/protocol';
+import type { DaySummary, EventVisit, LiveVisit, Snapshot } from '@matomo-live/protocol';
 import type { StatusEvent } from '../live-client';
 import { formatCount, siteTimeOfDay, statusClass, statusText, timeOfDay } from './format';
-import { project } from './projection';
+import { VisitMap, type VisitMapOptions } from './visit-map';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
 const DAYS = ['today', 'yesterday', 'day_before'] as const;
 const DAY_LABELS: Record<(typeof DAYS)[number], string> = { today: 'Today', yesterday: 'Yesterday', day_before: 'Day before' };
 
@@ -15,8 +14,19 @@ const DAY_LABELS: Record<(typeof DAYS)[number], string> = { today: 'Today', yest
  */
 export class DashboardView {
   private lastVisitKeys = new Set<string>();
+  private readonly map: VisitMap;
+  /** Visit events arrived: from then on they alone draw the map. */
+  private eventsSeen = false;
 
-  constructor(private readonly doc: Document) {
+  constructor(
+    private readonly doc: Document,
+    mapOptions: VisitMapOptions = {},
+  ) {
+    this.map = new VisitMap(
+      doc,
+      { dots: this.byId('map-dots'), ripples: this.byId('map-ripples'), halo: this.byId('map-halo') },
+      mapOptions,
+    );
     const template = doc.getElementById('day-card') as HTMLTemplateElement | null;
     if (!template) throw new Error('dashboard markup lacks #day-card');
     for (const day of DAYS) {
@@ -52,7 +62,8 @@ export class DashboardView {
     }
     if (Array.isArray(snapshot.visits_live)) {
       this.showVisits(snapshot.visits_live);
-      this.showDots(snapshot.visits_live);
+      // Until visit events come (a gateway without them, or none yet), the snapshot's latest visits draw the map.
+      if (!this.eventsSeen) for (const visit of snapshot.visits_live) this.map.add(snapshotKey(visit), visit, false);
     }
     // One clock on the whole page: the site's, as Matomo's visit times are (never the browser's zone or 12-hour format).
     const clock = siteTimeOfDay(snapshot.updated_at, snapshot.timezone);
@@ -61,6 +72,17 @@ export class DashboardView {
     updated.title = `snapshot #${snapshot.seq}, ${snapshot.updated_at}`;
     this.byId('days-window').textContent = `calendar days, ${clock.zone}`;
     this.byId('visits-window').textContent = clock.zone;
+  }
+
+  /** One visit event on the map: `animate` for a new visit, not for history drawn at start. */
+  showVisit(visit: EventVisit, animate: boolean): void {
+    this.eventsSeen = true;
+    this.map.add(`v${visit.idVisit}`, visit, animate);
+  }
+
+  /** Removes dots older than the map's window. */
+  pruneMap(): void {
+    this.map.prune();
   }
 
   private showDay(day: (typeof DAYS)[number], summary: DaySummary | undefined): void {
@@ -78,7 +100,7 @@ export class DashboardView {
   private showVisits(visits: LiveVisit[]): void {
     const body = this.byId('visits-body');
     const rows = visits.map((visit) => {
-      const key = `${visit.lastActionUtc || visit.lastActionDateTime}|${visit.city}|${visit.latitude}|${visit.longitude}`;
+      const key = snapshotKey(visit);
       const row = this.doc.createElement('tr');
       if (this.lastVisitKeys.size > 0 && !this.lastVisitKeys.has(key)) row.className = 'fresh';
       const place = [visit.city || 'Unknown city', visit.country || visit.countryCode?.toUpperCase() || ''];
@@ -100,26 +122,6 @@ export class DashboardView {
     }
   }
 
-  private showDots(visits: LiveVisit[]): void {
-    const group = this.byId('map-dots');
-    const shapes: SVGElement[] = [];
-    // Oldest first so the latest visit is drawn on top.
-    visits
-      .map((visit, index) => ({ visit, index, point: project(visit.latitude, visit.longitude) }))
-      .reverse()
-      .forEach(({ visit, index, point }) => {
-        if (!point) return;
-        const latest = index === 0;
-        if (latest) shapes.push(this.circle(point.x, point.y, 5, 'visit-halo'));
-        const dot = this.circle(point.x, point.y, latest ? 2.6 : 2, latest ? 'visit-dot visit-dot--latest' : 'visit-dot');
-        const title = this.doc.createElementNS(SVG_NS, 'title');
-        title.textContent = [visit.city, visit.country].filter(Boolean).join(', ');
-        dot.append(title);
-        shapes.push(dot);
-      });
-    group.replaceChildren(...shapes);
-  }
-
   /** A cell with a main line and, when given, a muted second line. */
   private cell(className: string, [main, detail]: string[]): HTMLTableCellElement {
     const cell = this.doc.createElement('td');
@@ -138,18 +140,14 @@ export class DashboardView {
     return cell;
   }
 
-  private circle(cx: number, cy: number, r: number, className: string): SVGElement {
-    const circle = this.doc.createElementNS(SVG_NS, 'circle');
-    circle.setAttribute('cx', String(cx));
-    circle.setAttribute('cy', String(cy));
-    circle.setAttribute('r', String(r));
-    circle.setAttribute('class', className);
-    return circle;
-  }
-
   private byId(id: string): HTMLElement {
     const element = this.doc.getElementById(id);
     if (!element) throw new Error(`dashboard markup lacks #${id}`);
     return element;
   }
+}
+
+/** A snapshot's visit has no id: its time, place and coordinates tell it apart. */
+function snapshotKey(visit: LiveVisit): string {
+  return `${visit.lastActionUtc || visit.lastActionDateTime}|${visit.city}|${visit.latitude}|${visit.longitude}`;
 }
