@@ -21,7 +21,8 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-function visit(i: number): LiveVisit {
+/** A realistic visit, varied by `i`. */
+export function benchVisit(i: number): LiveVisit {
   return {
     latitude: 48.8566 + i / 100,
     longitude: 2.3522 + i / 100,
@@ -38,7 +39,8 @@ function visit(i: number): LiveVisit {
   };
 }
 
-function day(date: string, visits: number): SnapshotContent['summary']['today'] {
+/** A realistic day's totals. */
+export function benchDay(date: string, visits: number): SnapshotContent['summary']['today'] {
   return {
     visits,
     time_spent: '12:34:56',
@@ -52,11 +54,11 @@ function day(date: string, visits: number): SnapshotContent['summary']['today'] 
 
 /** The content every benchmark message shares (4 live visits, ~1.8 KB); `padding` goes into the last visit's `source`. */
 function content(padding: string): SnapshotContent {
-  const visits = [0, 1, 2, 3].map(visit);
+  const visits = [0, 1, 2, 3].map(benchVisit);
   (visits[3] as LiveVisit).source = `Google${padding}`;
   return {
     visits_live: visits,
-    summary: { today: day('2024-07-04', 512), yesterday: day('2024-07-03', 1024), day_before: day('2024-07-02', 998) },
+    summary: { today: benchDay('2024-07-04', 512), yesterday: benchDay('2024-07-03', 1024), day_before: benchDay('2024-07-02', 998) },
     counters: { minutes: 30, visits: 17, actions: 52, visitors: 15, visits_converted: 1 },
     site: 1,
     timezone: 'Europe/Paris',

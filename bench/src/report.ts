@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { E2eResult } from './e2e-bench';
+import type { EventsResult } from './events-bench';
 import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout-bench';
 import type { CostRow, MatomoCostResult } from './matomo-cost';
 import type { PollerResult } from './poller-bench';
@@ -21,7 +22,7 @@ export interface MachineInfo {
 }
 
 /** The parts a run can measure (`--only=`); each owns its sections of docs/BENCHMARKS.md. */
-export const BENCH_PARTS = ['fanout', 'poller', 'matomo-cost', 'e2e', 'ha'] as const;
+export const BENCH_PARTS = ['fanout', 'poller', 'matomo-cost', 'e2e', 'ha', 'events'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface HaResults {
@@ -44,6 +45,8 @@ export interface BenchRun {
   ha?: HaResults;
   /** The Matomo-side cost on a real Matomo (`--only=matomo-cost`). */
   matomoCost?: MatomoCostResult | undefined;
+  /** Visit events: events/s to N clients and bytes per visit (`--only=events`). */
+  events?: EventsResult | undefined;
   notes: string[];
 }
 
@@ -326,6 +329,41 @@ ${parts.join('\n\n')}`;
 ${body}`;
 }
 
+/** The visit events section: events/s one gateway pushes to N events clients, and bytes per visit against snapshots. */
+export function eventsSection(events: EventsResult | undefined): string {
+  const heading = '## Visit events: events/s to N clients, bytes against snapshots';
+  const rerun = 'Rerun this section alone: `npm run bench -- --only=events` (about 2 min).';
+  if (!events) return `${heading}\n\nNot measured in this run. ${rerun}`;
+  const rows = events.runs
+    .map((r) =>
+      r.error
+        ? `| ${num(r.clients)} | failed: ${r.error.replace(/\|/g, '/').slice(0, 200)} | | | | | | | |`
+        : `| ${num(r.clients)} | ${num(r.rate)} | ${num(r.delivered)} / ${num(r.expected)} | ${num(r.perClientMin)} / ${num(r.published)} | ${num(r.duplicates)} | **${num(r.deliveredPerSecond)}** | ${num(r.p50Ms, 1)} | ${num(r.p99Ms, 1)} | ${num(r.gatewayCpuPercent)} % / ${num(r.gatewayCpuPer1kEventsMs, 1)} ms |`,
+    )
+    .join('\n');
+  const b = events.bytes;
+  const bytes = b
+    ? `Bytes per visit, measured on the same gateway (its \`matomo_live_gateway_event_bytes_sent_total\` ÷ \`…events_sent_total\`) against the snapshot frame of the same site (${b.liveLimit} latest visits, three days, counters: what a client without events gets for every change):
+
+| a client that follows every visit through | bytes per visit | ratio |
+| --- | ---: | ---: |
+| visit events (\`?events=visits\`) | ${num(b.eventFrameBytes)} | 1 |
+| snapshots, one per visit (at most ${b.liveLimit} visits per tick, the rest are lost) | ${num(b.snapshotFrameBytes)} | ${num(b.snapshotFrameBytes / b.eventFrameBytes, 1)}× |
+
+- A wall map following a site at 1 visit/s receives ${num((b.eventFrameBytes * 3600) / 1e6, 2)} MB/hour of events against ${num((b.snapshotFrameBytes * 3600) / 1e6, 2)} MB/hour of snapshots: events save ${num(100 * (1 - b.eventFrameBytes / b.snapshotFrameBytes))} % of the bytes, and lose nothing in bursts. An events client still gets every snapshot change (the totals); the saving is on what it would fetch to see each visit.
+- A client that reconnects after a minute at that rate gets the 60 missed visits as ${num((60 * b.eventFrameBytes) / 1000, 1)} kB of replay (\`since=\`); snapshots cannot give them back at all.`
+    : 'Bytes per visit: not measured.';
+  return `${heading}
+
+One gateway process (\`node gateway/dist/main.js\`, defaults), N clients connected with \`?events=visits\` from 2 load-generator processes (the fan-out bench's \`ws\` clients). Events are appended with the poller's own publish script (\`RedisSnapshotPublisher\` with an events write: XADD to the site's stream, one message on its events channel), in batches of rate ÷ 10 every 100 ms, each visit carrying its send time (CLOCK_MONOTONIC), so the latency is append→client including Redis. **events/s** = deliveries ÷ max(publishing time, first append → last receipt); **per-client min** is the fewest events one client got (every client must get every event: no loss, no duplicate). Gateway CPU is its user+system time over the window: where deliveries fall short while the gateway uses a fraction of a core, the two load-generator processes (which parse nothing but still receive every frame, on the same 2 cores) are the limit, not the gateway. Latencies are histogram bucket bounds. ${rerun}
+
+| clients | offered events/s | delivered / expected | per-client min / published | duplicates | delivered events/s | p50 ms | p99 ms | gateway CPU (of one core) / per 1k events |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows}
+
+${bytes}`;
+}
+
 function signed(v: number, digits: number): string {
   return Number.isNaN(v) ? '—' : `${v >= 0 ? '+' : '−'}${num(Math.abs(v), digits)}`;
 }
@@ -356,7 +394,7 @@ export function renderMarkdown(run: BenchRun, analysis: string, previous = ''): 
   const fullRun = parts.has('fanout') && parts.has('poller') && parts.has('e2e');
   return `# Benchmarks
 
-Generated by \`npm run bench\` (bench/src/run.ts). Each section says which run measured it, on which machine: \`npm run bench\` measures every part, \`npm run bench -- --only=ha\` (or \`fanout\`, \`poller\`, \`matomo-cost\`, \`e2e\`) one part and keeps the other sections as they were.
+Generated by \`npm run bench\` (bench/src/run.ts). Each section says which run measured it, on which machine: \`npm run bench\` measures every part, \`npm run bench -- --only=ha\` (or \`fanout\`, \`poller\`, \`matomo-cost\`, \`e2e\`, \`events\`) one part and keeps the other sections as they were.
 Rerun: \`npm run bench\` (it builds what it runs; full, ~21 min on this machine, 13 of them on a real Matomo) or \`npm run bench -- --quick\` (~3 min). Raw numbers: \`bench/results/latest.json\` (git-ignored, local to the machine that ran it).
 
 ${section(
@@ -475,6 +513,8 @@ ${
 
 ${section('redis-ha', parts.has('ha'), () => redisHaSection(run.ha))}
 
+${section('events', parts.has('events'), () => eventsSection(run.events))}
+
 ## Analysis
 
 ${analysis}
@@ -488,6 +528,7 @@ npm run bench -- --only=fanout --sizes=1000,5000 --servers=gateway,ws
 npm run bench -- --only=fanout --servers=gateway,gateway-ws-send   # the broadcast fast path on and off
 npm run bench -- --only=poller,e2e --no-write     # print only
 npm run bench -- --only=ha                         # Redis Sentinel/Cluster failover, PUBLISH vs SPUBLISH; the other sections stay
+npm run bench -- --only=events                     # visit events: events/s to N clients, bytes per visit against snapshots (~2 min)
 npm run bench -- --only=matomo-cost                # the load on a real Matomo (root, ../shared/tools/real-matomo); the other sections stay
 npm run bench -- --render                          # rewrite this file from bench/results/latest.json + bench/ANALYSIS.md
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write

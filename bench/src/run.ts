@@ -5,7 +5,7 @@
  *
  * Options: --quick (small sizes, short runs: a smoke run that prints its numbers and writes
  * bench/results/quick.json, but leaves docs/BENCHMARKS.md and latest.json to full runs unless --write-docs) ·
- * --only=fanout,poller,matomo-cost,e2e,ha (a subset rewrites only its sections of docs/BENCHMARKS.md) ·
+ * --only=fanout,poller,matomo-cost,e2e,ha,events (a subset rewrites only its sections of docs/BENCHMARKS.md) ·
  * --matomo-window=S --matomo-rounds=N --matomo-busy-rounds=N (matomo-cost: window, rounds on the seeded site and on the busy site) · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
  * --duration=S (per rate) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
  * bench/results/latest.json and bench/ANALYSIS.md without measuring).
@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runE2e, type E2eResult } from './e2e-bench';
+import { runEventsBench, type EventsResult } from './events-bench';
 import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
 import { runMatomoCost, type MatomoCostResult } from './matomo-cost';
 import { runPollerBench, type PollerResult } from './poller-bench';
@@ -28,6 +29,7 @@ import {
   fastPathTable,
   fanoutTable,
   matomoCostSection,
+  eventsSection,
   redisHaSection,
   renderMarkdown,
   type BenchPart,
@@ -83,6 +85,7 @@ function mergeWithLatest(run: BenchRun, latestFile: string): BenchRun {
     e2e: ran.has('e2e') ? run.e2e : previous.e2e,
     ha: ran.has('ha') ? run.ha : previous.ha,
     matomoCost: ran.has('matomo-cost') ? run.matomoCost : previous.matomoCost,
+    events: ran.has('events') ? run.events : previous.events,
   };
 }
 
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
   if (only.has('poller') || only.has('e2e') || only.has('ha'))
     needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
   if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/reference-poller.js');
+  if (only.has('events')) needs.push('gateway/dist/main.js');
   requireBuilt(needs);
 
   const redis = await startRedisServer();
@@ -128,6 +132,7 @@ async function main(): Promise<void> {
   let e2e: E2eResult | undefined;
   let matomoCost: MatomoCostResult | undefined;
   let ha: HaResults | undefined;
+  let events: EventsResult | undefined;
   try {
     if (only.has('fanout')) {
       for (const clients of sizes) {
@@ -219,6 +224,20 @@ async function main(): Promise<void> {
         ha = { failover: [sentinel, cluster], publishCost };
       }
     }
+    if (only.has('events')) {
+      const plan = {
+        sizes: numbers(option('event-sizes'), quick ? [100] : [100, 1000]),
+        rates: numbers(option('event-rates'), quick ? [20, 200] : [20, 200, 1000]),
+        durationS: quick ? 3 : 10,
+        drainMs: 10_000,
+        redisUrl: redis.url,
+        root: ROOT,
+        log,
+      };
+      settings['events per rate'] = `${plan.durationS} s`;
+      log(`visit events: ${plan.sizes.join(', ')} clients at ${plan.rates.join(', ')} events/s`);
+      events = await runEventsBench(plan);
+    }
   } finally {
     await redis.process.stop();
   }
@@ -235,6 +254,7 @@ async function main(): Promise<void> {
     e2e,
     ha,
     matomoCost,
+    events,
     notes: [
       `The load generators (2 processes), Redis, the publisher and the server under test share the ${machine.cores} cores: a server that uses a whole core leaves the rest to the clients, so delivered msg/s at the largest sizes is a property of the whole box, not of the server alone. CPU per 1k deliveries is the fairer comparison.`,
       `Load average at the end: ${loadavg()
@@ -250,7 +270,9 @@ async function main(): Promise<void> {
     // Smoke-sized numbers must not replace the full run's report (nor the latest.json --render uses).
     writeFileSync(join(ROOT, 'bench/results/quick.json'), `${JSON.stringify(run, null, 2)}\n`);
     const fanoutTables = only.has('fanout') ? `\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n` : '\n';
-    process.stdout.write(`${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run)}\n\n` : ''}`);
+    process.stdout.write(
+      `${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run)}\n\n` : ''}${events ? `${eventsSection(events)}\n\n` : ''}`,
+    );
     log('quick run: wrote bench/results/quick.json; docs/BENCHMARKS.md is left to full runs (--write-docs to overwrite it anyway)');
     return;
   }
