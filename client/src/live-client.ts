@@ -2,6 +2,7 @@ import {
   asEventMessage,
   backoffDelay,
   closeRule,
+  parseReconnectHint,
   PING_MESSAGE,
   systemClock,
   type Clock,
@@ -45,6 +46,8 @@ export interface StatusEvent {
   reason?: string;
   /** When state is 'reconnecting': the delay before the next attempt, ms. */
   retryInMs?: number;
+  /** When state is 'reconnecting': true when that delay is the server's (a reconnect hint in the close frame). */
+  retryFromServer?: boolean;
   /** When state is 'closed' because the gateway refused the token or the site (4001–4004). */
   authFailed?: boolean;
 }
@@ -119,7 +122,8 @@ const OPEN = 1;
 
 /**
  * A WebSocket to one gateway that stays connected: it reconnects with
- * exponential backoff and full jitter, notices dead connections with an
+ * exponential backoff and full jitter (or after the delay the server's close
+ * frame asks for: protocol/src/reconnect-hint.ts), notices dead connections with an
  * application-level ping (browsers cannot see protocol pings), and delivers
  * each snapshot once, in seq order. It stops for good on `close()` or when
  * the gateway refuses the token or site (4001–4004).
@@ -266,13 +270,25 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
       this.setStatus({ state: 'closed', attempt: this.failedAttempts, code, reason, authFailed: true });
       return;
     }
-    const retryInMs = backoffDelay(this.failedAttempts, {
-      initialMs: this.options.initialBackoffMs,
-      maxMs: this.options.maxBackoffMs,
-      random: this.options.random,
-    });
+    // A server that closes on purpose (drain, rebalance, overload) may say when to come back: it has spread
+    // those delays over the clients it closed, so the hint replaces this attempt's own backoff.
+    const hint = parseReconnectHint(reason);
+    const retryInMs =
+      hint?.retryAfterMs ??
+      backoffDelay(this.failedAttempts, {
+        initialMs: this.options.initialBackoffMs,
+        maxMs: this.options.maxBackoffMs,
+        random: this.options.random,
+      });
     this.failedAttempts += 1;
-    this.setStatus({ state: 'reconnecting', attempt: this.failedAttempts, code, reason, retryInMs });
+    this.setStatus({
+      state: 'reconnecting',
+      attempt: this.failedAttempts,
+      code,
+      reason,
+      retryInMs,
+      ...(hint !== undefined ? { retryFromServer: true } : {}),
+    });
     this.retryTimer = this.options.clock.setTimeout(() => {
       this.retryTimer = null;
       if (!this.stopped) this.openSocket();

@@ -143,6 +143,34 @@ describe('LiveClient against a scripted ws server', () => {
     expect(clock.pending.size).toBe(1);
   });
 
+  it('waits exactly the reconnect hint of a close frame (1001, 1013) instead of its own backoff, and keeps its backoff without one', async () => {
+    const closes: Array<[number, string]> = [
+      [1001, '{"retry_after_ms":4321,"cause":"rebalance"}'],
+      [1013, '{"retry_after_ms":1500,"cause":"overload"}'],
+      [1001, 'Server going away'],
+    ];
+    server = await ScriptedServer.start((c) => {
+      const [code, reason] = closes.shift() ?? [1000, 'done'];
+      c.socket.close(code, reason);
+    });
+    const clock = new ManualClock();
+    const run = recordingClient({ url: server.url, token: 'tok', clock, random: () => 0.5 });
+    client = run.client;
+    const reconnects = () => run.statuses.filter((s) => s.state === 'reconnecting');
+    await waitFor(() => reconnects().length === 1, 'the first close');
+    expect(reconnects()[0]).toMatchObject({ code: 1001, retryInMs: 4321, retryFromServer: true });
+    expect(clock.pendingDelays()).toEqual([4321]);
+    clock.runNext();
+    await waitFor(() => reconnects().length === 2, 'the second close');
+    expect(reconnects()[1]).toMatchObject({ code: 1013, retryInMs: 1500, retryFromServer: true });
+    expect(clock.pendingDelays()).toEqual([1500]);
+    clock.runNext();
+    await waitFor(() => reconnects().length === 3, 'the third close');
+    // No hint: its own full-jitter backoff (third attempt: ceiling 4000 ms, half of it with random 0.5).
+    expect(reconnects()[2]).toMatchObject({ code: 1001, reason: 'Server going away', retryInMs: 2000 });
+    expect(reconnects()[2]!.retryFromServer).toBeUndefined();
+  });
+
   it('starts again with a fresh token after an auth failure', async () => {
     server = await ScriptedServer.start((c) =>
       c.protocols.includes('token.fresh') ? c.socket.send(frame(1)) : c.socket.close(4002, 'Token expired'),

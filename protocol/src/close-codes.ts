@@ -5,13 +5,13 @@
  * reconnect or stop, so adding a code is one entry in one place.
  */
 export enum CloseCode {
-  /** Drain or shutdown: reconnect (to another replica). */
+  /** Drain, shutdown or rebalance: reconnect (to another replica), when the reason's hint says if it has one. */
   GoingAway = 1001,
   /** Malformed frame, binary frame, unknown `fields=` name, or a message flood. */
   PolicyViolation = 1008,
   /** A client frame above MAX_PAYLOAD. */
   MessageTooBig = 1009,
-  /** Capacity or rate limit reached: try again later. */
+  /** Capacity or rate limit reached: try again later (when the reason's hint says, if it has one). */
   TryAgainLater = 1013,
   /** Missing or wrong token (the reference's code). */
   InvalidToken = 4001,
@@ -39,19 +39,24 @@ export interface CloseRule {
   reason: string;
   /** What a client does after it. */
   action: CloseAction;
+  /**
+   * The gateway may send a reconnect hint (reconnect-hint.ts) as the reason
+   * instead of the text: when to come back, never whether.
+   */
+  mayCarryHint: boolean;
 }
 
 /** The table: reason text and client rule of every code the gateway sends. */
 export const CLOSE_CODE_RULES: Readonly<Record<CloseCode, CloseRule>> = {
-  [CloseCode.GoingAway]: { reason: 'Server going away', action: 'reconnect' },
-  [CloseCode.PolicyViolation]: { reason: 'Policy violation', action: 'reconnect' },
-  [CloseCode.MessageTooBig]: { reason: 'Message too big', action: 'reconnect' },
-  [CloseCode.TryAgainLater]: { reason: 'Try again later', action: 'reconnect' },
-  [CloseCode.InvalidToken]: { reason: 'Invalid token', action: 'stop' },
-  [CloseCode.TokenExpired]: { reason: 'Token expired', action: 'stop' },
-  [CloseCode.SiteNotAllowed]: { reason: 'Site not allowed for this token', action: 'stop' },
-  [CloseCode.UnknownSite]: { reason: 'Unknown site', action: 'stop' },
-  [CloseCode.SlowConsumer]: { reason: 'Slow consumer', action: 'reconnect' },
+  [CloseCode.GoingAway]: { reason: 'Server going away', action: 'reconnect', mayCarryHint: true },
+  [CloseCode.PolicyViolation]: { reason: 'Policy violation', action: 'reconnect', mayCarryHint: false },
+  [CloseCode.MessageTooBig]: { reason: 'Message too big', action: 'reconnect', mayCarryHint: false },
+  [CloseCode.TryAgainLater]: { reason: 'Try again later', action: 'reconnect', mayCarryHint: true },
+  [CloseCode.InvalidToken]: { reason: 'Invalid token', action: 'stop', mayCarryHint: false },
+  [CloseCode.TokenExpired]: { reason: 'Token expired', action: 'stop', mayCarryHint: false },
+  [CloseCode.SiteNotAllowed]: { reason: 'Site not allowed for this token', action: 'stop', mayCarryHint: false },
+  [CloseCode.UnknownSite]: { reason: 'Unknown site', action: 'stop', mayCarryHint: false },
+  [CloseCode.SlowConsumer]: { reason: 'Slow consumer', action: 'reconnect', mayCarryHint: false },
 };
 
 /**
@@ -64,5 +69,5 @@ export const CLOSE_CODE_RULES: Readonly<Record<CloseCode, CloseRule>> = {
  */
 export function closeRule(code: number): CloseRule & { known: boolean } {
   const rule = (CLOSE_CODE_RULES as Partial<Record<number, CloseRule>>)[code];
-  return rule === undefined ? { reason: '', action: 'reconnect', known: false } : { ...rule, known: true };
+  return rule === undefined ? { reason: '', action: 'reconnect', mayCarryHint: false, known: false } : { ...rule, known: true };
 }

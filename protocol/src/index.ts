@@ -9,4 +9,5 @@ export * from './events';
 export * from './close-codes';
 export * from './subprotocol';
 export * from './backoff';
+export * from './reconnect-hint';
 export * from './clock';

@@ -23,7 +23,7 @@ describe('the close-code table', () => {
 
   it('treats a code it does not know (a newer server’s, a proxy’s, a cut connection) as transient', () => {
     for (const code of [1006, 1011, 1012, 4006, 4099, 4999])
-      expect(closeRule(code)).toEqual({ reason: '', action: 'reconnect', known: false });
-    expect(closeRule(4001)).toEqual({ reason: 'Invalid token', action: 'stop', known: true });
+      expect(closeRule(code)).toEqual({ reason: '', action: 'reconnect', mayCarryHint: false, known: false });
+    expect(closeRule(4001)).toEqual({ reason: 'Invalid token', action: 'stop', mayCarryHint: false, known: true });
   });
 });
