@@ -24,6 +24,8 @@ export interface TokenAuthOptions {
   jwt?: JwtConfig;
   /** Clock for `exp` checks, ms. Default Date.now. */
   now?: () => number;
+  /** Verified signed tokens remembered until their `exp` (a reconnect storm re-presents the same tokens). Default 10000; 0 = none. */
+  jwtCacheSize?: number;
 }
 
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -38,11 +40,19 @@ export class TokenAuth {
   private readonly jwtKeys: Array<{ key: KeyObject | JWTVerifyGetKey; algorithms: string[] }> = [];
   private readonly jwt: JwtConfig | undefined;
   private readonly now: () => number;
+  /**
+   * Grants of verified JWTs by the token's sha256 (hex), with the token's
+   * `exp` in ms; a Map kept in insertion order, the oldest dropped first when
+   * full. Only successes are kept: a bad token costs a verification every time.
+   */
+  private readonly verified = new Map<string, { grant: TokenGrant; expiresAt: number }>();
+  private readonly cacheSize: number;
 
-  constructor({ validTokens = [], jwt, now = Date.now }: TokenAuthOptions) {
+  constructor({ validTokens = [], jwt, now = Date.now, jwtCacheSize = 10_000 }: TokenAuthOptions) {
     this.staticDigests = validTokens.map(sha256);
     this.jwt = jwt;
     this.now = now;
+    this.cacheSize = jwtCacheSize;
     if (jwt?.secret !== undefined) this.jwtKeys.push({ key: createSecretKey(Buffer.from(jwt.secret)), algorithms: ['HS256'] });
     if (jwt?.publicKeyPem !== undefined) this.jwtKeys.push({ key: createPublicKey(jwt.publicKeyPem), algorithms: ASYMMETRIC_ALGS });
     if (jwt?.jwks !== undefined) {
@@ -58,6 +68,11 @@ export class TokenAuth {
     const tokenKey = digest.toString('hex');
     if (match) return { ok: true, grant: { tokenKey, sites: '*', kind: 'static' } };
     if (this.jwtKeys.length === 0 || token.split('.').length !== 3) return { ok: false, code: CloseCode.InvalidToken, reason: 'invalid' };
+    const cached = this.verified.get(tokenKey);
+    if (cached !== undefined) {
+      if (this.now() < cached.expiresAt) return { ok: true, grant: cached.grant };
+      this.verified.delete(tokenKey);
+    }
     let expired = false;
     for (const { key, algorithms } of this.jwtKeys) {
       try {
@@ -68,7 +83,9 @@ export class TokenAuth {
           currentDate: new Date(this.now()),
           requiredClaims: ['exp'],
         });
-        return { ok: true, grant: { tokenKey, sites: this.sitesOf(payload), kind: 'jwt' } };
+        const grant: TokenGrant = { tokenKey, sites: this.sitesOf(payload), kind: 'jwt' };
+        this.remember(tokenKey, grant, (payload.exp as number) * 1000);
+        return { ok: true, grant };
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) expired = true;
       }
@@ -76,6 +93,18 @@ export class TokenAuth {
     return expired
       ? { ok: false, code: CloseCode.TokenExpired, reason: 'expired' }
       : { ok: false, code: CloseCode.InvalidToken, reason: 'invalid' };
+  }
+
+  /** Number of verified signed tokens remembered (for tests and metrics). */
+  get cachedTokens(): number {
+    return this.verified.size;
+  }
+
+  private remember(tokenKey: string, grant: TokenGrant, expiresAt: number): void {
+    if (this.cacheSize <= 0) return;
+    this.verified.delete(tokenKey);
+    if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value as string);
+    this.verified.set(tokenKey, { grant, expiresAt });
   }
 
   /** The sites claim: "*", [1, 2], ["1", "2"] or "1,2". Missing or malformed = no site (least privilege). */
