@@ -258,6 +258,10 @@ class SnapshotPoller implements Poller {
   private inFlight: Promise<void> | undefined;
   private leaseRound: Promise<void> | undefined;
   private abort = new AbortController();
+  /** When lease rounds started failing (Redis unreachable), and how many failed: one warn per outage, one info after. */
+  private leaseOutage: { since: number; rounds: number } | undefined;
+  /** The sites another poller leads, as last logged ("" before the first round). */
+  private standbyLogged = '';
   private counters = { requests: 0, published: 0 };
   /** Matomo's clock minus ours, ms (0 while within CLOCK_TOLERANCE_MS). */
   private matomoOffsetMs = 0;
@@ -424,6 +428,7 @@ class SnapshotPoller implements Poller {
     const leases = this.options.leases!;
     let won = false;
     let failed = false;
+    let firstError: unknown;
     for (const [siteId, state] of this.sites) {
       if (!this.running) return;
       const askedAt = this.clock.now();
@@ -442,11 +447,12 @@ class SnapshotPoller implements Poller {
         }
       } catch (error) {
         // Keep what we know: our lease runs out by itself at leaderUntil, and publishing is fenced.
-        this.log.warn({ siteId, err: error }, 'lease round failed');
+        firstError ??= error;
         failed = true;
       }
     }
     if (!this.running) return;
+    this.logLeaseRound(failed, firstError);
     // After a failed round (Redis reconnecting) ask again soon: leadership should come back with Redis.
     const next = failed ? Math.min(this.timing.leaseRefreshMs, LEASE_RETRY_MS) : this.timing.leaseRefreshMs;
     this.leaseTimer = this.clock.setTimeout(() => void this.runLeaseRound(), next);
@@ -486,6 +492,37 @@ class SnapshotPoller implements Poller {
         }
       }),
     );
+  }
+
+  /**
+   * One line when lease rounds start failing (Redis unreachable: they are retried every 250 ms, which
+   * used to log ~40 warnings in 10 s), one when they work again; and once per change, which sites this
+   * poller is standby for.
+   */
+  private logLeaseRound(failed: boolean, error: unknown): void {
+    const now = this.clock.now();
+    if (failed) {
+      if (this.leaseOutage === undefined) {
+        this.leaseOutage = { since: now, rounds: 0 };
+        this.log.warn(
+          { err: error, sites: this.config.siteIds },
+          'lease round failed: Redis unreachable? Retrying every 250 ms; leases held run out by themselves (LEASE_TTL)',
+        );
+      }
+      this.leaseOutage.rounds++;
+      return;
+    }
+    if (this.leaseOutage !== undefined) {
+      this.log.info({ failedRounds: this.leaseOutage.rounds, downMs: now - this.leaseOutage.since }, 'lease rounds work again');
+      this.leaseOutage = undefined;
+    }
+    const standby = [...this.sites].filter(([, s]) => !this.isLeader(s)).map(([siteId]) => siteId);
+    const key = standby.join(',');
+    if (key === this.standbyLogged) return;
+    this.standbyLogged = key;
+    if (standby.length > 0) {
+      this.log.info({ sites: standby }, 'standby: another poller holds the lease of these sites; taking over when it lapses');
+    }
   }
 
   private async tick(): Promise<void> {

@@ -165,16 +165,28 @@ class SentinelRedis extends Redis {
 }
 
 /** How often one distinct error message is logged per client at most, ms; repeats in between are counted. */
-const ERROR_LOG_EVERY_MS = 5000;
+const ERROR_LOG_EVERY_MS = 60_000;
 
 /**
- * Logs a client's errors at warn with the error object. A Cluster emits one
- * per failed sharded-subscriber connect (dozens per failover), so a message
- * seen again within 5 s is counted and summarized with its next line.
+ * Logs a client's errors at warn with the error object: one line per outage
+ * and distinct message. An unreachable Redis repeats its error at every
+ * reconnect attempt (10 a second), and a Cluster emits one per failed
+ * sharded-subscriber connect (dozens per failover), so a message seen again
+ * within a minute is only counted, and summarized with its next line; when
+ * the connection is ready again after errors, one info line says so.
  */
 export function logRedisErrors(client: RedisClient, logger: Logger, connection: string, now: () => number = Date.now): void {
   const last = new Map<string, { at: number; suppressed: number }>();
+  let outage: { since: number; errors: number } | undefined;
+  client.on('ready', () => {
+    if (outage === undefined) return;
+    logger.info({ connection, errors: outage.errors, downMs: now() - outage.since }, 'Redis connection back');
+    outage = undefined;
+    last.clear();
+  });
   client.on('error', (error: Error) => {
+    outage ??= { since: now(), errors: 0 };
+    outage.errors++;
     const seen = last.get(error.message);
     const at = now();
     if (seen !== undefined && at - seen.at < ERROR_LOG_EVERY_MS) {

@@ -109,7 +109,7 @@ describe('createRedisClient: how the roles behave while Redis is away', () => {
 });
 
 describe('logRedisErrors', () => {
-  it('logs at warn with the error object, and a repeat within 5 s only as a count on the next line', () => {
+  it('logs at warn with the error object, and a repeat within a minute only as a count on the next line', () => {
     const log = capturedLogger();
     const client = createRedisClient(singleNode('redis://127.0.0.1:1'), 'gateway-command', { logger: silentLogger });
     client.disconnect();
@@ -123,13 +123,22 @@ describe('logRedisErrors', () => {
     client.emit('error', new Error('another error'));
     now = 6000;
     client.emit('error', refused());
+    now = 61_000;
+    client.emit('error', refused());
     const lines = log.lines();
     expect(lines.map((l) => [l.level, l.msg, (l.err as { message: string }).message, l.repeatedSinceLastLine])).toEqual([
       [40, 'Redis error', 'connect ECONNREFUSED 127.0.0.1:1', undefined],
       [40, 'Redis error', 'another error', undefined],
-      [40, 'Redis error', 'connect ECONNREFUSED 127.0.0.1:1', 1],
+      [40, 'Redis error', 'connect ECONNREFUSED 127.0.0.1:1', 2],
     ]);
     expect(lines[0]).toMatchObject({ connection: 'test-connection', err: { code: 'ECONNREFUSED' } });
+    now = 70_000;
+    client.emit('ready');
+    expect(log.lines().slice(3)).toEqual([
+      expect.objectContaining({ level: 30, msg: 'Redis connection back', connection: 'test-connection', errors: 5, downMs: 70_000 }),
+    ]);
+    client.emit('ready');
+    expect(log.lines()).toHaveLength(4);
   });
 
   it('is attached by createRedisClient, so an unreachable Redis never crashes the process', async () => {
