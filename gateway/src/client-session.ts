@@ -7,10 +7,14 @@ import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-h
 
 const PONG = Buffer.from(PONG_MESSAGE);
 
-/** Sends the close frame with the code's reason text and counts it: every close frame the gateway sends goes through here. */
-export function closeWithCode(ws: WebSocket, code: CloseCode, metrics: GatewayMetrics): void {
+/**
+ * Sends the close frame and counts it: every close frame the gateway sends
+ * goes through here. The reason is the code's text from the table, or a
+ * reconnect hint (encodeReconnectHint) for the codes that may carry one.
+ */
+export function closeWithCode(ws: WebSocket, code: CloseCode, metrics: GatewayMetrics, hint?: string): void {
   metrics.clientCloses.inc({ code });
-  ws.close(code, CLOSE_CODE_RULES[code].reason);
+  ws.close(code, hint ?? CLOSE_CODE_RULES[code].reason);
 }
 
 export interface ClientSessionOptions {
@@ -75,11 +79,12 @@ export class ClientSession implements HubSubscriber {
     this.write(message, false);
   }
 
-  close(code: CloseCode): void {
+  /** `hint`: a reconnect hint as the reason (drain, rebalance). */
+  close(code: CloseCode, hint?: string): void {
     if (this.closing) return;
     this.closing = true;
     this.pending = null;
-    closeWithCode(this.ws, code, this.options.metrics);
+    closeWithCode(this.ws, code, this.options.metrics, hint);
   }
 
   /** `deferred`: written after an earlier write completed, not in the broadcast itself. */

@@ -51,6 +51,21 @@ export class GatewayMetrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  readonly rebalanceShed = new Counter({
+    name: 'matomo_live_gateway_rebalance_shed_total',
+    help: 'Clients closed (1001 with a reconnect hint) because this gateway held more than its fair share of the fleet',
+    registers: [this.registry],
+  });
+  readonly fleetGateways = new Gauge({
+    name: 'matomo_live_gateway_fleet_gateways',
+    help: 'Gateways sharing their connection counts through Redis (this one included); 0 until the first report or with REBALANCE=off',
+    registers: [this.registry],
+  });
+  readonly fleetFairShare = new Gauge({
+    name: 'matomo_live_gateway_fleet_fair_share',
+    help: "The fleet's connections (plus clients in flight) per gateway not draining",
+    registers: [this.registry],
+  });
   /** Read at scrape time; set by the gateway. */
   feedReadiness: () => boolean = () => false;
   readonly feedReady: Gauge = new Gauge({

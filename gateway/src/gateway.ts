@@ -2,8 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
-import { CloseCode, systemClock, type IntervalClock } from '@matomo-live/protocol';
+import { CloseCode, encodeReconnectHint, jitteredDelay, systemClock, type IntervalClock, type ReconnectCause } from '@matomo-live/protocol';
 import { tokenFingerprint, type EventSource, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
+import { AcceptPacer, fullGatewayHintMs, refusalBeforeUpgrade } from './admission';
 import { ClientSession, closeWithCode } from './client-session';
 import {
   ClientAddressResolver,
@@ -16,7 +17,9 @@ import {
 import { closePolicyViolation, createEventClients, type EventClients } from './event-clients';
 import { GatewayMetrics } from './gateway-metrics';
 import { createHttpHandler } from './http-routes';
+import type { FleetRegistry } from './fleet-registry';
 import { KeyedCounter, TokenBucket, WindowCounter } from './rate-limits';
+import { RebalanceLoop } from './rebalance-loop';
 import { SnapshotHub } from './snapshot-hub';
 import { resolveDashboardDir } from './static-files';
 import { grantAllows, TokenAuth } from './token-auth';
@@ -32,6 +35,10 @@ export interface GatewayOptions {
   clock?: IntervalClock;
   /** Metrics; default a fresh registry without process metrics. */
   metrics?: GatewayMetrics;
+  /** Where the fleet shares its connection counts (Redis); absent or REBALANCE=off: no rebalancing. */
+  fleet?: FleetRegistry;
+  /** Uniform in [0, 1) for the reconnect hints' jitter. Default Math.random. */
+  random?: () => number;
 }
 
 export interface Gateway {
@@ -43,6 +50,8 @@ export interface Gateway {
   dispose(): Promise<void>;
   /** True while the feed is subscribed and the gateway is not draining. */
   isReady(): boolean;
+  /** The rebalancer, when this gateway takes part in one (tests drive its rounds). */
+  readonly rebalancer: RebalanceLoop | undefined;
   readonly hub: SnapshotHub;
   readonly metrics: GatewayMetrics;
   /** How broadcasts reach the sockets, and how many writes took each way. */
@@ -59,6 +68,20 @@ export interface Gateway {
  */
 const CLOSE_HANDSHAKE_MS = 2000;
 
+/**
+ * The listen backlog: connections the kernel completes before the event loop
+ * accepts them. Node's default (511) overflowed under reconnect storms: SYNs
+ * were dropped, NGINX's connect timed out and marked replicas down. The
+ * kernel clamps it to net.core.somaxconn (4096 on current kernels).
+ */
+const LISTEN_BACKLOG = 4096;
+
+/** How long a gateway may go without ever reaching Redis before it says so at error level, ms. */
+const NEVER_READY_ALERT_MS = 10_000;
+
+/** Rebalancing decisions (and fleet reports) are made this often, ms. */
+const REBALANCE_INTERVAL_MS = 1000;
+
 export function createGateway({
   config,
   feed,
@@ -66,6 +89,8 @@ export function createGateway({
   logger,
   clock = systemClock,
   metrics = new GatewayMetrics(),
+  fleet,
+  random = Math.random,
 }: GatewayOptions): Gateway {
   const now = () => clock.now();
   const writer = createBroadcastWriter({ enabled: config.broadcastFastPath, logger });
@@ -75,11 +100,33 @@ export function createGateway({
   const addresses = new ClientAddressResolver(config.trustProxy);
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
   const perToken = new KeyedCounter(config.maxConnectionsPerToken);
+  const pacer = new AcceptPacer(config.acceptRate, now, random);
+  /** In insertion order: the oldest connections first (the ones a rebalance moves). */
   const sessions = new Set<ClientSession>();
   const events = eventSource && createEventClients({ config, source: eventSource, writer, metrics, logger });
   let draining = false;
   let disposed = false;
   let heartbeat: unknown;
+  let readinessWatch: unknown;
+  let everReady = false;
+  const rebalancer =
+    fleet !== undefined && config.rebalance
+      ? new RebalanceLoop({
+          registry: fleet,
+          policy: { margin: config.rebalanceMargin, ratePerSecond: config.rebalanceRate, intervalMs: REBALANCE_INTERVAL_MS },
+          clock,
+          logger,
+          metrics,
+          connections: () => sessions.size,
+          draining: () => draining,
+          shed: shedOldest,
+        })
+      : undefined;
+  const hint = (cause: ReconnectCause, fromMs: number, toMs: number) =>
+    encodeReconnectHint({ retryAfterMs: jitteredDelay(fromMs, toMs, random), cause });
+
+  /** Served once: subscribed at least once, or holding a snapshot to send (a gateway that never reached Redis has nothing). */
+  const hasBeenReady = (): boolean => (everReady ||= feed.isReady() || config.siteIds.some((site) => hub.snapshot(site) !== null));
 
   // closeTimeout is ws's (8.23) but not yet in @types/ws 8.18: hence the widened type.
   const serverOptions: ServerOptions & { closeTimeout: number } = {
@@ -109,7 +156,15 @@ export function createGateway({
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
+    const refusal = refusalBeforeUpgrade({
+      draining: draining || disposed,
+      everReady: hasBeenReady(),
+      shedding: rebalancer?.shedding ?? false,
+    });
+    if (refusal !== undefined) {
+      metrics.authFailures.inc({ reason: refusal });
+      return refuse(socket, 503, 'Service Unavailable');
+    }
     if (!isWebSocketPath(req.url)) return refuse(socket, 404, 'Not Found');
     if (!originAllowed(req.headers.origin, config.allowedOrigins)) {
       metrics.authFailures.inc({ reason: 'origin' });
@@ -118,16 +173,21 @@ export function createGateway({
     const ip = addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const request = parseConnectRequest(req.url, req.headers);
     const overRate = !attemptsPerIp.take(ip);
-    const result = overRate ? undefined : await auth.verify(request.token);
+    // Before the token check: a refused storm costs no verification.
+    const paceMs = overRate ? undefined : pacer.take();
+    const result = overRate || paceMs !== undefined ? undefined : await auth.verify(request.token);
     if (socket.destroyed) return;
     if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
       // A peer's protocol error is an 'error' event; unhandled it would end the process.
       ws.on('error', (error) => logger.debug({ err: error, ip }, 'client socket error'));
-      const closeWith = (code: CloseCode, reason?: string) => {
+      const closeWith = (code: CloseCode, reason?: string, reconnectHint?: string) => {
         if (reason !== undefined) metrics.authFailures.inc({ reason });
-        closeWithCode(ws, code, metrics);
+        closeWithCode(ws, code, metrics, reconnectHint);
       };
+      if (paceMs !== undefined) {
+        return closeWith(CloseCode.TryAgainLater, 'accept-rate', encodeReconnectHint({ retryAfterMs: paceMs, cause: 'overload' }));
+      }
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
       if (!result.ok) {
         logger.info(
@@ -144,8 +204,9 @@ export function createGateway({
         metrics.authFailures.inc({ reason: 'bad-events' });
         return closePolicyViolation(ws, request.eventsError ?? 'events unavailable', metrics);
       }
-      if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections');
-      if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections');
+      const full = encodeReconnectHint({ retryAfterMs: fullGatewayHintMs(random), cause: 'overload' });
+      if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections', full);
+      if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections', full);
       attach(ws, { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId }, request);
     });
   }
@@ -182,10 +243,10 @@ export function createGateway({
    * half-closed its TCP side first; the backstop terminates that one too, so
    * drain and dispose always end.
    */
-  function closeGoingAway(session: ClientSession, delayMs?: number): Promise<void> {
+  function closeGoingAway(session: ClientSession, delayMs: number | undefined, reconnectHint: string): Promise<void> {
     return new Promise<void>((resolve) => {
       if (session.ws.readyState === WebSocket.CLOSED) return resolve();
-      const close = () => session.close(CloseCode.GoingAway);
+      const close = () => session.close(CloseCode.GoingAway, reconnectHint);
       const closeTimer = delayMs === undefined ? undefined : clock.setTimeout(close, delayMs);
       const backstop = clock.setTimeout(() => session.ws.terminate(), (delayMs ?? 0) + CLOSE_HANDSHAKE_MS);
       (backstop as { unref?: () => void }).unref?.();
@@ -196,6 +257,38 @@ export function createGateway({
       });
       if (delayMs === undefined) close();
     });
+  }
+
+  /** Closes up to `count` of the oldest connections with a rebalance hint (their clients reconnect elsewhere within a second). */
+  function shedOldest(count: number): number {
+    let shed = 0;
+    for (const session of sessions) {
+      if (shed >= count || draining || disposed) break;
+      if (session.ws.readyState !== WebSocket.OPEN) continue;
+      void closeGoingAway(session, undefined, hint('rebalance', 0, 1000));
+      shed++;
+    }
+    return shed;
+  }
+
+  /** Notices the first readiness (logged), and says at error level when Redis was never reached. */
+  function watchReadiness(startedAt: number): void {
+    let alerted = false;
+    readinessWatch = clock.setInterval(() => {
+      if (hasBeenReady()) {
+        if (alerted) logger.info('snapshot feed ready: accepting WebSocket clients');
+        clock.clearInterval(readinessWatch);
+        return;
+      }
+      if (!alerted && now() - startedAt >= NEVER_READY_ALERT_MS) {
+        alerted = true;
+        logger.error(
+          { waitedMs: now() - startedAt },
+          'no snapshot feed yet: Redis not reached or not subscribed. WebSocket upgrades are refused with 503 until it is (NGINX tries another replica)',
+        );
+      }
+    }, 1000);
+    (readinessWatch as { unref?: () => void }).unref?.();
   }
 
   function beat(): void {
@@ -229,12 +322,14 @@ export function createGateway({
   async function listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, config.host, () => {
+      server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         resolve();
       });
     });
     heartbeat = clock.setInterval(beat, config.heartbeatIntervalMs);
+    watchReadiness(now());
+    rebalancer?.start();
     metrics.feedReadiness = () => feed.isReady();
     metrics.feedStats = () => feed.stats?.();
     for (const siteId of config.siteIds) {
@@ -256,9 +351,12 @@ export function createGateway({
     draining = true;
     const clients = [...sessions];
     logger.info({ clients: clients.length, windowMs: config.drainWindowMs }, 'draining');
-    // Spread the closes so the clients' reconnects do not land on the other replicas at once.
+    // Tell the fleet at once: nobody rebalances while clients move.
+    void rebalancer?.tick();
+    // Spread the closes so the clients' reconnects do not land on the other replicas at once; each close
+    // asks its client to come back within half a second (the spreading is done here already).
     const step = clients.length > 1 ? config.drainWindowMs / clients.length : 0;
-    await Promise.all(clients.map((session, i) => closeGoingAway(session, Math.floor(i * step))));
+    await Promise.all(clients.map((session, i) => closeGoingAway(session, Math.floor(i * step), hint('drain', 0, 500))));
   }
 
   async function dispose(): Promise<void> {
@@ -266,7 +364,9 @@ export function createGateway({
     draining = true;
     disposed = true;
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
-    await Promise.all([...sessions].map((session) => closeGoingAway(session)));
+    if (readinessWatch !== undefined) clock.clearInterval(readinessWatch);
+    await rebalancer?.stop();
+    await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));
     await events?.close();
     await new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
@@ -281,6 +381,7 @@ export function createGateway({
     drain,
     dispose,
     isReady,
+    rebalancer,
     hub,
     metrics,
     writer,

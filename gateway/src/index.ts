@@ -1,6 +1,7 @@
 export { createGateway, type Gateway, type GatewayOptions } from './gateway';
 export { RedisSnapshotFeed, type RedisSnapshotFeedOptions } from './redis-feed';
 export { createRedisClients } from './redis-clients';
+export { fleetKey, RedisFleetRegistry, type FleetMember, type FleetRegistry } from './fleet-registry';
 export { CloseCode, CLOSE_CODE_RULES } from '@matomo-live/protocol';
 export { SnapshotHub } from './snapshot-hub';
 export { GatewayMetrics } from './gateway-metrics';

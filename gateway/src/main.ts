@@ -1,4 +1,5 @@
 import { createLogger, describeRedis, exitOnSignals, gatewayShutdownDeadlineMs, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
+import { RedisFleetRegistry } from './fleet-registry';
 import { createGateway } from './gateway';
 import { GatewayMetrics } from './gateway-metrics';
 import { RedisEventSource } from './redis-event-source';
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
   const feed = new RedisSnapshotFeed({ ...redis, prefix: config.redisPrefix, logger, seqCheckIntervalMs: config.seqCheckIntervalMs });
   logger.info({ redis: describeRedis(config.redis), prefix: config.redisPrefix }, 'redis');
   const events = new RedisEventSource({ ...redis, prefix: config.redisPrefix, logger });
-  const gateway = createGateway({ config, feed, events, logger, metrics: new GatewayMetrics({ defaultMetrics: true }) });
+  const fleet = config.rebalance ? new RedisFleetRegistry(redis.command, config.redisPrefix) : undefined;
+  const gateway = createGateway({ config, feed, events, logger, fleet, metrics: new GatewayMetrics({ defaultMetrics: true }) });
   exitOnSignals(
     async () => {
       await gateway.drain();

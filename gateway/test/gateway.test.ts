@@ -4,10 +4,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { systemClock } from '@matomo-live/gateway';
+import { createGateway, systemClock } from '@matomo-live/gateway';
+import { loadGatewayConfig } from '@matomo-live/shared';
+import { capturedLogger } from '@matomo-live/test-support/logger';
 import { CloseCode } from '@matomo-live/gateway';
 import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { waitFor } from '@matomo-live/test-support/wait-for';
+import { parseReconnectHint } from '@matomo-live/protocol';
 import { content, httpGet, redisWorld, TestClient, testConfig, TOKEN } from './support/harness';
 
 type World = Awaited<ReturnType<typeof redisWorld>>;
@@ -204,6 +207,8 @@ describe('gateway over a real Redis', () => {
     const clock = { ...systemClock, setInterval: (fn: () => void) => beats.push(fn), clearInterval: () => undefined };
     const g = await startGateway(testConfig(world.prefix, world.url), { clock });
     running.push(g);
+    // Upgrades wait for the first subscription (a gateway that never reached Redis answers 503).
+    await waitFor(() => g.gateway.isReady(), 'gateway ready');
     const answers = connect(`${g.url}?token=${TOKEN}`);
     const mute = connect(`${g.url}?token=${TOKEN}`, { autoPong: false });
     await answers.opened;
@@ -230,7 +235,34 @@ describe('gateway over a real Redis', () => {
     const late = connect(`${g.url}?token=${TOKEN}`);
     await expect(late.opened).rejects.toThrow('HTTP 503');
     await drained;
-    for (const c of cs) expect((await c.closed).code).toBe(CloseCode.GoingAway);
+    for (const c of cs) {
+      const { code, reason } = await c.closed;
+      expect(code).toBe(CloseCode.GoingAway);
+      // Each close tells its client to come back within half a second (the closes are spread already).
+      const hint = parseReconnectHint(reason);
+      expect(hint).toMatchObject({ cause: 'drain' });
+      expect(hint!.retryAfterMs).toBeLessThan(500);
+    }
+  });
+
+  it('paces a storm above ACCEPT_RATE: the excess is closed with 1013 and hints one slot (1000 / rate ms) apart', async () => {
+    await world.publisher.store(1, 3);
+    const g = await gatewayWith({ ACCEPT_RATE: '4' });
+    const storm = Array.from({ length: 7 }, () => connect(`${g.url}?token=${TOKEN}`));
+    const outcomes = await Promise.all(
+      storm.map((c) => Promise.race([c.nextMessages(1).then(() => 'snapshot'), c.closed.then(({ code, reason }) => ({ code, reason }))])),
+    );
+    expect(outcomes.filter((o) => o === 'snapshot')).toHaveLength(4);
+    const refused = outcomes.filter((o): o is { code: number; reason: string } => o !== 'snapshot');
+    expect(refused.map((r) => r.code)).toEqual([1013, 1013, 1013]);
+    const hints = refused.map((r) => parseReconnectHint(r.reason)!).sort((a, b) => a.retryAfterMs - b.retryAfterMs);
+    expect(hints.every((h) => h.cause === 'overload')).toBe(true);
+    // Slots 250, 500, 750 ms out (less the time the storm took), plus up to 250 ms of jitter each.
+    expect(hints[0]!.retryAfterMs).toBeLessThan(500);
+    expect(hints[2]!.retryAfterMs).toBeGreaterThan(400);
+    expect(hints[2]!.retryAfterMs).toBeLessThan(1000);
+    const metrics = (await httpGet(g.port, '/metrics')).body;
+    expect(metrics).toMatch(/matomo_live_gateway_auth_failures_total\{reason="accept-rate"\} 3/);
   });
 
   it('answers /healthz, /readyz, /metrics, and /debug only with a Bearer token', async () => {
@@ -381,5 +413,47 @@ describe('gateway over a real Redis', () => {
         .sign(stranger);
       expect((await connect(`${g.url}?token=${unknownKey}`).closed).code).toBe(4001);
     });
+  });
+});
+
+describe('a gateway that never reached Redis', () => {
+  it('refuses upgrades with 503 (NGINX tries another replica), stays alive, and says so at error level after 10 s', async () => {
+    const log = capturedLogger('info');
+    let now = 1_000_000;
+    const intervals: Array<() => void> = [];
+    const clock = {
+      ...systemClock,
+      now: () => now,
+      setInterval: (fn: () => void) => intervals.push(fn),
+      clearInterval: () => undefined,
+    };
+    // A feed that never subscribes: Redis unreachable from the start.
+    const feed = { subscribe: () => new Promise<Buffer | null>(() => undefined), isReady: () => false, close: async () => undefined };
+    const config = loadGatewayConfig(
+      { PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off' },
+      { dotenv: false, requireRedis: false },
+    );
+    const gateway = createGateway({ config, feed, logger: log.logger, clock });
+    const port = await gateway.listen();
+    try {
+      const refused = TestClient.connect(`ws://127.0.0.1:${port}/?token=${TOKEN}`);
+      clients.push(refused);
+      await expect(refused.opened).rejects.toThrow('HTTP 503');
+      expect((await httpGet(port, '/healthz')).status).toBe(200);
+      expect((await httpGet(port, '/readyz')).status).toBe(503);
+      const tick = () => intervals.forEach((fn) => fn());
+      now += 9000;
+      tick();
+      expect(log.lines().filter((l) => l.level === 50)).toEqual([]);
+      now += 1000;
+      tick();
+      tick();
+      expect(log.lines().filter((l) => l.level === 50)).toEqual([
+        expect.objectContaining({ msg: expect.stringMatching(/^no snapshot feed yet: Redis not reached/), waitedMs: 10_000 }),
+      ]);
+      expect((await httpGet(port, '/metrics')).body).toMatch(/matomo_live_gateway_auth_failures_total\{reason="not-ready"\} 1/);
+    } finally {
+      await gateway.dispose();
+    }
   });
 });

@@ -158,6 +158,7 @@ describe('RedisSnapshotFeed', () => {
       await publisher.publish(1, 1);
       const g = await startGateway(testConfig(prefix, redis.url, { REDIS_SEQ_CHECK_INTERVAL: '200' }));
       cleanup.push(() => g.stop());
+      await waitFor(() => g.gateway.isReady(), 'gateway ready');
       const client = TestClient.connect(`${g.url}?token=${TOKEN}`);
       cleanup.push(() => client.ws.terminate());
       await client.nextMessages(1);

@@ -2,6 +2,7 @@ import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { redisNames } from '@matomo-live/shared';
 import { startSingleProcess, type SingleProcess } from '../src/single-process';
 import { redisScope } from '@matomo-live/test-support/redis';
+import { waitFor } from '@matomo-live/test-support/wait-for';
 import { TestClient } from '@matomo-live/test-support/ws-client';
 
 const TOKEN = 'test-token-0123456789';
@@ -37,6 +38,8 @@ describe('single-process mode (poller + gateway in one process)', () => {
   });
 
   async function seesNewVisit(): Promise<void> {
+    // Upgrades wait for the gateway's first subscription (503 before it: a load balancer tries another replica).
+    await waitFor(() => running!.gateway.isReady(), 'the gateway to be subscribed');
     client = TestClient.connect(`ws://127.0.0.1:${running!.port}/?token=${TOKEN}`);
     await client.until(
       () =>

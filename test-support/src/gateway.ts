@@ -49,9 +49,14 @@ export interface StartGatewayOptions {
   clock?: GatewayOptions['clock'];
   /** Default: a RedisEventSource with the default feed, the bus's events when `feed` is an InMemorySnapshotBus, else none. */
   events?: GatewayOptions['events'];
+  /** Default: none (no rebalancing). */
+  fleet?: GatewayOptions['fleet'];
 }
 
-export async function startGateway(config: GatewayConfig, { feed, clock, events }: StartGatewayOptions = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  { feed, clock, events, fleet }: StartGatewayOptions = {},
+): Promise<RunningGateway> {
   let closeFeed = async (): Promise<void> => undefined;
   if (feed instanceof InMemorySnapshotBus) events ??= feed.events;
   if (!feed) {
@@ -71,7 +76,7 @@ export async function startGateway(config: GatewayConfig, { feed, clock, events 
       redis.command.disconnect();
     };
   }
-  const gateway = createGateway({ config, feed, events, logger: silentLogger, clock });
+  const gateway = createGateway({ config, feed, events, logger: silentLogger, clock, fleet });
   const stop = async (): Promise<void> => {
     await gateway.dispose();
     await closeFeed();

@@ -98,6 +98,31 @@ export const gatewayEnvSpec = {
   MAX_CONNECTIONS: intIn(1, 10_000_000)({ default: 100_000, desc: 'open WebSocket connections per process; beyond: close 1013' }),
   MAX_CONNECTIONS_PER_TOKEN: intIn(1, 10_000_000)({ default: 10_000, desc: 'open connections per token per process; beyond: close 1013' }),
   CONNECT_RATE_PER_IP: intIn(1, 10_000_000)({ default: 6000, desc: 'connection attempts per client IP per minute; beyond: close 1013' }),
+  ACCEPT_RATE: intIn(
+    1,
+    10_000_000,
+  )({
+    default: 2000,
+    desc: 'new WebSocket connections per second per process (bursts of as many); beyond: close 1013 with a reconnect hint that spreads the excess over the next seconds',
+  }),
+  REBALANCE: bool({
+    default: true,
+    desc: 'share connection counts with the other gateways through Redis and move clients from a gateway above its fair share to emptier ones (after a scale-out or a restart); needs Redis',
+  }),
+  REBALANCE_MARGIN: intIn(
+    1,
+    100,
+  )({
+    default: 10,
+    desc: 'percent above the fair share (connections ÷ gateways) a gateway may hold before it moves clients; it stops at half this margin',
+  }),
+  REBALANCE_RATE: intIn(
+    1,
+    100,
+  )({
+    default: 3,
+    desc: "percent of a gateway's connections moved per second at most while rebalancing (each closed with 1001 and a reconnect hint)",
+  }),
   MAX_PAYLOAD: intIn(64, 16 * MIB)({ default: 4096, desc: 'largest client frame, bytes; beyond: close 1009' }),
   CLIENT_MESSAGE_RATE: intIn(1, 100_000)({ default: 10, desc: 'client messages per second (bursts of twice that); beyond: close 1008' }),
   HEARTBEAT_INTERVAL: milliseconds(
@@ -172,6 +197,14 @@ export interface GatewayConfig {
   maxConnectionsPerToken: number;
   /** Connection attempts per client IP per minute. Default 6000. */
   connectRatePerIp: number;
+  /** New connections per second per process before close 1013 with a hint. Default 2000. */
+  acceptRate: number;
+  /** Take part in rebalancing (needs Redis). Default true. */
+  rebalance: boolean;
+  /** Tolerated excess over the fair share, a fraction. Default 0.1. */
+  rebalanceMargin: number;
+  /** Fraction of the connections moved per second at most while rebalancing. Default 0.03. */
+  rebalanceRate: number;
   /** Largest accepted client frame, bytes. Default 4096. */
   maxPayloadBytes: number;
   /** Client messages per second (token bucket, burst 2×). Default 10. */
@@ -247,6 +280,10 @@ export function loadGatewayConfig(
     maxConnections: e.MAX_CONNECTIONS,
     maxConnectionsPerToken: e.MAX_CONNECTIONS_PER_TOKEN,
     connectRatePerIp: e.CONNECT_RATE_PER_IP,
+    acceptRate: e.ACCEPT_RATE,
+    rebalance: e.REBALANCE,
+    rebalanceMargin: e.REBALANCE_MARGIN / 100,
+    rebalanceRate: e.REBALANCE_RATE / 100,
     maxPayloadBytes: e.MAX_PAYLOAD,
     clientMessageRate: e.CLIENT_MESSAGE_RATE,
     heartbeatIntervalMs: e.HEARTBEAT_INTERVAL,
