@@ -4,8 +4,8 @@
  * run a compose project, read what the engine says about it, and remove what
  * a test made.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -235,4 +235,22 @@ function lines(text: string): string[] {
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '');
+}
+
+/**
+ * The open-files limit the compose stack may ask for (NOFILE_LIMIT): 65536, or
+ * less when the Docker daemon's own hard limit is lower (a container cannot
+ * get more than its daemon has without CAP_SYS_RESOURCE; this CI machine's has 20000).
+ */
+export function composeNofileLimit(): string {
+  try {
+    const pid = execFileSync('pidof', ['dockerd'], { encoding: 'utf8' }).trim().split(' ')[0];
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const hard = Number(line?.trim().split(/\s+/)[4]);
+    return String(Number.isSafeInteger(hard) ? Math.min(65536, hard) : 65536);
+  } catch {
+    return '65536';
+  }
 }

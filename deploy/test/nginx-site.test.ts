@@ -18,6 +18,7 @@ import { REPO_ROOT, startProcess, type ServiceProcess } from '@matomo-live/test-
 import { hasOpenssl, selfSignedPair, type SelfSignedPair } from '@matomo-live/test-support/tls';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { TestClient } from '@matomo-live/test-support/ws-client';
+import { mainConfig } from '../../bench/src/storm-nginx';
 
 const NGINX_DIR = join(REPO_ROOT, 'deploy', 'nginx');
 const PLAIN_SITE = readFileSync(join(NGINX_DIR, 'matomo-live.conf'), 'utf8');
@@ -106,6 +107,39 @@ describe('the TLS site file stays the plain one plus TLS', () => {
   });
 });
 
+describe('the shipped files keep their promises', () => {
+  test('matomo-live.conf: one `server gateway:8080 …;` line, `listen 80`, no absolute path but /var/log/nginx/', () => {
+    const directives = PLAIN_SITE.replace(/#.*$/gm, '');
+    expect(directives.match(/^\s*server gateway:8080[^;]*;$/gm)).toHaveLength(1);
+    expect(directives).toMatch(/^\s*listen 80 default_server;$/m);
+    expect((directives.match(/(?<![\w$:/])\/[\w./*-]+/g) ?? []).filter((path) => !path.startsWith('/var/log/nginx/'))).toEqual([
+      '/healthz',
+      '/metrics',
+    ]);
+  });
+
+  test('a storm or a drain never empties the pool, and an upgrade refused with 503 is retried on another replica', () => {
+    for (const site of [PLAIN_SITE, TLS_SITE]) {
+      const directives = site.replace(/#.*$/gm, '');
+      expect(directives).toMatch(/server gateway:8080 max_fails=0;/);
+      expect(directives).toMatch(/proxy_next_upstream error timeout http_502 http_503;/);
+      expect(directives).toMatch(/proxy_next_upstream_tries 3;/);
+      expect(directives).toMatch(/proxy_next_upstream_timeout 5s;/);
+    }
+  });
+
+  test('nginx.conf is sized for WebSockets: tens of thousands of connections per worker, with the descriptors for them', () => {
+    const main = readFileSync(join(NGINX_DIR, 'nginx.conf'), 'utf8').replace(/#.*$/gm, '');
+    const connections = Number(/worker_connections (\d+);/.exec(main)?.[1]);
+    const files = Number(/worker_rlimit_nofile (\d+);/.exec(main)?.[1]);
+    expect(connections).toBeGreaterThanOrEqual(16_384);
+    expect(files).toBeGreaterThanOrEqual(2 * connections);
+    expect(main).toMatch(/include \/etc\/nginx\/conf\.d\/\*\.conf;/);
+    // No `user`: each image's compiled-in default applies (nginx in the official image, nobody in Debian's).
+    expect(main).not.toMatch(/^\s*user\s/m);
+  });
+});
+
 describe('tls-settings.sh', () => {
   const run = (env: Record<string, string>) => {
     const dir = mkdtempSync(join(tmpdir(), 'tls-settings-'));
@@ -178,12 +212,8 @@ describeWithNginx('the site files in a real nginx', () => {
       if (settings.status !== 0) throw new Error(`tls-settings.sh: ${settings.stderr}`);
     }
     writeFileSync(join(dir, 'site.conf'), text);
-    const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${dir}/tmp/${kind};`).join('\n');
-    writeFileSync(
-      join(dir, 'nginx.conf'),
-      `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\n` +
-        `http {\n${temp}\n  include ${dir}/site.conf;\n}\n`,
-    );
+    // The shipped main file, with its paths moved into the temp dir (as the storm benchmark runs it).
+    writeFileSync(join(dir, 'nginx.conf'), mainConfig(REPO_ROOT, dir));
     const check = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
     expect([check.status, check.stderr]).toEqual([0, expect.stringContaining('syntax is ok')]);
     const nginx: ServiceProcess = startProcess('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
