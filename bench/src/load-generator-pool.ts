@@ -8,9 +8,11 @@ import type { SwarmOptions, SwarmReport } from './load-generator';
 import type { LoadGeneratorRequest } from './load-generator-main';
 import { startProcess, type StartedProcess } from './processes';
 
-type RequestBody = LoadGeneratorRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** A request without its id (each member of the union on its own). */
+export type RequestBody<R> = R extends { id: number } ? Omit<R, 'id'> : never;
 
-class LoadGeneratorProcess {
+/** A child process answering `{id, …}` requests over IPC with `{id, result}` or `{id, error}`. */
+export class IpcChild<Request extends { id: number } = LoadGeneratorRequest> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
@@ -27,7 +29,7 @@ class LoadGeneratorProcess {
     });
   }
 
-  request<T>(body: RequestBody): Promise<T> {
+  request<T>(body: RequestBody<Request>): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -43,14 +45,14 @@ export interface PoolReport extends Omit<SwarmReport, 'latency' | 'firstLatencyB
 }
 
 export class LoadGeneratorPool {
-  private readonly generators: LoadGeneratorProcess[];
+  private readonly generators: IpcChild[];
 
   /** `processes` load-generator processes (default 2). */
   constructor(processes = 2) {
     const main = join(__dirname, 'load-generator-main.js');
     this.generators = Array.from(
       { length: processes },
-      () => new LoadGeneratorProcess(startProcess(process.execPath, [main], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })),
+      () => new IpcChild(startProcess(process.execPath, [main], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })),
     );
   }
 

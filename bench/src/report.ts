@@ -9,6 +9,8 @@ import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout-benc
 import type { CostRow, MatomoCostResult } from './matomo-cost';
 import type { PollerResult } from './poller-bench';
 import type { FailoverBenchResult, PublishCostResult } from './redis-ha-bench';
+import type { StormResult } from './storm-bench';
+import { stormSection } from './storm-report';
 
 export interface MachineInfo {
   cpu: string;
@@ -22,7 +24,7 @@ export interface MachineInfo {
 }
 
 /** The parts a run can measure (`--only=`); each owns its sections of docs/BENCHMARKS.md. */
-export const BENCH_PARTS = ['fanout', 'poller', 'matomo-cost', 'e2e', 'ha', 'events'] as const;
+export const BENCH_PARTS = ['fanout', 'poller', 'matomo-cost', 'e2e', 'ha', 'events', 'storm'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface HaResults {
@@ -47,6 +49,7 @@ export interface BenchRun {
   matomoCost?: MatomoCostResult | undefined;
   /** Visit events: events/s to N clients and bytes per visit (`--only=events`). */
   events?: EventsResult | undefined;
+  storm?: StormResult[];
   notes: string[];
 }
 
@@ -515,6 +518,8 @@ ${section('redis-ha', parts.has('ha'), () => redisHaSection(run.ha))}
 
 ${section('events', parts.has('events'), () => eventsSection(run.events))}
 
+${section('storm', parts.has('storm'), () => stormSection(run.storm))}
+
 ## Analysis
 
 ${analysis}
@@ -530,6 +535,7 @@ npm run bench -- --only=poller,e2e --no-write     # print only
 npm run bench -- --only=ha                         # Redis Sentinel/Cluster failover, PUBLISH vs SPUBLISH; the other sections stay
 npm run bench -- --only=events                     # visit events: events/s to N clients, bytes per visit against snapshots (~2 min)
 npm run bench -- --only=matomo-cost                # the load on a real Matomo (root, ../shared/tools/real-matomo); the other sections stay
+npm run bench -- --only=storm                      # 6,000 clients: scale-out, SIGKILL, rolling restart; gateway and Socket.IO (--storm-clients=N, --storm-servers=gateway)
 npm run bench -- --render                          # rewrite this file from bench/results/latest.json + bench/ANALYSIS.md
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write
 \`\`\`

@@ -5,9 +5,10 @@
  *
  * Options: --quick (small sizes, short runs: a smoke run that prints its numbers and writes
  * bench/results/quick.json, but leaves docs/BENCHMARKS.md and latest.json to full runs unless --write-docs) ·
- * --only=fanout,poller,matomo-cost,e2e,ha,events (a subset rewrites only its sections of docs/BENCHMARKS.md) ·
+ * --only=fanout,poller,matomo-cost,e2e,ha,events,storm (a subset rewrites only its sections of docs/BENCHMARKS.md) ·
  * --matomo-window=S --matomo-rounds=N --matomo-busy-rounds=N (matomo-cost: window, rounds on the seeded site and on the busy site) · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
- * --duration=S (per rate) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
+ * --duration=S (per rate) · --storm-clients=N (default 6000) · --storm-servers=gateway,socketio ·
+ * --storm-site=FILE (another NGINX site file than deploy/nginx/matomo-live.conf, for before/after runs) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
  * bench/results/latest.json and bench/ANALYSIS.md without measuring).
  * BENCH_SERVER_NODE_ARGS: extra node flags for the server under test (e.g. --cpu-prof); BENCH_GATEWAY_MAIN: another gateway build.
  * REDIS_URL is ignored on purpose: a private redis-server is started so other work sharing a Redis cannot disturb the numbers.
@@ -23,6 +24,8 @@ import { runPollerBench, type PollerResult } from './poller-bench';
 import { startRedisServer } from './processes';
 import { redisHaUnavailable } from '@matomo-live/redis-ha';
 import { runFailoverBench, runPublishCostBench } from './redis-ha-bench';
+import { runAcceptBench } from './accept-bench';
+import { runStorm, type StormResult, type StormServer } from './storm-bench';
 import {
   BENCH_PARTS,
   describeMachine,
@@ -86,6 +89,7 @@ function mergeWithLatest(run: BenchRun, latestFile: string): BenchRun {
     ha: ran.has('ha') ? run.ha : previous.ha,
     matomoCost: ran.has('matomo-cost') ? run.matomoCost : previous.matomoCost,
     events: ran.has('events') ? run.events : previous.events,
+    storm: ran.has('storm') ? run.storm : previous.storm,
   };
 }
 
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const needs = ['bench/dist/load-generator-main.js'];
   if (only.has('fanout') && servers.some((s) => s.startsWith('gateway'))) needs.push('gateway/dist/main.js');
+  if (only.has('storm')) needs.push('bench/dist/storm-fleet-main.js', 'gateway/dist/main.js', 'bench/dist/peers/socketio-server.js');
   if (only.has('poller') || only.has('e2e') || only.has('ha'))
     needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
   if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/reference-poller.js');
@@ -133,6 +138,7 @@ async function main(): Promise<void> {
   let matomoCost: MatomoCostResult | undefined;
   let ha: HaResults | undefined;
   let events: EventsResult | undefined;
+  const storm: StormResult[] = [];
   try {
     if (only.has('fanout')) {
       for (const clients of sizes) {
@@ -238,6 +244,26 @@ async function main(): Promise<void> {
       log(`visit events: ${plan.sizes.join(', ')} clients at ${plan.rates.join(', ')} events/s`);
       events = await runEventsBench(plan);
     }
+    if (only.has('storm')) {
+      const clients = Number(option('storm-clients') ?? (quick ? 600 : 6000));
+      settings['storm clients'] = String(clients);
+      for (const server of (option('storm-servers') ?? 'gateway,socketio').split(',') as StormServer[]) {
+        const accept = server === 'gateway' ? await runAcceptBench({ clients, redisUrl: redis.url, root: ROOT, log }) : undefined;
+        log(`storm: ${server}, ${clients} clients through the shipped NGINX config to 3 backends`);
+        storm.push({
+          accept,
+          ...(await runStorm({
+            server,
+            clients,
+            loadGenerators: 3,
+            redisUrl: redis.url,
+            root: ROOT,
+            siteFile: option('storm-site'),
+            log,
+          })),
+        });
+      }
+    }
   } finally {
     await redis.process.stop();
   }
@@ -255,6 +281,7 @@ async function main(): Promise<void> {
     ha,
     matomoCost,
     events,
+    storm: only.has('storm') ? storm : undefined,
     notes: [
       `The load generators (2 processes), Redis, the publisher and the server under test share the ${machine.cores} cores: a server that uses a whole core leaves the rest to the clients, so delivered msg/s at the largest sizes is a property of the whole box, not of the server alone. CPU per 1k deliveries is the fairer comparison.`,
       `Load average at the end: ${loadavg()

@@ -33,7 +33,10 @@ export interface SocketIoServerOptions {
 
 export async function startSocketIoServer(options: SocketIoServerOptions): Promise<RunningPeer> {
   const { pubClient, subClient } = options;
-  const http = createServer();
+  // Connections open, for the storm benchmark's split (requests under /socket.io/ are Socket.IO's).
+  const http = createServer((req, res) => {
+    if (req.url === '/connections') res.end(String(io.engine.clientsCount));
+  });
   const io = new Server(http, {
     transports: ['websocket'],
     perMessageDeflate: false,
@@ -50,7 +53,8 @@ export async function startSocketIoServer(options: SocketIoServerOptions): Promi
   return {
     port: (http.address() as AddressInfo).port,
     async close() {
-      io.disconnectSockets(true);
+      // Not disconnectSockets(): a server-side disconnect tells socket.io-client not to reconnect;
+      // closing the engine is a shutdown, after which clients reconnect by themselves (to another node).
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       pubClient.disconnect();
       subClient.disconnect();

@@ -1,0 +1,70 @@
+/**
+ * The admission ceiling: how many new WebSocket connections per second one
+ * gateway process accepts (handshake, token check, current snapshot sent),
+ * with ACCEPT_RATE out of the way, from clients in three load-generator
+ * processes opening as fast as they can (500 attempts in flight each),
+ * directly and through the shipped NGINX config. Token: static (the JWT cache
+ * makes a repeated signed token cost the same).
+ */
+import Redis from 'ioredis';
+import { redisNames } from '@matomo-live/shared';
+import { BENCH_TOKEN } from './fanout-bench';
+import { LoadGeneratorPool } from './load-generator-pool';
+import { startGateway } from './matomo-stack';
+import { monotonicMs, PayloadFactory } from './payload';
+import { startShippedNginx } from './storm-nginx';
+
+export interface AcceptResult {
+  path: 'direct' | 'nginx';
+  clients: number;
+  connected: number;
+  seconds: number;
+  perSecond: number;
+  errors: string[];
+}
+
+export async function runAcceptBench(plan: {
+  clients: number;
+  redisUrl: string;
+  root: string;
+  log: (line: string) => void;
+}): Promise<AcceptResult[]> {
+  const results: AcceptResult[] = [];
+  for (const path of ['direct', 'nginx'] as const) {
+    const prefix = `bench-accept-${Date.now()}:`;
+    const redis = new Redis(plan.redisUrl);
+    await redis.set(redisNames(prefix, 1).snapshotKey, new PayloadFactory(2048).message(Date.now(), monotonicMs()));
+    const gateway = await startGateway(plan.root, {
+      redisUrl: plan.redisUrl,
+      prefix,
+      token: BENCH_TOKEN,
+      extra: { ACCEPT_RATE: '10000000', TRUST_PROXY: 'loopback', REBALANCE: 'false' },
+    });
+    const nginx = path === 'nginx' ? await startShippedNginx(plan.root, [gateway.port]) : undefined;
+    const pool = new LoadGeneratorPool(3);
+    try {
+      const port = nginx?.port ?? gateway.port;
+      const started = Date.now();
+      const outcome = await pool.connect({ url: `ws://127.0.0.1:${port}/?token=${BENCH_TOKEN}`, count: plan.clients, concurrency: 500 });
+      const seconds = (Date.now() - started) / 1000;
+      const result = {
+        path,
+        clients: plan.clients,
+        connected: outcome.connected,
+        seconds,
+        perSecond: outcome.connected / seconds,
+        errors: outcome.errors,
+      };
+      plan.log(
+        `  accept (${path}): ${outcome.connected}/${plan.clients} in ${seconds.toFixed(2)} s = ${result.perSecond.toFixed(0)}/s${outcome.failed ? `, ${outcome.failed} failed: ${outcome.errors.join('; ')}` : ''}`,
+      );
+      results.push(result);
+    } finally {
+      await pool.close();
+      await nginx?.stop();
+      await gateway.process.stop();
+      redis.disconnect();
+    }
+  }
+  return results;
+}
