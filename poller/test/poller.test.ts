@@ -673,6 +673,63 @@ describe('leases', () => {
     expect(standby.poller.status().sites[0]!.leader).toBe(true);
   });
 
+  it('a standby says once that it is standby, and for which sites', async () => {
+    const env = { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1,2' };
+    const leaderRedis = pollerRedis(watch.url);
+    cleanups.push(() => leaderRedis.disconnect());
+    await startPoller(env, { leases: new RedisLeaseManager(leaderRedis, 60_000, watch.prefix, 'leader') });
+    let rounds = 0;
+    const counting = (leases: LeaseManager): LeaseManager => ({
+      owner: leases.owner,
+      ttlMs: leases.ttlMs,
+      acquire: (siteId) => {
+        rounds++;
+        return leases.acquire(siteId);
+      },
+      release: (siteId) => leases.release(siteId),
+    });
+    const standbyRedis = pollerRedis(watch.url);
+    cleanups.push(() => standbyRedis.disconnect());
+    const standby = await startPoller(env, {
+      leases: counting(new RedisLeaseManager(standbyRedis, 60_000, watch.prefix, 'standby')),
+      timing: { leaseRefreshMs: 20 },
+    });
+    await waitFor(() => rounds >= 10, 'five lease rounds of the standby');
+    const said = standby.log.lines().filter((l) => String(l.msg).startsWith('standby'));
+    expect(said).toEqual([expect.objectContaining({ level: 30, sites: [1, 2] })]);
+  });
+
+  it('while Redis is unreachable, lease rounds log one warning, and one line when they work again', async () => {
+    let down = true;
+    let failed = 0;
+    const leaseRedis = pollerRedis(watch.url);
+    cleanups.push(() => leaseRedis.disconnect());
+    const real = new RedisLeaseManager(leaseRedis, 1000, watch.prefix, 'flaky');
+    const flaky: LeaseManager = {
+      owner: real.owner,
+      ttlMs: real.ttlMs,
+      acquire: async (siteId) => {
+        if (!down) return real.acquire(siteId);
+        failed++;
+        throw new Error('Connection is closed.');
+      },
+      release: (siteId) => real.release(siteId),
+    };
+    const { poller, log } = await startPoller(
+      { LEASE_TTL: '1000', MATOMO_SITE_IDS: '1' },
+      { leases: flaky, timing: { leaseRefreshMs: 20 } },
+    );
+    await waitFor(() => failed >= 8, 'eight failed lease rounds');
+    down = false;
+    await waitFor(() => poller.status().sites[0]!.leader, 'leadership once Redis is back');
+    const about = log.lines().filter((l) => /^lease round/.test(String(l.msg)) || l.msg === 'lease rounds work again');
+    expect(about.map((l) => [l.level, String(l.msg).split(':')[0]])).toEqual([
+      [40, 'lease round failed'],
+      [30, 'lease rounds work again'],
+    ]);
+    expect(about[1]!.failedRounds).toBeGreaterThanOrEqual(8);
+  });
+
   it('a leader releases its lease when stopped, and the standby takes over at its next lease round', async () => {
     const env = { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' };
     const leaderRedis = pollerRedis(watch.url);
