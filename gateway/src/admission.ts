@@ -19,7 +19,7 @@ export interface AdmissionState {
   draining: boolean;
   /** The feed has been ready (subscribed) at least once, or a snapshot is there to send. */
   everReady: boolean;
-  /** The rebalancer is shedding this gateway's clients. */
+  /** The rebalancer is shedding this gateway's clients and it is still well above its fair share. */
   shedding: boolean;
 }
 

@@ -109,6 +109,9 @@ export function createGateway({
   let heartbeat: unknown;
   let readinessWatch: unknown;
   let everReady = false;
+  /** Sessions closed by a rebalance whose close has not completed: no longer this gateway's, for the fleet's counts. */
+  const shedClosing = new WeakSet<ClientSession>();
+  let shedPending = 0;
   const rebalancer =
     fleet !== undefined && config.rebalance
       ? new RebalanceLoop({
@@ -117,7 +120,7 @@ export function createGateway({
           clock,
           logger,
           metrics,
-          connections: () => sessions.size,
+          connections: () => sessions.size - shedPending,
           draining: () => draining,
           shed: shedOldest,
         })
@@ -159,7 +162,7 @@ export function createGateway({
     const refusal = refusalBeforeUpgrade({
       draining: draining || disposed,
       everReady: hasBeenReady(),
-      shedding: rebalancer?.shedding ?? false,
+      shedding: rebalancer?.refusing ?? false,
     });
     if (refusal !== undefined) {
       metrics.authFailures.inc({ reason: refusal });
@@ -224,6 +227,7 @@ export function createGateway({
       },
       onClosed: (s) => {
         sessions.delete(s);
+        if (shedClosing.delete(s)) shedPending--;
         perToken.release(s.info.tokenKey);
         metrics.connections.dec({ site: s.info.siteId });
       },
@@ -264,7 +268,9 @@ export function createGateway({
     let shed = 0;
     for (const session of sessions) {
       if (shed >= count || draining || disposed) break;
-      if (session.ws.readyState !== WebSocket.OPEN) continue;
+      if (session.ws.readyState !== WebSocket.OPEN || shedClosing.has(session)) continue;
+      shedClosing.add(session);
+      shedPending++;
       void closeGoingAway(session, undefined, hint('rebalance', 0, 1000));
       shed++;
     }

@@ -29,15 +29,21 @@ export class RebalanceLoop {
   private timer: unknown;
   private running = false;
   private wasShedding = false;
+  private refuseAbove = Number.POSITIVE_INFINITY;
   private lastTotal: number | undefined;
   private failing = false;
   private readonly inFlight = new InFlightWindow(IN_FLIGHT_MS);
 
   constructor(private readonly options: RebalanceLoopOptions) {}
 
-  /** True while shedding: new upgrades are refused so NGINX tries another replica. */
+  /** True while shedding. */
   get shedding(): boolean {
     return this.wasShedding;
+  }
+
+  /** True while new upgrades should be refused (503, NGINX tries another replica): shedding, and still well above the fair share. */
+  get refusing(): boolean {
+    return this.wasShedding && this.options.connections() > this.refuseAbove;
   }
 
   start(): void {
@@ -51,6 +57,7 @@ export class RebalanceLoop {
     if (this.timer !== undefined) this.options.clock.clearInterval(this.timer);
     this.timer = undefined;
     this.wasShedding = false;
+    this.refuseAbove = Number.POSITIVE_INFINITY;
     await this.options.registry.leave().catch(() => undefined);
   }
 
@@ -81,6 +88,7 @@ export class RebalanceLoop {
       if (!this.failing) logger.warn({ err: error }, 'cannot share connection counts through Redis; rebalancing paused');
       this.failing = true;
       this.wasShedding = false;
+      this.refuseAbove = Number.POSITIVE_INFINITY;
       this.lastTotal = undefined;
       return;
     }
@@ -97,6 +105,7 @@ export class RebalanceLoop {
       );
     }
     this.wasShedding = decision.shedding;
+    this.refuseAbove = decision.refuseAbove;
     if (decision.shed > 0) {
       const shed = this.options.shed(decision.shed);
       this.inFlight.add(clock.now(), shed);

@@ -30,11 +30,19 @@ export interface FleetView {
 export interface RebalanceDecision extends FleetView {
   /** Clients to close now. */
   shed: number;
-  /** True while shedding: refuse new upgrades (HTTP 503) so NGINX tries another replica. */
+  /** True while shedding (the hysteresis state). */
   shedding: boolean;
+  /**
+   * While shedding, refuse new upgrades (HTTP 503, so NGINX tries another
+   * replica) as long as this gateway holds more than this many connections:
+   * fair × (1 + margin / 2). Below it, it takes clients again while it sheds
+   * the rest of its excess, so that a fleet in which every other replica
+   * refuses too (one drains) never turns a client away. Infinity when not shedding.
+   */
+  refuseAbove: number;
 }
 
-const IDLE = (view: FleetView): RebalanceDecision => ({ ...view, shed: 0, shedding: false });
+const IDLE = (view: FleetView): RebalanceDecision => ({ ...view, shed: 0, shedding: false, refuseAbove: Number.POSITIVE_INFINITY });
 
 /**
  * One decision. Shedding starts when this gateway is above fair × (1 + margin)
@@ -82,7 +90,12 @@ export function decideRebalance(
   const shedding = start || goOn;
   if (!shedding) return IDLE(view);
   const perTick = Math.max(1, Math.ceil(self.connections * policy.ratePerSecond * (policy.intervalMs / 1000)));
-  return { ...view, shedding: true, shed: Math.min(perTick, Math.ceil(self.connections - stop)) };
+  return {
+    ...view,
+    shedding: true,
+    shed: Math.min(perTick, Math.ceil(self.connections - stop)),
+    refuseAbove: fair * (1 + policy.margin / 2),
+  };
 }
 
 /** Clients shed recently, still reconnecting: counted in the fleet total until they have surely landed somewhere. */

@@ -73,8 +73,8 @@ describe('RedisFleetRegistry on one Redis', () => {
     ]);
   });
 
-  it('two gateways: the full one moves its oldest clients (1001 + hint) and refuses upgrades (503) until within the margin', async () => {
-    const env = { PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', REBALANCE_RATE: '50', REBALANCE_MARGIN: '10' };
+  it('two gateways: the full one moves its oldest clients (1001 + hint), refusing upgrades (503) while well above its share', async () => {
+    const env = { PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', REBALANCE_RATE: '10', REBALANCE_MARGIN: '10' };
     const feed = new MemorySnapshots();
     const day = {
       visits: 1,
@@ -94,14 +94,25 @@ describe('RedisFleetRegistry on one Redis', () => {
     const full = await startGateway(gatewayConfigFrom(env), { feed, fleet: new RedisFleetRegistry(scope.command, prefix, 5000, 'full') });
     const empty = await startGateway(gatewayConfigFrom(env), { feed, fleet: new RedisFleetRegistry(scope.command, prefix, 5000, 'empty') });
     const clients = Array.from({ length: 40 }, () => TestClient.connect(`${full.url}?token=tok`));
+    const round = async () => {
+      await empty.gateway.rebalancer!.tick();
+      await full.gateway.rebalancer!.tick();
+    };
     try {
       await Promise.all(clients.map((c) => c.nextMessages(1)));
-      // Two rounds each: the first only learns the fleet's total (a rebalancer acts on a steady fleet only).
-      for (let round = 0; round < 2; round++) {
-        await empty.gateway.rebalancer!.tick();
-        await full.gateway.rebalancer!.tick();
-      }
-      // Fair share 20, stop line 21: 19 of the oldest go, each told to come back within a second.
+      // The first round only learns the fleet's total (a rebalancer acts on a steady fleet only).
+      await round();
+      expect((await full.gateway.metrics.rebalanceShed.get()).values[0]?.value ?? 0).toBe(0);
+      // Then 10 % a round: 4 of the oldest go; at 36 of a fair 20 it refuses newcomers, NGINX sends them on.
+      await round();
+      await Promise.all(clients.slice(0, 4).map((c) => c.until(() => c.closeCode !== undefined, 'the shed client to be closed')));
+      expect(full.gateway.rebalancer!.refusing).toBe(true);
+      expect(await upgradeStatus(`${full.url}?token=tok`)).toBe(503);
+      expect(await upgradeStatus(`${empty.url}?token=tok`)).toBe(101);
+      // Rounds until it stops at 21 (fair 20 + half the margin): 19 of the oldest moved, the newest 21 kept.
+      for (let i = 0; i < 10 && full.gateway.rebalancer!.shedding; i++) await round();
+      expect(full.gateway.rebalancer!.shedding).toBe(false);
+      expect((await full.gateway.metrics.rebalanceShed.get()).values[0]?.value).toBe(19);
       const closed = clients.slice(0, 19);
       await Promise.all(closed.map((c) => c.until(() => c.closeCode !== undefined, 'the shed client to be closed')));
       for (const c of closed) {
@@ -111,14 +122,7 @@ describe('RedisFleetRegistry on one Redis', () => {
         expect(hint!.retryAfterMs).toBeLessThan(1000);
       }
       expect(clients.slice(19).map((c) => c.closeCode)).toEqual(Array(21).fill(undefined));
-      expect(full.gateway.rebalancer!.shedding).toBe(true);
-      expect(await upgradeStatus(`${full.url}?token=tok`)).toBe(503);
-      expect(await upgradeStatus(`${empty.url}?token=tok`)).toBe(101);
-      expect((await full.gateway.metrics.rebalanceShed.get()).values[0]?.value).toBe(19);
-      // Next round: 21 of a fair 20 is within the margin: nothing more moves, upgrades are welcome again.
-      await full.gateway.rebalancer!.tick();
-      expect(full.gateway.rebalancer!.shedding).toBe(false);
-      expect(clients.slice(19).map((c) => c.closeCode)).toEqual(Array(21).fill(undefined));
+      expect(await upgradeStatus(`${full.url}?token=tok`)).toBe(101);
     } finally {
       for (const c of clients) c.ws.terminate();
       await full.stop();
