@@ -15,9 +15,11 @@ import {
   type ConnectRequest,
 } from './connect-request';
 import { closePolicyViolation, createEventClients, type EventClients } from './event-clients';
+import { FirstReadiness } from './first-readiness';
 import { GatewayMetrics } from './gateway-metrics';
 import { createHttpHandler } from './http-routes';
 import type { FleetRegistry } from './fleet-registry';
+import { OldestFirstShedder } from './oldest-first-shedder';
 import { KeyedCounter, TokenBucket, WindowCounter } from './rate-limits';
 import { RebalanceLoop } from './rebalance-loop';
 import { SnapshotHub } from './snapshot-hub';
@@ -107,11 +109,8 @@ export function createGateway({
   let draining = false;
   let disposed = false;
   let heartbeat: unknown;
-  let readinessWatch: unknown;
-  let everReady = false;
-  /** Sessions closed by a rebalance whose close has not completed: no longer this gateway's, for the fleet's counts. */
-  const shedClosing = new WeakSet<ClientSession>();
-  let shedPending = 0;
+  const readiness = new FirstReadiness({ feed, hub, siteIds: config.siteIds, clock, logger, alertAfterMs: NEVER_READY_ALERT_MS });
+  const shedder = new OldestFirstShedder(sessions, (session) => void closeGoingAway(session, undefined, hint('rebalance', 0, 1000)));
   const rebalancer =
     fleet !== undefined && config.rebalance
       ? new RebalanceLoop({
@@ -120,16 +119,13 @@ export function createGateway({
           clock,
           logger,
           metrics,
-          connections: () => sessions.size - shedPending,
+          connections: () => sessions.size - shedder.pending,
           draining: () => draining,
-          shed: shedOldest,
+          shed: (count) => (draining || disposed ? 0 : shedder.shed(count)),
         })
       : undefined;
   const hint = (cause: ReconnectCause, fromMs: number, toMs: number) =>
     encodeReconnectHint({ retryAfterMs: jitteredDelay(fromMs, toMs, random), cause });
-
-  /** Served once: subscribed at least once, or holding a snapshot to send (a gateway that never reached Redis has nothing). */
-  const hasBeenReady = (): boolean => (everReady ||= feed.isReady() || config.siteIds.some((site) => hub.snapshot(site) !== null));
 
   // closeTimeout is ws's (8.23) but not yet in @types/ws 8.18: hence the widened type.
   const serverOptions: ServerOptions & { closeTimeout: number } = {
@@ -161,7 +157,7 @@ export function createGateway({
   async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     const refusal = refusalBeforeUpgrade({
       draining: draining || disposed,
-      everReady: hasBeenReady(),
+      everReady: readiness.reached,
       shedding: rebalancer?.refusing ?? false,
     });
     if (refusal !== undefined) {
@@ -227,7 +223,7 @@ export function createGateway({
       },
       onClosed: (s) => {
         sessions.delete(s);
-        if (shedClosing.delete(s)) shedPending--;
+        shedder.closed(s);
         perToken.release(s.info.tokenKey);
         metrics.connections.dec({ site: s.info.siteId });
       },
@@ -261,40 +257,6 @@ export function createGateway({
       });
       if (delayMs === undefined) close();
     });
-  }
-
-  /** Closes up to `count` of the oldest connections with a rebalance hint (their clients reconnect elsewhere within a second). */
-  function shedOldest(count: number): number {
-    let shed = 0;
-    for (const session of sessions) {
-      if (shed >= count || draining || disposed) break;
-      if (session.ws.readyState !== WebSocket.OPEN || shedClosing.has(session)) continue;
-      shedClosing.add(session);
-      shedPending++;
-      void closeGoingAway(session, undefined, hint('rebalance', 0, 1000));
-      shed++;
-    }
-    return shed;
-  }
-
-  /** Notices the first readiness (logged), and says at error level when Redis was never reached. */
-  function watchReadiness(startedAt: number): void {
-    let alerted = false;
-    readinessWatch = clock.setInterval(() => {
-      if (hasBeenReady()) {
-        if (alerted) logger.info('snapshot feed ready: accepting WebSocket clients');
-        clock.clearInterval(readinessWatch);
-        return;
-      }
-      if (!alerted && now() - startedAt >= NEVER_READY_ALERT_MS) {
-        alerted = true;
-        logger.error(
-          { waitedMs: now() - startedAt },
-          'no snapshot feed yet: Redis not reached or not subscribed. WebSocket upgrades are refused with 503 until it is (NGINX tries another replica)',
-        );
-      }
-    }, 1000);
-    (readinessWatch as { unref?: () => void }).unref?.();
   }
 
   function beat(): void {
@@ -334,7 +296,7 @@ export function createGateway({
       });
     });
     heartbeat = clock.setInterval(beat, config.heartbeatIntervalMs);
-    watchReadiness(now());
+    readiness.watch();
     rebalancer?.start();
     metrics.feedReadiness = () => feed.isReady();
     metrics.feedStats = () => feed.stats?.();
@@ -370,7 +332,7 @@ export function createGateway({
     draining = true;
     disposed = true;
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
-    if (readinessWatch !== undefined) clock.clearInterval(readinessWatch);
+    readiness.stop();
     await rebalancer?.stop();
     await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));
     await events?.close();
