@@ -12,6 +12,7 @@ import { BENCH_TOKEN } from './fanout-bench';
 import { LoadGeneratorPool } from './load-generator-pool';
 import { startGateway } from './matomo-stack';
 import { monotonicMs, PayloadFactory } from './payload';
+import { cpuSeconds } from './proc-stats';
 import { startShippedNginx } from './storm-nginx';
 
 export interface AcceptResult {
@@ -20,6 +21,9 @@ export interface AcceptResult {
   connected: number;
   seconds: number;
   perSecond: number;
+  /** The gateway process's CPU (user + system) per accepted connection, ms, and the rate that makes one full core. */
+  gatewayCpuMsPerAccept: number;
+  perCoreSecond: number;
   errors: string[];
 }
 
@@ -45,18 +49,22 @@ export async function runAcceptBench(plan: {
     try {
       const port = nginx?.port ?? gateway.port;
       const started = Date.now();
+      const cpuBefore = cpuSeconds(gateway.process.pid);
       const outcome = await pool.connect({ url: `ws://127.0.0.1:${port}/?token=${BENCH_TOKEN}`, count: plan.clients, concurrency: 500 });
       const seconds = (Date.now() - started) / 1000;
-      const result = {
+      const cpuMs = ((cpuSeconds(gateway.process.pid) - cpuBefore) * 1000) / Math.max(1, outcome.connected);
+      const result: AcceptResult = {
         path,
         clients: plan.clients,
         connected: outcome.connected,
         seconds,
         perSecond: outcome.connected / seconds,
+        gatewayCpuMsPerAccept: cpuMs,
+        perCoreSecond: 1000 / cpuMs,
         errors: outcome.errors,
       };
       plan.log(
-        `  accept (${path}): ${outcome.connected}/${plan.clients} in ${seconds.toFixed(2)} s = ${result.perSecond.toFixed(0)}/s${outcome.failed ? `, ${outcome.failed} failed: ${outcome.errors.join('; ')}` : ''}`,
+        `  accept (${path}): ${outcome.connected}/${plan.clients} in ${seconds.toFixed(2)} s = ${result.perSecond.toFixed(0)}/s; gateway CPU ${cpuMs.toFixed(3)} ms per accept (${result.perCoreSecond.toFixed(0)}/s per core)${outcome.failed ? `, ${outcome.failed} failed: ${outcome.errors.join('; ')}` : ''}`,
       );
       results.push(result);
     } finally {

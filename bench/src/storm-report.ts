@@ -36,13 +36,13 @@ ${rows.join('\n')}
 
 **Admission ceiling** (\`bench/src/accept-bench.ts\`): one gateway process with \`ACCEPT_RATE\` out of the way, ${clients.toLocaleString('en-US')} clients opening as fast as three load-generator processes can (500 attempts in flight each; handshake, static token, the current 2 KiB snapshot sent), on the same 2 cores:
 
-| path | connected | seconds | connections/s |
-| --- | ---: | ---: | ---: |
+| path | connected | seconds | connections/s (this box) | gateway CPU per accept, ms | connections/s per gateway core |
+| --- | ---: | ---: | ---: | ---: | ---: |
 ${results
   .flatMap((r) => r.accept ?? [])
   .map(
     (a) =>
-      `| ${a.path === 'direct' ? 'to the gateway' : 'through NGINX'} | ${a.connected.toLocaleString('en-US')} / ${a.clients.toLocaleString('en-US')} | ${a.seconds.toFixed(2)} | ${ms(a.perSecond)} |`,
+      `| ${a.path === 'direct' ? 'to the gateway' : 'through NGINX'} | ${a.connected.toLocaleString('en-US')} / ${a.clients.toLocaleString('en-US')} | ${a.seconds.toFixed(2)} | ${ms(a.perSecond)} | ${a.gatewayCpuMsPerAccept.toFixed(3)} | ${ms(a.perCoreSecond)} |`,
   )
   .join('\n')}
 ${failures.length > 0 ? `\n${failures.join('\n')}\n` : ''}`;
