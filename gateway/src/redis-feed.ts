@@ -169,18 +169,25 @@ export class RedisSnapshotFeed implements SnapshotFeed {
       do {
         this.resyncAgain = false;
         this.counters.resyncs++;
-        const outcomes = await Promise.all(
+        const failures: { site: number; err: unknown }[] = [];
+        await Promise.all(
           [...this.sites.keys()].map(async (siteId) => {
             try {
               this.deliverIfNewer(siteId, await this.sync(siteId));
-              return true;
             } catch (error) {
-              this.logger.warn({ site: siteId, err: error }, 'resubscribe or re-read failed; retrying');
-              return false;
+              failures.push({ site: siteId, err: error });
             }
           }),
         );
-        failed = outcomes.includes(false);
+        failed = failures.length > 0;
+        // One warning per outage (the first failed round), not one per site every retry: the info line below ends it.
+        if (failed && this.retryAttempts === 0)
+          this.logger.warn(
+            { sites: failures.map((f) => f.site), err: failures[0]!.err },
+            'resubscribe or re-read failed; retrying until Redis answers',
+          );
+        else if (failed)
+          this.logger.debug({ sites: failures.map((f) => f.site), attempt: this.retryAttempts }, 'resubscribe or re-read failed again');
       } while (this.resyncAgain && !this.closed);
       if (failed) this.scheduleRetry();
       else {

@@ -3,7 +3,7 @@ import { createRedisClient, encodeSnapshot, loadGatewayConfig, redisNames } from
 import { RedisSnapshotFeed, createRedisClients } from '@matomo-live/gateway';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '@matomo-live/test-support/redis';
 import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
-import { silentLogger } from '@matomo-live/test-support/logger';
+import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
 import { redisHaUnavailable, singleNode, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { content, TestClient, TestPublisher, testConfig, TOKEN } from './support/harness';
@@ -168,6 +168,27 @@ describe('RedisSnapshotFeed', () => {
       expect(metrics).toMatch(/^matomo_live_gateway_feed_gaps_healed_total\{site="1"\} 1$/m);
       expect(metrics).toMatch(/^matomo_live_gateway_feed_resubscribes_total 0$/m);
     });
+  });
+
+  it('retries a feed that never reached Redis quietly: no warning per retry, one info line once subscribed', async () => {
+    const prefix = uniquePrefix('quiet');
+    await redis.stop();
+    const captured = capturedLogger('debug');
+    const clients = createRedisClients(singleNode(redis.url), { logger: silentLogger });
+    const feed = new RedisSnapshotFeed({ ...clients, prefix, logger: captured.logger, seqCheckIntervalMs: 0 });
+    cleanup.push(async () => {
+      await feed.close();
+      await clients.close();
+    });
+    // The caller (gateway.ts) warns once per site when the first subscribe fails; the retries are the feed's.
+    await expect(feed.subscribe(1, () => undefined)).rejects.toThrow();
+    await waitFor(() => feed.stats().resyncs >= 3, 'three failed retry rounds', 20_000);
+    await redis.start();
+    await waitFor(() => feed.isReady(), 'subscribed once Redis is there', 20_000);
+    const byMessage = (msg: string) => captured.lines().filter((l) => l.msg === msg);
+    expect(byMessage('resubscribe or re-read failed again').length).toBeGreaterThanOrEqual(2);
+    expect(captured.lines().filter((l) => (l.level as number) >= 40)).toEqual([]);
+    expect(byMessage('subscribed to snapshots')).toHaveLength(1);
   });
 
   it('starts without Redis: listening, not ready; ready once Redis appears', async () => {
