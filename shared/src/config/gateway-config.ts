@@ -114,7 +114,7 @@ export const gatewayEnvSpec = {
     100,
   )({
     default: 10,
-    desc: 'percent above the fair share (connections ÷ gateways) a gateway may hold before it moves clients; it stops at half this margin',
+    desc: 'percent above the fair share (connections ÷ gateways) a gateway may hold before it moves clients; it stops within it (at most half of it above)',
   }),
   REBALANCE_RATE: intIn(
     1,
