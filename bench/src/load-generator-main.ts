@@ -4,6 +4,7 @@
  * | {id, op: 'report'} | {id, op: 'close'}; every answer is {id, result} or {id, error}.
  */
 import { ClientSwarm, type SwarmOptions } from './load-generator';
+import { serveIpcRequests } from './ipc-serve';
 
 export type LoadGeneratorRequest =
   | { id: number; op: 'connect'; options: SwarmOptions }
@@ -29,15 +30,4 @@ async function handle(request: LoadGeneratorRequest): Promise<unknown> {
   }
 }
 
-if (!process.send) {
-  console.error('load-generator-main is started by the benchmark (it needs an IPC channel)');
-  process.exit(64);
-}
-process.on('message', (request: LoadGeneratorRequest) => {
-  handle(request).then(
-    (result) => process.send?.({ id: request.id, result }),
-    (error: Error) => process.send?.({ id: request.id, error: error.message }),
-  );
-});
-// The parent going away (even killed) closes the IPC channel: leave with it.
-process.on('disconnect', () => process.exit(0));
+serveIpcRequests<LoadGeneratorRequest>('load-generator-main', handle);

@@ -49,6 +49,11 @@ export async function startNginx(upstreamPorts: number[]): Promise<RunningNginx>
   mkdirSync(join(dir, 'tmp'));
   const port = await freePort();
   writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, upstreamPorts));
+  return runNginxIn(dir, port);
+}
+
+/** Runs nginx on `dir`/nginx.conf until it listens on `port`; stopping it (or a failed start) removes `dir`. */
+export async function runNginxIn(dir: string, port: number): Promise<RunningNginx> {
   const nginx = startProcess('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
   try {
     await waitForPort(port, nginx);

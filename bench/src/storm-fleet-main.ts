@@ -4,6 +4,7 @@
  * | {id, op: 'seq', seq, publishedAt, withinMs} | {id, op: 'live'} | {id, op: 'close'}.
  */
 import { StormFleet, type FleetOptions } from './storm-fleet';
+import { serveIpcRequests } from './ipc-serve';
 
 export type StormFleetRequest =
   | { id: number; op: 'start'; options: FleetOptions }
@@ -32,14 +33,4 @@ async function handle(request: StormFleetRequest): Promise<unknown> {
   }
 }
 
-if (!process.send) {
-  console.error('storm-fleet-main is started by the benchmark (it needs an IPC channel)');
-  process.exit(64);
-}
-process.on('message', (request: StormFleetRequest) => {
-  handle(request).then(
-    (result) => process.send?.({ id: request.id, result }),
-    (error: Error) => process.send?.({ id: request.id, error: error.message }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveIpcRequests<StormFleetRequest>('storm-fleet-main', handle);

@@ -6,10 +6,11 @@
  * deploy/nginx/nginx.conf (the main config compose mounts) with its paths
  * moved into that dir too. Debian's nginx (1.22) runs it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startProcess, waitForPort } from './processes';
+import { runNginxIn } from './nginx';
+import { freePort } from './processes';
 
 export interface ShippedNginx {
   port: number;
@@ -61,20 +62,5 @@ export async function startShippedNginx(root: string, backendPorts: number[], si
   const site = readFileSync(siteFile ?? join(root, 'deploy/nginx/matomo-live.conf'), 'utf8');
   writeFileSync(join(dir, 'site.conf'), siteForBackends(site, backendPorts, port, dir));
   writeFileSync(join(dir, 'nginx.conf'), mainConfig(root, dir));
-  const nginx = startProcess('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-  try {
-    await waitForPort(port, nginx);
-  } catch (error) {
-    await nginx.stop();
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    port,
-    dir,
-    async stop() {
-      await nginx.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { ...(await runNginxIn(dir, port)), dir };
 }
