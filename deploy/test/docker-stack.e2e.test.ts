@@ -99,8 +99,11 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
     // .env.example as shipped (the demo profile, the simulator's URL), with
     // what a test must not share with other runs exported on top (exported
     // variables win over the env file, as for users).
+    // REDIS_URL in the environment is the test runner's own Redis (npm test's), not the stack's: passed on,
+    // every container would dial its own loopback and never be ready.
+    const { REDIS_URL: _runnerRedis, REDIS_SENTINELS: _s, REDIS_CLUSTER_NODES: _c, ...runnerEnv } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...runnerEnv,
       HTTP_PORT: String(httpPort),
       HTTPS_PORT: String(httpsPort),
       TLS_CERT_DIR: certificates.dir,
