@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from '@matomo-live/test-support/net';
 import { join } from 'node:path';
-import { buildImage, ComposeProject, detectDocker, removeImages, REPO_ROOT, run } from './docker-cli';
+import { buildImage, ComposeProject, composeNofileLimit, detectDocker, removeImages, REPO_ROOT, run } from './docker-cli';
 import { Screen, waitFor } from './screen-fleet';
 
 const docker = detectDocker();
@@ -64,8 +64,11 @@ describeWithDocker('docker compose with docker-compose.sentinel.yml: the Redis m
 
   beforeAll(async () => {
     httpPort = await freePort();
+    // The runner's REDIS_URL (npm test's Redis) is not the stack's; NOFILE_LIMIT within what this Docker daemon allows.
+    const { REDIS_URL: _runnerRedis, REDIS_SENTINELS: _s, REDIS_CLUSTER_NODES: _c, ...runnerEnv } = process.env;
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...runnerEnv,
+      NOFILE_LIMIT: composeNofileLimit(),
       HTTP_PORT: String(httpPort),
       POLLER_IMAGE: images.poller,
       GATEWAY_IMAGE: images.gateway,
