@@ -71,6 +71,8 @@ describe('visit events over Redis: poller, gateway, clients', () => {
         DASHBOARD_DIR: 'off',
       }),
     );
+    // A gateway refuses upgrades (503) until its feed has reached Redis once (issue 14).
+    await waitFor(() => gateway.gateway.isReady(), 'the gateway subscribed to Redis');
   });
 
   afterAll(async () => {
