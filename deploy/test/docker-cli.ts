@@ -238,8 +238,8 @@ function lines(text: string): string[] {
 }
 
 /**
- * The open-files limit the compose stack may ask for (NOFILE_LIMIT): 65536, or
- * less when the Docker daemon's own hard limit is lower (a container cannot
+ * The open-files limit the compose stack may ask for (NOFILE_LIMIT): the
+ * shipped default, 16384, or less when the Docker daemon's own hard limit is lower (a container cannot
  * get more than its daemon has without CAP_SYS_RESOURCE; this CI machine's has 20000).
  */
 export function composeNofileLimit(): string {
@@ -249,8 +249,8 @@ export function composeNofileLimit(): string {
       .split('\n')
       .find((l) => l.startsWith('Max open files'));
     const hard = Number(line?.trim().split(/\s+/)[4]);
-    return String(Number.isSafeInteger(hard) ? Math.min(65536, hard) : 65536);
+    return String(Number.isSafeInteger(hard) ? Math.min(16384, hard) : 16384);
   } catch {
-    return '65536';
+    return '16384';
   }
 }

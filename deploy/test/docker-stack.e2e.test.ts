@@ -253,7 +253,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
   test(
     "6,000 screens at once through the stack's nginx (deploy/nginx/nginx.conf), each gets a change; then they leave",
     async () => {
-      // The images' own nginx.conf stops near 500 WebSockets per worker; the shipped one is sized for tens of thousands.
+      // The images' own nginx.conf stops near 500 WebSockets per worker; the shipped one takes about 8,000 per worker.
       // The crowd dials nginx's address on the compose network, not the published port: connections from this
       // host's loopback to a published port go through Docker's userland proxy (docker-proxy), which died here
       // after ~3,300 of them and took the port with it — a limit of the test's vantage point (remote clients are
