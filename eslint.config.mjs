@@ -5,9 +5,9 @@
  * no-floating-promises, no-misused-promises, await-thenable — catch the
  * bugs that matter here (a rejected promise nobody handles ends the
  * process). Formatting is Prettier's job (eslint-config-prettier turns off
- * the rules that would fight it). Every file is linted with the tsconfig
- * that type-checks it (the project service), the few root config files with
- * a default project.
+ * the rules that would fight it). Every file is linted in one TypeScript
+ * program (tsconfig.eslint.json); `npm run typecheck` keeps the per-package
+ * settings.
  */
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
@@ -22,7 +22,9 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'test-support/*.js'] },
+        // One program for the whole repository (tsconfig.eslint.json): the project service built one per tsconfig,
+        // each typing ioredis, ws and the shared sources again, and lint took ~50 s instead of ~20.
+        project: './tsconfig.eslint.json',
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.node },
