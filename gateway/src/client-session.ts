@@ -9,12 +9,18 @@ const PONG = Buffer.from(PONG_MESSAGE);
 
 /**
  * Sends the close frame and counts it: every close frame the gateway sends
- * goes through here. The reason is the code's text from the table, or a
- * reconnect hint (encodeReconnectHint) for the codes that may carry one.
+ * goes through here. The reason is the code's text from the table, or what
+ * the caller gives: a reconnect hint (encodeReconnectHint) for the codes that
+ * may carry one, or the table's text with a detail (reasonWithDetail).
  */
-export function closeWithCode(ws: WebSocket, code: CloseCode, metrics: GatewayMetrics, hint?: string): void {
+export function closeWithCode(ws: WebSocket, code: CloseCode, metrics: GatewayMetrics, reason?: string): void {
   metrics.clientCloses.inc({ code });
-  ws.close(code, hint ?? CLOSE_CODE_RULES[code].reason);
+  ws.close(code, reason ?? CLOSE_CODE_RULES[code].reason);
+}
+
+/** The code's text from the table and what was wrong (`Policy violation: since is not a stream id`), within a close frame's 123 bytes (ours are ASCII). */
+export function reasonWithDetail(code: CloseCode, detail: string): string {
+  return `${CLOSE_CODE_RULES[code].reason}: ${detail}`.slice(0, 123);
 }
 
 export interface ClientSessionOptions {

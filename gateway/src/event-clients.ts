@@ -1,5 +1,4 @@
-import type WebSocket from 'ws';
-import { CLOSE_CODE_RULES, CloseCode, type EventsRequest } from '@matomo-live/protocol';
+import { CloseCode, type EventsRequest } from '@matomo-live/protocol';
 import type { EventSource, GatewayConfig, Logger } from '@matomo-live/shared';
 import type { ClientSession } from './client-session';
 import { EventHub } from './event-hub';
@@ -58,11 +57,4 @@ export function createEventClients({ config, source, writer, metrics, logger }: 
     },
     close: () => hub.close(),
   };
-}
-
-/** Closes with 1008 and a reason naming what was wrong (`Policy violation: since is not a stream id`). */
-export function closePolicyViolation(ws: WebSocket, detail: string, metrics: GatewayMetrics): void {
-  metrics.clientCloses.inc({ code: CloseCode.PolicyViolation });
-  // A close reason holds at most 123 bytes; ours are ASCII.
-  ws.close(CloseCode.PolicyViolation, `${CLOSE_CODE_RULES[CloseCode.PolicyViolation].reason}: ${detail}`.slice(0, 123));
 }

@@ -5,7 +5,7 @@ import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import { CloseCode, encodeReconnectHint, jitteredDelay, systemClock, type IntervalClock, type ReconnectCause } from '@matomo-live/protocol';
 import { tokenFingerprint, type EventSource, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
 import { AcceptPacer, fullGatewayHintMs, refusalBeforeUpgrade } from './admission';
-import { ClientSession, closeWithCode } from './client-session';
+import { ClientSession, closeWithCode, reasonWithDetail } from './client-session';
 import {
   ClientAddressResolver,
   isWebSocketPath,
@@ -14,7 +14,7 @@ import {
   selectProtocol,
   type ConnectRequest,
 } from './connect-request';
-import { closePolicyViolation, createEventClients, type EventClients } from './event-clients';
+import { createEventClients, type EventClients } from './event-clients';
 import { FirstReadiness } from './first-readiness';
 import { GatewayMetrics } from './gateway-metrics';
 import { createHttpHandler } from './http-routes';
@@ -180,9 +180,9 @@ export function createGateway({
     wss.handleUpgrade(req, socket, head, (ws) => {
       // A peer's protocol error is an 'error' event; unhandled it would end the process.
       ws.on('error', (error) => logger.debug({ err: error, ip }, 'client socket error'));
-      const closeWith = (code: CloseCode, reason?: string, reconnectHint?: string) => {
-        if (reason !== undefined) metrics.authFailures.inc({ reason });
-        closeWithCode(ws, code, metrics, reconnectHint);
+      const closeWith = (code: CloseCode, refusal?: string, closeReason?: string) => {
+        if (refusal !== undefined) metrics.authFailures.inc({ reason: refusal });
+        closeWithCode(ws, code, metrics, closeReason);
       };
       if (paceMs !== undefined) {
         return closeWith(CloseCode.TryAgainLater, 'accept-rate', encodeReconnectHint({ retryAfterMs: paceMs, cause: 'overload' }));
@@ -200,8 +200,8 @@ export function createGateway({
       if (!grantAllows(result.grant, siteId)) return closeWith(CloseCode.SiteNotAllowed, 'site-not-allowed');
       if (request.fieldsError !== undefined) return closeWith(CloseCode.PolicyViolation, 'bad-fields');
       if (request.eventsError !== undefined || (request.events && !events)) {
-        metrics.authFailures.inc({ reason: 'bad-events' });
-        return closePolicyViolation(ws, request.eventsError ?? 'events unavailable', metrics);
+        const detail = request.eventsError ?? 'events unavailable';
+        return closeWith(CloseCode.PolicyViolation, 'bad-events', reasonWithDetail(CloseCode.PolicyViolation, detail));
       }
       const full = encodeReconnectHint({ retryAfterMs: fullGatewayHintMs(random), cause: 'overload' });
       if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections', full);
