@@ -43,8 +43,8 @@ export interface VisitEventMessage {
  * - `gap`: events were lost upstream (the poller fell further behind than the
  *   retention, or Redis lost the stream).
  */
-export type EventsResetReason = 'start' | 'since-unknown' | 'gap';
-export const EVENTS_RESET_REASONS: readonly EventsResetReason[] = ['start', 'since-unknown', 'gap'];
+export const EVENTS_RESET_REASONS = ['start', 'since-unknown', 'gap'] as const;
+export type EventsResetReason = (typeof EVENTS_RESET_REASONS)[number];
 
 /** The client's event state cannot be continued: start over from `id`. */
 export interface EventsResetMessage {

@@ -11,7 +11,7 @@
  * pub/sub message was lost, the stream was trimmed past X, or a failover
  * dropped X. That one rule covers live delivery, replay and resets.
  */
-import { compareStreamIds, STREAM_START } from '@matomo-live/protocol';
+import { compareStreamIds, parseStreamId, STREAM_START } from '@matomo-live/protocol';
 
 export type StoredEventKind = 'visit' | 'reset';
 
@@ -133,8 +133,10 @@ export class InMemoryEventStreams implements EventSource {
       ids.push(id);
     }
     if (appended.length > 0) {
-      const newestMs = Number(site.lastId.split('-')[0]);
-      site.entries = site.entries.filter((e) => Number(e.id.split('-')[0]) >= newestMs - write.retentionMs);
+      // Ids come from nextId(): always valid.
+      const msOf = (id: string) => parseStreamId(id)!.ms;
+      const newestMs = msOf(site.lastId);
+      site.entries = site.entries.filter((e) => msOf(e.id) >= newestMs - write.retentionMs);
       if (site.entries.length > write.maxLen) site.entries = site.entries.slice(-write.maxLen);
     }
     const seen = new Map(site.cursor?.seen ?? []);

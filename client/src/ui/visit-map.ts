@@ -72,11 +72,6 @@ export class VisitMap {
     this.requestFrame = options.requestFrame ?? ((callback) => requestAnimationFrame(() => callback()));
   }
 
-  /** Dots on the map now. */
-  get size(): number {
-    return this.dots.size;
-  }
-
   /**
    * Puts a visit on the map (a visit seen again, `key` equal, moves its dot
    * to the front and restarts its age). `animate`: a new visit (pulse and
@@ -92,11 +87,6 @@ export class VisitMap {
     // Frames stop in a hidden tab: keep only what could still be drawn.
     if (this.queue.length > this.maxDots) this.queue.splice(0, this.queue.length - this.maxDots);
     this.schedule();
-  }
-
-  /** Whether a visit is drawn or waiting to be. */
-  has(key: string): boolean {
-    return this.dots.has(key) || this.queue.some((p) => p.key === key);
   }
 
   /** Removes the dots older than the window (their fade has ended). */
