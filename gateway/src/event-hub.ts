@@ -1,5 +1,5 @@
 import { compareStreamIds, type EventsRequest, type EventsResetReason } from '@matomo-live/protocol';
-import type { EventSource, Logger } from '@matomo-live/shared';
+import { resubscribeRetryDelay, type EventSource, type Logger } from '@matomo-live/shared';
 import type { EventLane } from './event-lane';
 import type { EventMetrics } from './event-metrics';
 import { SiteEvents } from './site-events';
@@ -18,9 +18,6 @@ export interface EventHubOptions {
   /** Replays hand over the next event only below this many unsent bytes. Default 64 KiB. */
   replayBacklogBytes?: number;
 }
-
-/** Longest wait between attempts to subscribe a site's events while Redis fails, ms. */
-const RETRY_CAP_MS = 2000;
 
 /** Catch-up rounds that may wait for this gateway to read further before a `since` ahead of it counts as unknown. */
 const AHEAD_ROUNDS = 3;
@@ -146,7 +143,7 @@ export class EventHub {
         await site.activate();
         return !lane.closed;
       } catch (error) {
-        const delay = Math.min(250 * 2 ** attempt, RETRY_CAP_MS);
+        const delay = resubscribeRetryDelay(attempt);
         if (attempt === 0) this.logger.warn({ site: site.siteId, err: error }, 'cannot subscribe to visit events yet; retrying');
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
       }

@@ -1,5 +1,6 @@
 import {
   redisNames,
+  resubscribeRetryDelay,
   siteIdOfChannel,
   snapshotSeq,
   type FeedStats,
@@ -32,9 +33,6 @@ interface SiteFeed {
   /** Gaps healed since the last message arrived on the channel: two in a row mean the subscription is dead. */
   healsWithoutMessage: number;
 }
-
-/** Longest wait between attempts to re-subscribe and re-read after failures, ms. */
-const RETRY_CAP_MS = 2000;
 
 /**
  * SnapshotFeed over Redis pub/sub, any mode: one (S)SUBSCRIBE per site per
@@ -199,7 +197,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
 
   private scheduleRetry(): void {
     if (this.closed || this.retryTimer !== undefined) return;
-    const delay = Math.min(250 * 2 ** this.retryAttempts++, RETRY_CAP_MS);
+    const delay = resubscribeRetryDelay(this.retryAttempts++);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.resyncAll();

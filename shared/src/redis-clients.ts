@@ -43,6 +43,15 @@ export function redisRetryDelay(attempt: number): number {
   return Math.min(100 * attempt, 1000);
 }
 
+/**
+ * Wait before retrying a gateway subscription (snapshots or visit events)
+ * after `failures` failed attempts (0 for the first retry): 250 ms doubling,
+ * at most 2 s. The connection itself reconnects on redisRetryDelay's cadence.
+ */
+export function resubscribeRetryDelay(failures: number): number {
+  return Math.min(250 * 2 ** failures, 2000);
+}
+
 /** The command a publish uses in each mode: sharded pub/sub in a Cluster (Redis 7+), so a change is not broadcast to every node. */
 export function publishCommandOf(mode: RedisMode): 'PUBLISH' | 'SPUBLISH' {
   return mode === 'cluster' ? 'SPUBLISH' : 'PUBLISH';
