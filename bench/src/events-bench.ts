@@ -21,7 +21,7 @@ import { contentDigest, encodeSnapshot, type EventsWrite } from '@matomo-live/sh
 import { RedisSnapshotPublisher } from '@matomo-live/poller';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_TOKEN } from './fanout-bench';
-import { LoadGeneratorPool } from './load-generator-pool';
+import { deliveryWindowMs, LoadGeneratorPool } from './load-generator-pool';
 import { startGateway } from './matomo-stack';
 import { benchDay, benchVisit, monotonicMs, SENT_AT_FIELD } from './payload';
 import { cpuSeconds } from './proc-stats';
@@ -179,14 +179,9 @@ async function runSize(clients: number, plan: EventsPlan, prefix: string): Promi
         if (wait > 0) await sleep(wait);
       }
       const expected = published * connected;
-      const deadline = monotonicMs() + plan.drainMs;
-      let report = await pool.report();
-      while (report.delivered < expected && monotonicMs() < deadline) {
-        await sleep(100);
-        report = await pool.report();
-      }
+      const report = await pool.drain(expected, plan.drainMs);
       const cpu = cpuSeconds(gateway.process.pid) - cpuBefore;
-      const window = Math.max((report.lastReceiptAt - started) / 1000, published / rate);
+      const window = deliveryWindowMs(report, started, (published / rate) * 1000) / 1000;
       results.push({
         clients,
         connected,

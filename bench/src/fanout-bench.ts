@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { redisNames } from '@matomo-live/shared';
-import { LoadGeneratorPool } from './load-generator-pool';
+import { deliveryWindowMs, LoadGeneratorPool } from './load-generator-pool';
 import type { ClientProtocol } from './load-generator';
 import { monotonicMs, PayloadFactory } from './payload';
 import { cpuSeconds, RssPeakSampler, rssBytes } from './proc-stats';
@@ -174,19 +174,12 @@ export async function runFanout(kind: ServerKind, clients: number, plan: FanoutP
       const metricsBefore = server.metricsUrl ? await scrapeGatewayMetrics(server.metricsUrl) : undefined;
       const rss = new RssPeakSampler(pid);
       const run = await publishAtRate(server.publisher, rate, count, firstSeq);
-      const drainDeadline = monotonicMs() + plan.drainMs;
-      let report = await pool.report();
-      while (report.delivered < expected && monotonicMs() < drainDeadline) {
-        await sleep(100);
-        report = await pool.report();
-      }
+      const report = await pool.drain(expected, plan.drainMs);
       const cpu = cpuSeconds(pid) - cpu0;
       const loadCpu = pool.pids.reduce((s, p) => s + cpuSeconds(p), 0) - loadCpu0;
       const peakRss = rss.stop();
       const metricsAfter = server.metricsUrl ? await scrapeGatewayMetrics(server.metricsUrl) : undefined;
-      // At least the nominal publishing time: a run that keeps up delivers exactly the offered rate.
-      const lastReceipt = Number.isNaN(report.lastReceiptAt) ? monotonicMs() : report.lastReceiptAt;
-      const windowMs = Math.max(lastReceipt - run.startedAt, (count / rate) * 1000);
+      const windowMs = deliveryWindowMs(report, run.startedAt, (count / rate) * 1000);
       const result: FanoutResult = {
         server: kind,
         clients,

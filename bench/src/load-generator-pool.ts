@@ -3,9 +3,11 @@
  * the server's), each holding a share of the clients.
  */
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LatencyHistogram } from './histogram';
 import type { SwarmOptions, SwarmReport } from './load-generator';
 import type { LoadGeneratorRequest } from './load-generator-main';
+import { monotonicMs } from './payload';
 import { startProcess, type StartedProcess } from './processes';
 
 /** A request without its id (each member of the union on its own). */
@@ -118,9 +120,30 @@ export class LoadGeneratorPool {
     };
   }
 
+  /** Reports every 100 ms until `expected` deliveries or until `drainMs` have passed; the last report. */
+  async drain(expected: number, drainMs: number): Promise<PoolReport> {
+    const deadline = monotonicMs() + drainMs;
+    let report = await this.report();
+    while (report.delivered < expected && monotonicMs() < deadline) {
+      await sleep(100);
+      report = await this.report();
+    }
+    return report;
+  }
+
   /** Closes the clients, then ends the processes. */
   async close(): Promise<void> {
     await Promise.allSettled(this.generators.map((g) => g.request({ op: 'close' })));
     await Promise.all(this.generators.map((g) => g.process.stop()));
   }
+}
+
+/**
+ * A run's measuring window, ms: from `startedAt` (monotonicMs) to the last
+ * receipt (now when nothing arrived), and at least the nominal publishing
+ * time, so a run that keeps up delivers exactly the offered rate.
+ */
+export function deliveryWindowMs(report: PoolReport, startedAt: number, nominalMs: number): number {
+  const lastReceipt = Number.isNaN(report.lastReceiptAt) ? monotonicMs() : report.lastReceiptAt;
+  return Math.max(lastReceipt - startedAt, nominalMs);
 }

@@ -20,6 +20,7 @@ import { RedisSnapshotPublisher } from '@matomo-live/poller';
 import { createLogger, createRedisClient, RedisChannelSubscriber, redisNames, type RedisClient } from '@matomo-live/shared';
 import {
   info,
+  pollUntil,
   probe,
   startCluster,
   startSentinel,
@@ -148,13 +149,8 @@ async function failoverRound(mode: HaMode, plan: FailoverPlan): Promise<Failover
   }
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+/** pollUntil on a synchronous condition, every 10 ms (deliveries are timed to the poll). */
+const until = (condition: () => boolean, what: string, timeoutMs: number) => pollUntil(condition, what, timeoutMs, 10);
 
 // ---------------------------------------------------------------- PUBLISH vs SPUBLISH
 
