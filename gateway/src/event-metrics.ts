@@ -1,10 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { SentTally } from './sent-tally';
 
 /** The visit events' metrics, on the gateway's registry. */
 export class EventMetrics {
-  /** Plain tallies bumped per client write (a prom-client inc() per write costs CPU at scale), folded in when scraped. */
-  readonly sent = { messages: 0, bytes: 0 };
-  private readonly reported = { messages: 0, bytes: 0 };
+  /** Event writes, tallied per client write and folded into the counters when scraped. */
+  readonly sent = new SentTally();
   /** Read at scrape time: clients receiving or replaying events; set by the EventHub. */
   clientsOf: () => number = () => 0;
   readonly clients: Gauge;
@@ -28,13 +28,13 @@ export class EventMetrics {
       name: 'matomo_live_gateway_events_sent_total',
       help: 'Visit event messages (visits and events_reset) written to clients',
       registers,
-      collect: () => this.fold('messages', this.messagesSent),
+      collect: () => this.sent.fold('messages', this.messagesSent),
     });
     this.bytesSent = new Counter({
       name: 'matomo_live_gateway_event_bytes_sent_total',
       help: 'Visit event bytes (frames) written to clients',
       registers,
-      collect: () => this.fold('bytes', this.bytesSent),
+      collect: () => this.sent.fold('bytes', this.bytesSent),
     });
     this.replays = new Counter({
       name: 'matomo_live_gateway_event_replays_total',
@@ -71,10 +71,5 @@ export class EventMetrics {
   count(bytes: number): void {
     this.sent.messages += 1;
     this.sent.bytes += bytes;
-  }
-
-  private fold(key: 'messages' | 'bytes', counter: Counter): void {
-    counter.inc(this.sent[key] - this.reported[key]);
-    this.reported[key] = this.sent[key];
   }
 }

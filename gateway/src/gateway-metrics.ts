@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FeedStats } from '@matomo-live/shared';
+import { SentTally } from './sent-tally';
 
 /** The gateway's Prometheus metrics, on a registry of their own (several gateways may share a process). */
 export class GatewayMetrics {
@@ -10,24 +11,19 @@ export class GatewayMetrics {
     labelNames: ['site'],
     registers: [this.registry],
   });
-  /**
-   * Plain tallies bumped once per client write: a prom-client inc() per client
-   * per change cost measurable CPU at 10k clients (docs/BENCHMARKS.md), so the
-   * counters below fold these in when scraped.
-   */
-  readonly sent = { messages: 0, bytes: 0 };
-  private readonly reported = { messages: 0, bytes: 0 };
+  /** Snapshot writes, tallied per client write and folded into the counters below when scraped. */
+  readonly sent = new SentTally();
   readonly messagesSent: Counter = new Counter({
     name: 'matomo_live_gateway_messages_sent_total',
     help: 'Snapshot messages written to clients',
     registers: [this.registry],
-    collect: (): void => this.fold('messages', this.messagesSent),
+    collect: (): void => this.sent.fold('messages', this.messagesSent),
   });
   readonly bytesSent: Counter = new Counter({
     name: 'matomo_live_gateway_bytes_sent_total',
     help: 'Snapshot bytes (frames) written to clients',
     registers: [this.registry],
-    collect: (): void => this.fold('bytes', this.bytesSent),
+    collect: (): void => this.sent.fold('bytes', this.bytesSent),
   });
   readonly slowClientCloses = new Counter({
     name: 'matomo_live_gateway_slow_client_closes_total',
@@ -158,10 +154,5 @@ export class GatewayMetrics {
       else counter.inc(delta);
     }
     this.reportedFeed.set(key, total);
-  }
-
-  private fold(key: 'messages' | 'bytes', counter: Counter): void {
-    counter.inc(this.sent[key] - this.reported[key]);
-    this.reported[key] = this.sent[key];
   }
 }
