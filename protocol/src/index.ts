@@ -11,3 +11,4 @@ export * from './subprotocol';
 export * from './backoff';
 export * from './reconnect-hint';
 export * from './clock';
+export * from './fixed-offset';

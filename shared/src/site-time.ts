@@ -1,3 +1,4 @@
+import { fixedOffsetMinutes } from '@matomo-live/protocol';
 /**
  * A Matomo site's timezone, as SitesManager.getSiteFromId states it: an IANA
  * name ("Europe/Paris") or a fixed offset ("UTC", "UTC+3", "UTC-4.5",
@@ -12,16 +13,11 @@ export interface SiteTimezone {
   offsetMinutes(epochMs: number): number;
 }
 
-const FIXED_OFFSET = /^UTC(?:([+-])(\d{1,2})(?:(?:\.(\d+))|(?::(\d{2})))?)?$/i;
-
 /** Parses a Matomo timezone; throws an Error naming the value when it is not one. */
 export function parseSiteTimezone(name: string): SiteTimezone {
-  const fixed = FIXED_OFFSET.exec(name.trim());
-  if (fixed) {
-    const [, sign, hours = '0', fraction, minutes] = fixed;
-    const total = Number(hours) * 60 + (fraction !== undefined ? Math.round(Number(`0.${fraction}`) * 60) : Number(minutes ?? 0));
-    if (total > 14 * 60) throw new Error(`timezone "${name}" is more than 14 hours from UTC`);
-    const offset = sign === '-' ? -total : total;
+  const offset = fixedOffsetMinutes(name);
+  if (offset !== undefined) {
+    if (Math.abs(offset) > 14 * 60) throw new Error(`timezone "${name}" is more than 14 hours from UTC`);
     return { name, offsetMinutes: () => offset };
   }
   let format: Intl.DateTimeFormat;

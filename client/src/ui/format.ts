@@ -1,5 +1,5 @@
 import type { ConnectionState, StatusEvent } from '../live-client';
-import { closeRule } from '@matomo-live/protocol';
+import { closeRule, fixedOffsetMinutes } from '@matomo-live/protocol';
 
 const counts = new Intl.NumberFormat('en-US');
 
@@ -12,18 +12,6 @@ export function formatCount(value: unknown): string {
 export function timeOfDay(dateTime: string): string {
   const match = /^\d{4}-\d{2}-\d{2}[ T](\d{2}:\d{2}:\d{2})/.exec(dateTime);
   return match?.[1] ?? dateTime;
-}
-
-/** Matomo's fixed-offset zones: "UTC", "UTC+3", "UTC-4.5", "UTC+5:30" (shared/src/site-time.ts reads the same forms). */
-const FIXED_OFFSET = /^UTC(?:([+-])(\d{1,2})(?:(?:\.(\d+))|(?::(\d{2})))?)?$/i;
-
-/** Minutes east of UTC of a fixed-offset zone name; undefined for anything else (an IANA name). */
-function fixedOffsetMinutes(zone: string): number | undefined {
-  const match = FIXED_OFFSET.exec(zone.trim());
-  if (!match) return undefined;
-  const [, sign, hours = '0', fraction, minutes] = match;
-  const total = Number(hours) * 60 + (fraction !== undefined ? Math.round(Number(`0.${fraction}`) * 60) : Number(minutes ?? 0));
-  return sign === '-' ? -total : total;
 }
 
 const two = (n: number) => String(n).padStart(2, '0');
