@@ -9,18 +9,10 @@
  * promotion, and fencing keeps one publisher per site.
  */
 import { redisNames } from '@matomo-live/shared';
-import { redisHaUnavailable, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
+import { describeWithRedisHa, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import { failoverProblems, FailoverStack, runFailover } from './redis-failover-stack';
 
-const unavailable = redisHaUnavailable();
-if (unavailable) console.warn(`\n*** SKIPPED deploy/test/redis-cluster-failover.e2e.test.ts: ${unavailable}\n`);
-const describeHa = unavailable ? describe.skip : describe;
-if (unavailable && process.env.CI === 'true') {
-  // Skipping is for developer machines; in CI a missing redis-server 7 is a broken CI host.
-  test('CI has redis-server 7 and redis-cli for the failover suites', () => {
-    throw new Error(`CI=true but ${unavailable}; .ci/run installs redis-server and redis-tools`);
-  });
-}
+const describeHa = describeWithRedisHa('deploy/test/redis-cluster-failover.e2e.test.ts', { requiredInCi: true });
 
 describeHa('Redis Cluster: the master of site 1 SIGKILLed under 2 pollers, 2 gateways and 40 clients of 2 sites', () => {
   let cluster: TestCluster | undefined;

@@ -4,7 +4,7 @@ import { createRedisClient, type RedisClient } from '@matomo-live/shared';
 import { gatewayConfigFrom, MemorySnapshots, startGateway } from '@matomo-live/test-support/gateway';
 import { silentLogger } from '@matomo-live/test-support/logger';
 import { redisScope, uniquePrefix, type RedisScope } from '@matomo-live/test-support/redis';
-import { redisHaUnavailable, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
+import { describeWithRedisHa, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import { TestClient } from '@matomo-live/test-support/ws-client';
 import WebSocket from 'ws';
 import { fleetKey, parseFleetEntries, RedisFleetRegistry } from '../src/fleet-registry';
@@ -25,9 +25,7 @@ function upgradeStatus(url: string): Promise<number> {
   });
 }
 
-const unavailable = redisHaUnavailable();
-if (unavailable) console.warn(`\n*** SKIPPED the Redis Cluster case of gateway/test/fleet-registry.test.ts: ${unavailable}\n`);
-const describeCluster = unavailable ? describe.skip : describe;
+const describeCluster = describeWithRedisHa('the Redis Cluster case of gateway/test/fleet-registry.test.ts');
 
 /** The registry's behaviour on any connection: entries, freshness by Redis's clock, pruning, leaving. */
 async function exerciseRegistry(redis: RedisClient, prefix: string): Promise<void> {

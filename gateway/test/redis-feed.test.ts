@@ -4,13 +4,11 @@ import { RedisSnapshotFeed, createRedisClients } from '@matomo-live/gateway';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '@matomo-live/test-support/redis';
 import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
-import { redisHaUnavailable, singleNode, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
+import { describeWithRedisHa, singleNode, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { content, TestClient, TestPublisher, testConfig, TOKEN } from './support/harness';
 
-const unavailable = redisHaUnavailable();
-if (unavailable) console.warn(`SKIPPED the Redis Cluster tests of the feed: ${unavailable}`);
-const describeHa = unavailable ? describe.skip : describe;
+const describeHa = describeWithRedisHa('the Redis Cluster tests of the feed');
 
 describe('RedisSnapshotFeed', () => {
   let redis: SpawnedRedis;

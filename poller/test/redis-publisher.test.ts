@@ -11,7 +11,7 @@ import {
   type RedisClient,
 } from '@matomo-live/shared';
 import { silentLogger } from '@matomo-live/test-support/logger';
-import { redisHaUnavailable, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
+import { describeWithRedisHa, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import Redis from 'ioredis';
 import { RedisLeaseManager } from '../src/redis-lease';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
@@ -57,9 +57,7 @@ function request(c: SnapshotContent, seq: number, leaseOwner?: string) {
   return { digest: contentDigest(c), seq, bytes: encodeSnapshot(c, seq, new Date(seq)), leaseOwner };
 }
 
-const unavailable = redisHaUnavailable();
-if (unavailable) console.warn(`SKIPPED the Redis Cluster tests of the publisher: ${unavailable}`);
-const describeHa = unavailable ? describe.skip : describe;
+const describeHa = describeWithRedisHa('the Redis Cluster tests of the publisher');
 
 let watch: RedisWatch;
 let publisher: RedisSnapshotPublisher;

@@ -6,12 +6,12 @@ import { createRedisClient, RedisChannelSubscriber, redisNames, type RedisClient
 import { silentLogger } from '@matomo-live/test-support/logger';
 import { spawnRedisServer, type SpawnedRedis } from '@matomo-live/test-support/redis';
 import {
+  describeWithRedisHa,
   freePorts,
   probe,
-  redisHaUnavailable,
-  startRedisProcess,
   singleNode,
   startCluster,
+  startRedisProcess,
   startSentinel,
   stopAllRedisProcesses,
   type TestCluster,
@@ -19,9 +19,7 @@ import {
 } from '@matomo-live/test-support/redis-ha';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 
-const unavailable = redisHaUnavailable();
-if (unavailable) console.warn(`SKIPPED redis-pubsub tests: ${unavailable}`);
-const describeHa = unavailable ? describe.skip : describe;
+const describeHa = describeWithRedisHa('redis-pubsub tests');
 
 jest.setTimeout(60_000);
 
