@@ -36,6 +36,17 @@ interface Started {
 /** The poller's kind of connection (createRedisClient 'poller'), its errors not logged. */
 const pollerRedis = (url: string): RedisClient => createRedisClient(singleNode(url), 'poller', { logger: silentLogger });
 
+/**
+ * A poller connection for a lease manager, ready and closed after the test. The poller's connections queue
+ * nothing while connecting (enableOfflineQueue: false): a lease round on a connection not ready yet fails.
+ */
+async function leaseRedis(): Promise<RedisClient> {
+  const redis = pollerRedis(watch.url);
+  cleanups.push(() => redis.disconnect());
+  await once(redis, 'ready');
+  return redis;
+}
+
 /** A poller on the simulator and the shared Redis (own connection), stopped after the test. */
 async function startPoller(
   env: Record<string, string> = {},
@@ -655,8 +666,7 @@ describe('leases', () => {
 
   it('one poller leads; the standby asks Matomo nothing; it takes over within about two lease periods after a crash', async () => {
     const env = { LEASE_TTL: '1000', MATOMO_SITE_IDS: '1' };
-    const leaderRedis = pollerRedis(watch.url);
-    cleanups.push(() => leaderRedis.disconnect());
+    const leaderRedis = await leaseRedis();
     const leader = await startPoller(env, { leases: crashing(new RedisLeaseManager(leaderRedis, 1000, watch.prefix, 'leader')) });
     await waitFor(() => watch.messages().length === 1, "the leader's snapshot");
     const standby = await startPoller(env, { leased: true });
@@ -675,36 +685,37 @@ describe('leases', () => {
 
   it('a standby says once that it is standby, and for which sites', async () => {
     const env = { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1,2' };
-    const leaderRedis = pollerRedis(watch.url);
-    cleanups.push(() => leaderRedis.disconnect());
+    const leaderRedis = await leaseRedis();
     await startPoller(env, { leases: new RedisLeaseManager(leaderRedis, 60_000, watch.prefix, 'leader') });
-    let rounds = 0;
+    // Lease answers (not attempts): a round that failed says nothing about standby, so it must not count.
+    let refused = 0;
     const counting = (leases: LeaseManager): LeaseManager => ({
       owner: leases.owner,
       ttlMs: leases.ttlMs,
-      acquire: (siteId) => {
-        rounds++;
-        return leases.acquire(siteId);
+      acquire: async (siteId) => {
+        const held = await leases.acquire(siteId);
+        if (!held) refused++;
+        return held;
       },
       release: (siteId) => leases.release(siteId),
     });
-    const standbyRedis = pollerRedis(watch.url);
-    cleanups.push(() => standbyRedis.disconnect());
+    const standbyRedis = await leaseRedis();
     const standby = await startPoller(env, {
       leases: counting(new RedisLeaseManager(standbyRedis, 60_000, watch.prefix, 'standby')),
       timing: { leaseRefreshMs: 20 },
     });
-    await waitFor(() => rounds >= 10, 'five lease rounds of the standby');
-    const said = standby.log.lines().filter((l) => String(l.msg).startsWith('standby'));
-    expect(said).toEqual([expect.objectContaining({ level: 30, sites: [1, 2] })]);
+    const said = () => standby.log.lines().filter((l) => String(l.msg).startsWith('standby'));
+    await waitFor(() => said().length > 0, 'the standby line');
+    const before = refused;
+    await waitFor(() => refused >= before + 10, 'five more answered lease rounds of the standby');
+    expect(said()).toEqual([expect.objectContaining({ level: 30, sites: [1, 2] })]);
   });
 
   it('while Redis is unreachable, lease rounds log one warning, and one line when they work again', async () => {
     let down = true;
     let failed = 0;
-    const leaseRedis = pollerRedis(watch.url);
-    cleanups.push(() => leaseRedis.disconnect());
-    const real = new RedisLeaseManager(leaseRedis, 1000, watch.prefix, 'flaky');
+    const redis = await leaseRedis();
+    const real = new RedisLeaseManager(redis, 1000, watch.prefix, 'flaky');
     const flaky: LeaseManager = {
       owner: real.owner,
       ttlMs: real.ttlMs,
@@ -732,8 +743,7 @@ describe('leases', () => {
 
   it('a leader releases its lease when stopped, and the standby takes over at its next lease round', async () => {
     const env = { LEASE_TTL: '60000', MATOMO_SITE_IDS: '1' };
-    const leaderRedis = pollerRedis(watch.url);
-    cleanups.push(() => leaderRedis.disconnect());
+    const leaderRedis = await leaseRedis();
     const leader = await startPoller(env, { leases: new RedisLeaseManager(leaderRedis, 60_000, watch.prefix, 'leader') });
     await waitFor(() => watch.messages().length === 1, "the leader's snapshot");
     const standby = await startPoller(env, { leased: true, timing: { leaseRefreshMs: 200 } });
