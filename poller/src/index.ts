@@ -9,7 +9,7 @@ export {
 } from './poller';
 export { RedisSnapshotPublisher } from './redis-publisher';
 export { RedisLeaseManager, type LeaseManager } from './redis-lease';
-export { createRedisPoller, type RedisPoller, type RedisPollerOptions } from './redis-poller';
+export { createRedisPoller, type RedisPoller, type RedisPollerOptions } from './redis-wiring';
 export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server';
 export { startPollerProcess, type PollerProcess } from './poller-process';
 export { systemClock, type Clock } from '@matomo-live/protocol';

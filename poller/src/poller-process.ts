@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, describeRedis, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
 import { startHealthServer, type HealthServer } from './health-server';
 import type { Poller } from './poller';
-import { createRedisPoller } from './redis-poller';
+import { createRedisPoller } from './redis-wiring';
 
 export interface PollerProcess {
   poller: Poller;

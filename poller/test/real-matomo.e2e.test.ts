@@ -20,7 +20,7 @@ import {
   type TrackingHit,
 } from '@matomo-live/test-support/real-matomo';
 import { singleNode } from '@matomo-live/test-support/redis-ha';
-import { createRedisPoller, type RedisPoller } from '../src/redis-poller';
+import { createRedisPoller, type RedisPoller } from '../src/redis-wiring';
 import { waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 // Real Matomo, real time: a test waits up to a minute for Matomo or the poller (beforeAll has its own, longer limit).

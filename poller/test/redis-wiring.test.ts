@@ -6,7 +6,7 @@ import { redisNames } from '@matomo-live/shared';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { singleNode } from '@matomo-live/test-support/redis-ha';
 import { silentLogger } from '@matomo-live/test-support/logger';
-import { createRedisPoller, type RedisPoller } from '../src/redis-poller';
+import { createRedisPoller, type RedisPoller } from '../src/redis-wiring';
 import { SIM_TOKEN, testConfig, waitFor, watchRedis, type RedisWatch } from './support/harness';
 
 let sim: MatomoSim;
