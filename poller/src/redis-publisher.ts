@@ -1,6 +1,5 @@
 import {
   redisNames,
-  type EventsWrite,
   type PublishOutcome,
   type PublishRequest,
   type RedisClient,
@@ -8,6 +7,7 @@ import {
   type StoredCursor,
   type StoredState,
 } from '@matomo-live/shared';
+import { PUBLISH_KEYS, publishScriptArgs } from './publish-script-args';
 
 /**
  * The whole publish, atomically in Redis: lease fencing, digest comparison,
@@ -33,10 +33,7 @@ import {
  * change together or not at all, so a standby that takes over continues from
  * exactly the cursor that produced the last stored event.
  *
- * KEYS: snapshot key, state hash, lease key, events stream, cursor hash.
- * ARGV: digest, seq, bytes, lease owner ("" = no fencing), snapshot channel, PUBLISH|SPUBLISH, known seq,
- *       events channel, expected cursor version ("" = no events part), cursor after, cursor offset, retention ms,
- *       max length, site id, n entries, n remembered, n forgotten, then n × (kind, data), n × (idVisit, value), n × idVisit.
+ * KEYS and ARGV: named and ordered in publish-script-args.ts (PUBLISH_KEYS, PUBLISH_ARGV, publishScriptArgs).
  * Returns {outcome, stored or published seq, receivers ("0" when none), cursor version ("" without events), event ids…}.
  */
 const PUBLISH_LUA = `
@@ -126,7 +123,7 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
     private readonly publishCommand: 'PUBLISH' | 'SPUBLISH' = 'PUBLISH',
   ) {
     const commands = redis as unknown as Record<string, PublishCommand | undefined>;
-    if (!commands.matomoLivePublish) redis.defineCommand('matomoLivePublish', { numberOfKeys: 5, lua: PUBLISH_LUA });
+    if (!commands.matomoLivePublish) redis.defineCommand('matomoLivePublish', { numberOfKeys: PUBLISH_KEYS.length, lua: PUBLISH_LUA });
     this.publishScript = (redis as unknown as Record<string, PublishCommand>).matomoLivePublish!.bind(redis);
   }
 
@@ -152,23 +149,18 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
   }
 
   async publish(siteId: number, { digest, seq, bytes, leaseOwner, knownSeq = 0, events }: PublishRequest): Promise<PublishOutcome> {
-    const names = redisNames(this.prefix, siteId);
-    const [kind = '', storedSeq = '0', receivers = '0', version = '', ...ids] = await this.publishScript(
-      names.snapshotKey,
-      names.stateKey,
-      names.leaseKey,
-      names.eventsKey,
-      names.cursorKey,
+    const { keys, argv } = publishScriptArgs({
+      names: redisNames(this.prefix, siteId),
+      siteId,
       digest,
-      String(seq),
+      seq,
       bytes,
-      leaseOwner ?? '',
-      names.snapshotChannel,
-      this.publishCommand,
-      String(knownSeq),
-      names.eventsChannel,
-      ...eventArguments(siteId, events),
-    );
+      leaseOwner,
+      publishCommand: this.publishCommand,
+      knownSeq,
+      events,
+    });
+    const [kind = '', storedSeq = '0', receivers = '0', version = '', ...ids] = await this.publishScript(...keys, ...argv);
     const eventsOutcome = version === '' ? undefined : { ids, cursorVersion: Number(version) };
     switch (kind) {
       case 'published':
@@ -185,24 +177,4 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
         throw new Error(`unexpected answer from the publish script: ${kind}`);
     }
   }
-}
-
-/** ARGV 9… of the script: the events part, or an empty expected version (no events). */
-function eventArguments(siteId: number, events: EventsWrite | undefined): string[] {
-  if (!events) return ['', '0', '0', '0', '0', String(siteId), '0', '0', '0'];
-  const { entries, cursor } = events;
-  return [
-    String(cursor.expectedVersion),
-    String(cursor.after),
-    String(cursor.offset),
-    String(events.retentionMs),
-    String(events.maxLen),
-    String(siteId),
-    String(entries.length),
-    String(cursor.set.length),
-    String(cursor.forget.length),
-    ...entries.flatMap((entry) => [entry.kind, entry.data]),
-    ...cursor.set.flatMap(([id, value]) => [String(id), value]),
-    ...cursor.forget.map(String),
-  ];
 }
