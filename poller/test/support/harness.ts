@@ -77,7 +77,7 @@ export function expectAuthBlocked(
       : { healthy: false, authBlocked: true, authBlockedReason: reason, lastError: { kind: 'auth' } },
   );
   expect(clock.pendingDelays()).toEqual([300_000]);
-  const loud = reason === 'ip-blocked' ? 'MATOMO BLOCKS THIS IP' : 'MATOMO REFUSES THE TOKEN';
+  const loud = reason === 'ip-blocked' ? 'Matomo blocks this IP' : 'Matomo refuses the token';
   expect(lines().some((l) => l.level === 50 && String(l.msg).startsWith(loud))).toBe(true);
 }
 
