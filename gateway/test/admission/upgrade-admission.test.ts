@@ -1,4 +1,4 @@
-import { AcceptPacer, fullGatewayHintMs, refusalBeforeUpgrade } from '../src/admission';
+import { AcceptPacer, fullGatewayHintMs, refusalBeforeUpgrade } from '../../src/admission/upgrade-admission';
 
 describe('refusalBeforeUpgrade', () => {
   it('refuses while draining, before the feed was ever ready, and while shedding; accepts otherwise', () => {

@@ -1,11 +1,11 @@
 import { CloseCode, type EventsRequest } from '@matomo-live/protocol';
 import type { EventSource, GatewayConfig, Logger } from '@matomo-live/shared';
-import type { ClientSession } from './client-session';
+import type { ClientSession } from '../sessions/client-session';
 import { EventHub } from './event-hub';
 import { EventLane } from './event-lane';
-import { EventMetrics } from './event-metrics';
-import type { GatewayMetrics } from './gateway-metrics';
-import type { BroadcastWriter } from './shared-frames';
+import { EventMetrics } from '../metrics/event-metrics';
+import type { GatewayMetrics } from '../metrics/gateway-metrics';
+import type { BroadcastWriter } from '../sessions/broadcast-writer';
 
 export interface EventClientsOptions {
   config: GatewayConfig;

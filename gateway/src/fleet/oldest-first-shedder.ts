@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ClientSession } from './client-session';
+import type { ClientSession } from '../sessions/client-session';
 
 /**
  * Picks the clients a rebalance moves: the oldest open connections (a Set

@@ -1,7 +1,7 @@
 import { compareStreamIds, type EventsRequest, type EventsResetReason } from '@matomo-live/protocol';
 import { resubscribeRetryDelay, type EventSource, type Logger } from '@matomo-live/shared';
 import type { EventLane } from './event-lane';
-import type { EventMetrics } from './event-metrics';
+import type { EventMetrics } from '../metrics/event-metrics';
 import { SiteEvents } from './site-events';
 
 export interface EventHubOptions {

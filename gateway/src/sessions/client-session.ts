@@ -1,9 +1,9 @@
 import WebSocket from 'ws';
 import { CLOSE_CODE_RULES, CloseCode, PONG_MESSAGE } from '@matomo-live/protocol';
-import type { GatewayMetrics } from './gateway-metrics';
-import type { TokenBucket } from './rate-limits';
-import type { BroadcastWriter, MessageSender } from './shared-frames';
-import type { HubMembership, HubSubscriber, OutgoingMessage } from './snapshot-hub';
+import type { GatewayMetrics } from '../metrics/gateway-metrics';
+import type { TokenBucket } from '../admission/rate-limits';
+import type { BroadcastWriter, MessageSender } from './broadcast-writer';
+import type { HubMembership, HubSubscriber, OutgoingMessage } from '../snapshots/snapshot-hub';
 
 const PONG = Buffer.from(PONG_MESSAGE);
 

@@ -1,4 +1,4 @@
-import { InMemoryEventStreams, type EventsWrite, type StoredCursor } from './event-bus';
+import { InMemoryEventStreams, type EventsWrite, type StoredCursor } from './event-contracts';
 
 /**
  * The transport between poller and gateways, as the two sides see it. Redis

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
-import { checkFastPath, createBroadcastWriter, type BroadcastWriter } from '../src/shared-frames';
+import { checkFastPath, createBroadcastWriter, type BroadcastWriter } from '../../src/sessions/broadcast-writer';
 
 /** A real ws server and `clients` real ws clients connected to it over loopback. */
 async function connect(clients: number, serverOptions: ServerOptions = {}, clientOptions: WebSocket.ClientOptions = {}) {

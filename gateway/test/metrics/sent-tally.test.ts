@@ -1,5 +1,5 @@
 import { Counter, Registry } from 'prom-client';
-import { SentTally } from '../src/sent-tally';
+import { SentTally } from '../../src/metrics/sent-tally';
 
 describe('SentTally', () => {
   it('adds to a counter, at each scrape, only what was written since the previous one', async () => {

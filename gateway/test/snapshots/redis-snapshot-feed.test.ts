@@ -6,7 +6,7 @@ import { startGateway, type RunningGateway } from '@matomo-live/test-support/gat
 import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
 import { describeWithRedisHa, singleNode, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import { waitFor } from '@matomo-live/test-support/wait-for';
-import { content, TestClient, TestPublisher, testConfig, TOKEN } from './support/harness';
+import { content, TestClient, TestPublisher, testConfig, TOKEN } from '../support/harness';
 
 const describeHa = describeWithRedisHa('the Redis Cluster tests of the feed');
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
-import type { FramedMessage, MessageSender } from './shared-frames';
+import type { FramedMessage, MessageSender } from '../sessions/broadcast-writer';
 
 export interface EventLaneOptions {
   ws: WebSocket;

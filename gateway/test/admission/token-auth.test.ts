@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { CloseCode } from '@matomo-live/protocol';
-import { grantAllows, TokenAuth } from '../src/token-auth';
+import { grantAllows, TokenAuth } from '../../src/admission/token-auth';
 
 const secret = 'token-auth-test-secret-32-bytes-long!';
 const jwt = { secret, publicKeyPem: undefined, jwks: undefined, issuer: 'matomo-live', audience: undefined, sitesClaim: 'sites' };

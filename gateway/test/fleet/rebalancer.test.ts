@@ -1,5 +1,5 @@
-import type { FleetMember } from '../src/fleet-registry';
-import { decideRebalance, InFlightWindow, type RebalancePolicy } from '../src/rebalancer';
+import type { FleetMember } from '../../src/fleet/fleet-registry';
+import { decideRebalance, InFlightWindow, type RebalancePolicy } from '../../src/fleet/rebalancer';
 
 const policy: RebalancePolicy = { margin: 0.1, ratePerSecond: 0.03, intervalMs: 1000 };
 const member = (id: string, connections: number, extra: Partial<FleetMember> = {}): FleetMember => ({

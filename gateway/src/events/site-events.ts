@@ -1,6 +1,6 @@
 import { compareStreamIds, type EventsResetReason } from '@matomo-live/protocol';
 import type { EventSource, Logger, StoredEvent } from '@matomo-live/shared';
-import type { FramedMessage } from './shared-frames';
+import type { FramedMessage } from '../sessions/broadcast-writer';
 
 /** Something that takes a site's live events (a client's EventLane). */
 export interface EventSubscriber {

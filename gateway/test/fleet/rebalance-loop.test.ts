@@ -1,8 +1,8 @@
 import { systemClock } from '@matomo-live/protocol';
 import { capturedLogger } from '@matomo-live/test-support/logger';
-import type { FleetMember, FleetRegistry } from '../src/fleet-registry';
-import { GatewayMetrics } from '../src/gateway-metrics';
-import { RebalanceLoop } from '../src/rebalance-loop';
+import type { FleetMember, FleetRegistry } from '../../src/fleet/fleet-registry';
+import { GatewayMetrics } from '../../src/metrics/gateway-metrics';
+import { RebalanceLoop } from '../../src/fleet/rebalance-loop';
 
 /** A registry in memory: the other gateways' entries are whatever the test says; Redis can be made to fail. */
 class FakeRegistry implements FleetRegistry {

@@ -1,4 +1,4 @@
-import { KeyedCounter, TokenBucket, WindowCounter } from '../src/rate-limits';
+import { KeyedCounter, TokenBucket, WindowCounter } from '../../src/admission/rate-limits';
 
 describe('rate limits', () => {
   it('WindowCounter allows `limit` per key per window', () => {

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GatewayConfig, Logger } from '@matomo-live/shared';
-import { bearerToken, isWebSocketPath, pathOf } from './connect-request';
-import type { GatewayMetrics } from './gateway-metrics';
-import type { SnapshotHub } from './snapshot-hub';
+import { bearerToken, isWebSocketPath, pathOf } from '../admission/connect-request';
+import type { GatewayMetrics } from '../metrics/gateway-metrics';
+import type { SnapshotHub } from '../snapshots/snapshot-hub';
 import { plain, serveStatic } from './static-files';
-import { grantAllows, type TokenAuth } from './token-auth';
+import { grantAllows, type TokenAuth } from '../admission/token-auth';
 
 export interface HttpRoutesOptions {
   config: GatewayConfig;

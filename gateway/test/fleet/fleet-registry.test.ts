@@ -7,7 +7,7 @@ import { redisScope, uniquePrefix, type RedisScope } from '@matomo-live/test-sup
 import { describeWithRedisHa, startCluster, stopAllRedisProcesses, type TestCluster } from '@matomo-live/test-support/redis-ha';
 import { TestClient } from '@matomo-live/test-support/ws-client';
 import WebSocket from 'ws';
-import { fleetKey, parseFleetEntries, RedisFleetRegistry } from '../src/fleet-registry';
+import { fleetKey, parseFleetEntries, RedisFleetRegistry } from '../../src/fleet/fleet-registry';
 
 /** The HTTP status of a WebSocket upgrade: 101, or the refusal's. */
 function upgradeStatus(url: string): Promise<number> {

@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DASHBOARD_CSP, serveStatic } from '../src/static-files';
-import { httpGet } from './support/harness';
+import { DASHBOARD_CSP, serveStatic } from '../../src/http/static-files';
+import { httpGet } from '../support/harness';
 
 let server: Server;
 let port: number;

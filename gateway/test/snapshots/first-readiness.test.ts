@@ -1,7 +1,7 @@
 import { systemClock } from '@matomo-live/protocol';
 import { capturedLogger } from '@matomo-live/test-support/logger';
-import { FirstReadiness } from '../src/first-readiness';
-import type { SnapshotHub } from '../src/snapshot-hub';
+import { FirstReadiness } from '../../src/snapshots/first-readiness';
+import type { SnapshotHub } from '../../src/snapshots/snapshot-hub';
 
 function setup() {
   let now = 0;

@@ -10,7 +10,7 @@ import { contentDigest, encodeSnapshot, type NewEvent, type SnapshotFeed } from 
 import { eventsOf, nonEventsOf, resetsOf, untilVisits, visitsOf } from '@matomo-live/test-support/events';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { TestClient } from '@matomo-live/test-support/ws-client';
-import { content, TOKEN } from './support/harness';
+import { content, TOKEN } from '../support/harness';
 
 function visit(idVisit: number, actions = 1): EventVisit {
   return {

@@ -1,7 +1,7 @@
 import { encodeSnapshot } from '@matomo-live/shared';
-import { SnapshotHub, type OutgoingMessage } from '../src/snapshot-hub';
+import { SnapshotHub, type OutgoingMessage } from '../../src/snapshots/snapshot-hub';
 import { silentLogger } from '@matomo-live/test-support/logger';
-import { content } from './support/harness';
+import { content } from '../support/harness';
 
 const snap = (seq: number, visits = seq, site = 1) => encodeSnapshot(content(site, visits), seq, new Date(0));
 

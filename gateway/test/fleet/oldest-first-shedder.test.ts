@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import type { ClientSession } from '../src/client-session';
-import { OldestFirstShedder } from '../src/oldest-first-shedder';
+import type { ClientSession } from '../../src/sessions/client-session';
+import { OldestFirstShedder } from '../../src/fleet/oldest-first-shedder';
 
 const session = (name: string, readyState: number = WebSocket.OPEN) => ({ name, ws: { readyState } }) as unknown as ClientSession;
 

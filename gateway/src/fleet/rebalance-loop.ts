@@ -1,7 +1,7 @@
 import type { IntervalClock } from '@matomo-live/protocol';
 import type { Logger } from '@matomo-live/shared';
 import type { FleetRegistry } from './fleet-registry';
-import type { GatewayMetrics } from './gateway-metrics';
+import type { GatewayMetrics } from '../metrics/gateway-metrics';
 import { decideRebalance, InFlightWindow, type RebalancePolicy } from './rebalancer';
 
 export interface RebalanceLoopOptions {
