@@ -3,7 +3,7 @@
  * poller appends events with its snapshot publish (one atomic step, see
  * SnapshotPublisher.publish and PublishRequest.events); gateways read them
  * through an EventSource. Redis implements both (a per-site stream and a
- * channel: poller/src/redis-publisher.ts, gateway/src/redis-event-source.ts);
+ * channel: poller/src/redis-publisher.ts, gateway/src/events/redis-event-source.ts);
  * InMemoryEventStreams does in one process (the single-process mode).
  *
  * Every entry names the entry before it (`prev`): a reader that saw id X and

@@ -3,7 +3,7 @@ import { InMemoryEventStreams, type EventsWrite, type StoredCursor } from './eve
 /**
  * The transport between poller and gateways, as the two sides see it. Redis
  * implements it in production (poller/src/redis-publisher.ts,
- * gateway/src/redis-feed.ts); InMemorySnapshotBus implements both sides in one
+ * gateway/src/snapshots/redis-snapshot-feed.ts); InMemorySnapshotBus implements both sides in one
  * process for the single-process mode and for unit tests of code above it.
  */
 

@@ -13,7 +13,7 @@ import type { Logger } from '@matomo-live/shared';
  * frames never interleave). checkFastPath() verifies them once at start-up;
  * without them (a ws release that renamed them) or with BROADCAST_FAST_PATH=false
  * every write goes through `ws.send`, slower but always correct.
- * gateway/test/shared-frames.test.ts fails when the ws in the lockfile no
+ * gateway/test/sessions/broadcast-writer.test.ts fails when the ws in the lockfile no
  * longer has what this uses.
  */
 

@@ -27,7 +27,7 @@ export interface ClientSessionOptions {
   /** Unsent bytes (socket buffer + skipped snapshots) before close 4005. */
   sendBufferLimit: number;
   metrics: GatewayMetrics;
-  /** How messages reach this connection's socket (shared-frames.ts). */
+  /** How messages reach this connection's socket (broadcast-writer.ts). */
   writer: BroadcastWriter;
   messageBucket: TokenBucket;
   now: () => number;

@@ -15,7 +15,7 @@ export interface FirstReadinessOptions {
 /**
  * Whether the gateway has anything to serve yet: its feed was subscribed at
  * least once, or it holds a snapshot. Before that, upgrades are refused
- * (admission.ts): a gateway that never reached Redis would accept clients and
+ * (admission/upgrade-admission.ts): a gateway that never reached Redis would accept clients and
  * send them nothing. Once reached it stays so — a later Redis outage keeps
  * the last snapshot, which new clients still get. watch() logs the first
  * readiness and, at error level, a gateway still without one after `alertAfterMs`.

@@ -25,7 +25,7 @@ function upgradeStatus(url: string): Promise<number> {
   });
 }
 
-const describeCluster = describeWithRedisHa('the Redis Cluster case of gateway/test/fleet-registry.test.ts');
+const describeCluster = describeWithRedisHa('the Redis Cluster case of gateway/test/fleet/fleet-registry.test.ts');
 
 /** The registry's behaviour on any connection: entries, freshness by Redis's clock, pruning, leaving. */
 async function exerciseRegistry(redis: RedisClient, prefix: string): Promise<void> {
