@@ -2,8 +2,8 @@
  * Visit events in a gateway, through real WebSocket clients: the gateway with
  * the single-process mode's in-memory bus (its EventSource follows the Redis
  * stream's rules: ids, prev, retention), events appended the way the poller's
- * publish does. Redis itself: standalone/test/visit-events.test.ts and
- * redis-event-source.test.ts.
+ * publish does. Over Redis: standalone/test/visit-events.test.ts (the whole
+ * path) and gateway/test/events/redis-event-source.test.ts (the source).
  */
 import { compareStreamIds, type EventMessage, type EventVisit } from '@matomo-live/protocol';
 import { contentDigest, encodeSnapshot, type NewEvent, type SnapshotFeed } from '@matomo-live/shared';
