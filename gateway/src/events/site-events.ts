@@ -1,6 +1,7 @@
 import { compareStreamIds, type EventsResetReason } from '@matomo-live/protocol';
 import type { EventSource, Logger, StoredEvent } from '@matomo-live/shared';
 import type { FramedMessage } from '../sessions/broadcast-writer';
+import { LOG_DOCS } from '../log-docs';
 
 /** Something that takes a site's live events (a client's EventLane). */
 export interface EventSubscriber {
@@ -213,8 +214,8 @@ export class SiteEvents {
   /** The stream does not continue from our head: live clients start again where it does. */
   private discontinuity(from: string): void {
     this.logger.warn(
-      { site: this.siteId, head: this.head, streamContinuesFrom: from },
-      'visit events lost in Redis (stream trimmed past this gateway, or a failover): live clients get events_reset',
+      { site: this.siteId, head: this.head, streamContinuesFrom: from, docs: LOG_DOCS.visitEvents },
+      'visit events lost in Redis: live clients get events_reset',
     );
     this.onGap();
     this.head = from;

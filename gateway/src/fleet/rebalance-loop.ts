@@ -3,6 +3,7 @@ import type { Logger } from '@matomo-live/shared';
 import type { FleetRegistry } from './fleet-registry';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
 import { decideRebalance, InFlightWindow, type RebalancePolicy } from './rebalancer';
+import { LOG_DOCS } from '../log-docs';
 
 export interface RebalanceLoopOptions {
   registry: FleetRegistry;
@@ -85,7 +86,7 @@ export class RebalanceLoop {
     try {
       members = await registry.report(self);
     } catch (error) {
-      if (!this.failing) logger.warn({ err: error }, 'cannot share connection counts through Redis; rebalancing paused');
+      if (!this.failing) logger.warn({ err: error, docs: LOG_DOCS.fleetDynamics }, 'cannot share connection counts; rebalancing paused');
       this.failing = true;
       this.wasShedding = false;
       this.refuseAbove = Number.POSITIVE_INFINITY;

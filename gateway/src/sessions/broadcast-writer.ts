@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { Logger } from '@matomo-live/shared';
+import { LOG_DOCS } from '../log-docs';
 
 /**
  * The broadcast fast path, and the only module that knows ws internals.
@@ -112,11 +113,11 @@ export interface BroadcastWriterOptions {
 /** The broadcast writer of one gateway; logs at start-up which way it writes when that is not the fast one. */
 export function createBroadcastWriter({ enabled = true, logger, check = checkFastPath() }: BroadcastWriterOptions): BroadcastWriter {
   const path: BroadcastPath = enabled && check.available ? 'shared-frame' : 'ws-send';
-  if (!enabled) logger.info({ broadcast: path }, 'broadcast fast path off (BROADCAST_FAST_PATH=false): every write goes through ws.send');
+  if (!enabled) logger.info({ broadcast: path, docs: LOG_DOCS.broadcastFastPath }, 'broadcast fast path off: writing through ws.send');
   else if (!check.available)
     logger.warn(
-      { broadcast: path, problems: check.problems },
-      'ws internals changed: broadcasting through ws.send (slower); see docs/OPERATIONS.md',
+      { broadcast: path, problems: check.problems, docs: LOG_DOCS.broadcastFastPath },
+      'ws internals changed: writing through ws.send',
     );
   const frame = (WebSocket as WsModule).Sender?.frame;
   const writes = { sharedFrame: 0, wsSend: 0 };

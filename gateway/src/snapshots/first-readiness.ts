@@ -1,6 +1,7 @@
 import type { IntervalClock } from '@matomo-live/protocol';
 import type { Logger, SnapshotFeed } from '@matomo-live/shared';
 import type { SnapshotHub } from './snapshot-hub';
+import { LOG_DOCS } from '../log-docs';
 
 export interface FirstReadinessOptions {
   feed: SnapshotFeed;
@@ -44,8 +45,8 @@ export class FirstReadiness {
       if (!alerted && clock.now() - startedAt >= alertAfterMs) {
         alerted = true;
         logger.error(
-          { waitedMs: clock.now() - startedAt },
-          'no snapshot feed yet: Redis not reached or not subscribed. WebSocket upgrades are refused with 503 until it is (NGINX tries another replica)',
+          { waitedMs: clock.now() - startedAt, docs: LOG_DOCS.redisFaults },
+          'no snapshot feed yet: refusing WebSocket upgrades with 503',
         );
       }
     }, 1000);

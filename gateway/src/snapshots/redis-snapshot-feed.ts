@@ -9,6 +9,7 @@ import {
   type RedisClient,
   type SnapshotFeed,
 } from '@matomo-live/shared';
+import { LOG_DOCS } from '../log-docs';
 
 export interface RedisSnapshotFeedOptions {
   /** The pub/sub side (SUBSCRIBE, or SSUBSCRIBE in Cluster mode). Owned by the caller. */
@@ -260,7 +261,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     const delivered = site.lastSeq;
     if (!this.deliverIfNewer(siteId, bytes)) return;
     this.counters.gapsHealed[siteId] = (this.counters.gapsHealed[siteId] ?? 0) + 1;
-    this.logger.warn({ site: siteId, delivered, stored }, 'a published snapshot never arrived on the channel; re-read it from Redis');
+    this.logger.warn({ site: siteId, delivered, stored, docs: LOG_DOCS.noSilentGaps }, 'a published snapshot never arrived; re-read it');
     if (++site.healsWithoutMessage < 2) return;
     site.healsWithoutMessage = 0;
     this.counters.resubscribes++;

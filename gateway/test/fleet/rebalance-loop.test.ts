@@ -76,7 +76,7 @@ describe('RebalanceLoop', () => {
     await rebalancer.tick();
     expect(shedCalls).toEqual([]);
     expect(log.lines().map((l) => [l.level, l.msg])).toEqual([
-      [40, 'cannot share connection counts through Redis; rebalancing paused'],
+      [40, 'cannot share connection counts; rebalancing paused'],
       [30, 'connection counts shared again; rebalancing resumed'],
     ]);
     await rebalancer.stop();
