@@ -43,6 +43,9 @@ describe('createRedisClients (the gateway’s two Redis connections)', () => {
     await clients.subscriber.subscribe(`${scope.prefix}c`);
     await clients.command.ping();
     await clients.close();
-    await waitFor(async () => !((await scope.command.client('LIST')) as string).includes(`name=${name}`), 'both connections gone from CLIENT LIST');
+    await waitFor(
+      async () => !((await scope.command.client('LIST')) as string).includes(`name=${name}`),
+      'both connections gone from CLIENT LIST',
+    );
   });
 });

@@ -9,7 +9,14 @@ function anchorsOf(markdown: string): Set<string> {
   const anchors = new Set<string>();
   for (const line of markdown.split('\n')) {
     const heading = /^#{1,6}\s+(.*)$/.exec(line);
-    if (heading) anchors.add(heading[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\s-]/gu, '').replace(/\s/g, '-'));
+    if (heading)
+      anchors.add(
+        heading[1]!
+          .trim()
+          .toLowerCase()
+          .replace(/[^\p{L}\p{N}\s-]/gu, '')
+          .replace(/\s/g, '-'),
+      );
   }
   return anchors;
 }
@@ -22,6 +29,8 @@ describe('LOG_DOCS', () => {
   });
 
   it('knows a missing anchor when it sees one', () => {
-    expect(anchorsOf('# Redis faults\n## Fleet dynamics: scale-out, kills\n')).toEqual(new Set(['redis-faults', 'fleet-dynamics-scale-out-kills']));
+    expect(anchorsOf('# Redis faults\n## Fleet dynamics: scale-out, kills\n')).toEqual(
+      new Set(['redis-faults', 'fleet-dynamics-scale-out-kills']),
+    );
   });
 });

@@ -54,7 +54,21 @@ describe('InMemoryEventStreams (the in-process EventSource)', () => {
     const streams = new InMemoryEventStreams();
     expect(streams.readCursor(4)).toBeNull();
     expect(streams.cursorVersion(4)).toBe(0);
-    streams.append(4, write(0, [], { cursor: { expectedVersion: 0, after: 10, offset: 2, set: [[7, '1:10'], [8, '2:10']], forget: [] } }));
+    streams.append(
+      4,
+      write(0, [], {
+        cursor: {
+          expectedVersion: 0,
+          after: 10,
+          offset: 2,
+          set: [
+            [7, '1:10'],
+            [8, '2:10'],
+          ],
+          forget: [],
+        },
+      }),
+    );
     streams.append(4, write(1, [], { cursor: { expectedVersion: 1, after: 11, offset: 0, set: [[8, '3:11']], forget: [7] } }));
     expect(streams.readCursor(4)).toEqual({ after: 11, offset: 0, version: 2, seen: [[8, '3:11']] });
     expect(streams.cursorVersion(4)).toBe(2);

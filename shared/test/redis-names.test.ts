@@ -22,7 +22,13 @@ describe('redis names', () => {
     expect(siteIdOfChannel('p:', names.eventsChannel)).toBeUndefined();
     expect(siteIdOfEventsChannel('p:', names.snapshotChannel)).toBeUndefined();
     expect(siteIdOfChannel('other:', names.snapshotChannel)).toBeUndefined();
-    for (const bad of ['{p:site:0}:snapshot', '{p:site:-1}:snapshot', '{p:site:1x}:snapshot', '{p:site:}:snapshot', '{p:site:99999999999999999999}:snapshot']) {
+    for (const bad of [
+      '{p:site:0}:snapshot',
+      '{p:site:-1}:snapshot',
+      '{p:site:1x}:snapshot',
+      '{p:site:}:snapshot',
+      '{p:site:99999999999999999999}:snapshot',
+    ]) {
       expect(siteIdOfChannel('p:', bad)).toBeUndefined();
     }
   });

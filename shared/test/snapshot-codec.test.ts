@@ -9,7 +9,11 @@ const content: SnapshotContent = {
 
 describe('snapshot codec', () => {
   it('digests content independently of key order, and differently when a value changes', () => {
-    const reordered = { site: 1, summary: { day_before: 1, yesterday: 2, today: 3 }, visits_live: [{ city: 'Lyon', idVisit: 1 }] } as unknown as SnapshotContent;
+    const reordered = {
+      site: 1,
+      summary: { day_before: 1, yesterday: 2, today: 3 },
+      visits_live: [{ city: 'Lyon', idVisit: 1 }],
+    } as unknown as SnapshotContent;
     expect(contentDigest(reordered)).toBe(contentDigest(content));
     expect(contentDigest(content)).toMatch(/^[0-9a-f]{64}$/);
     const changed = { ...content, summary: { today: 4, yesterday: 2, day_before: 1 } } as unknown as SnapshotContent;
@@ -36,7 +40,9 @@ describe('snapshot codec', () => {
   });
 
   it('falls back to a full parse for bytes written by another encoder, and gives undefined for garbage', () => {
-    const foreign = Buffer.from(JSON.stringify({ seq: 9, updated_at: new Date().toISOString(), ...content }).replace('"seq":9', '"seq" : 9'));
+    const foreign = Buffer.from(
+      JSON.stringify({ seq: 9, updated_at: new Date().toISOString(), ...content }).replace('"seq":9', '"seq" : 9'),
+    );
     expect(snapshotSeq(foreign)).toBe(9);
     expect(snapshotSeq(Buffer.from('not json'))).toBeUndefined();
   });

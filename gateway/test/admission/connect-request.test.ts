@@ -1,4 +1,10 @@
-import { ClientAddressResolver, isWebSocketPath, originAllowed, parseConnectRequest, selectProtocol } from '../../src/admission/connect-request';
+import {
+  ClientAddressResolver,
+  isWebSocketPath,
+  originAllowed,
+  parseConnectRequest,
+  selectProtocol,
+} from '../../src/admission/connect-request';
 
 describe('parseConnectRequest', () => {
   it('prefers Authorization, then the token subprotocol, then ?token=', () => {

@@ -32,15 +32,19 @@ describe('createEventClients (a lane per client that asked for visit events)', (
   async function start(env: Record<string, string> = {}): Promise<ClientSession> {
     const config = gatewayConfigFrom({ VALID_TOKENS: TOKEN, MATOMO_SITE_ID: '1', ...env });
     eventClients = createEventClients({ config, source: streams, writer, metrics, logger: silentLogger });
-    return new ClientSession(pair.serverSide, { ip: '127.0.0.1', tokenKey: 'k', tokenId: 'id', siteId: 1 }, {
-      sendBufferLimit: config.sendBufferLimitBytes,
-      metrics,
-      writer,
-      messageBucket: new TokenBucket(10, 10),
-      now: Date.now,
-      onClosed: () => undefined,
-      onSlow: () => undefined,
-    });
+    return new ClientSession(
+      pair.serverSide,
+      { ip: '127.0.0.1', tokenKey: 'k', tokenId: 'id', siteId: 1 },
+      {
+        sendBufferLimit: config.sendBufferLimitBytes,
+        metrics,
+        writer,
+        messageBucket: new TokenBucket(10, 10),
+        now: Date.now,
+        onClosed: () => undefined,
+        onSlow: () => undefined,
+      },
+    );
   }
 
   beforeEach(async () => {
@@ -60,7 +64,9 @@ describe('createEventClients (a lane per client that asked for visit events)', (
     const session = await start();
     eventClients.accept(session, { stream: 'visits', rewind: 2 });
     const visitIds = () =>
-      pair.received.map((t) => JSON.parse(t) as { type: string; visit?: { idVisit: number } }).flatMap((m) => (m.type === 'visit' ? [m.visit!.idVisit] : []));
+      pair.received
+        .map((t) => JSON.parse(t) as { type: string; visit?: { idVisit: number } })
+        .flatMap((m) => (m.type === 'visit' ? [m.visit!.idVisit] : []));
     await waitFor(() => visitIds().length === 2, 'the replayed events');
     streams.append(1, visits([4]));
     await waitFor(() => visitIds().length === 3, 'the live event');

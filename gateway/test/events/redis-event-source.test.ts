@@ -62,7 +62,10 @@ describe('RedisEventSource', () => {
     await source.subscribe(3, (events) => batches.push(events));
     await scope.command.publish(channel, 'not json');
     await scope.command.publish(channel, JSON.stringify({ site: 3, events: [{ id: '1-0', prev: '0-0', kind: 'nope', data: {} }] }));
-    await scope.command.publish(channel, JSON.stringify({ site: 3, events: [{ id: '1-1', prev: '0-0', kind: 'visit', data: { idVisit: 9 } }] }));
+    await scope.command.publish(
+      channel,
+      JSON.stringify({ site: 3, events: [{ id: '1-1', prev: '0-0', kind: 'visit', data: { idVisit: 9 } }] }),
+    );
     await waitFor(() => batches.length > 0, 'the well-formed events message');
     expect(batches).toEqual([[{ id: '1-1', prev: '0-0', kind: 'visit', data: '{"idVisit":9}' }]]);
     expect(log.text()).toContain('ignoring an events message that is not JSON');

@@ -46,16 +46,20 @@ describe('ClientSession', () => {
   });
 
   function session(options: Partial<ClientSessionOptions> = {}): ClientSession {
-    return new ClientSession(pair.serverSide, { ip: '127.0.0.1', tokenKey: 'k', tokenId: 'id', siteId: 1 }, {
-      sendBufferLimit: 1 << 20,
-      metrics,
-      writer: realWriter,
-      messageBucket: new TokenBucket(100, 100),
-      now: Date.now,
-      onClosed: () => events.push('closed'),
-      onSlow: () => events.push('slow'),
-      ...options,
-    });
+    return new ClientSession(
+      pair.serverSide,
+      { ip: '127.0.0.1', tokenKey: 'k', tokenId: 'id', siteId: 1 },
+      {
+        sendBufferLimit: 1 << 20,
+        metrics,
+        writer: realWriter,
+        messageBucket: new TokenBucket(100, 100),
+        now: Date.now,
+        onClosed: () => events.push('closed'),
+        onSlow: () => events.push('slow'),
+        ...options,
+      },
+    );
   }
 
   async function closeCode(): Promise<number> {
