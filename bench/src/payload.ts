@@ -1,5 +1,5 @@
 /**
- * The benchmark's message: a realistic snapshot (shared/src/snapshot.ts format)
+ * The benchmark's message: a realistic snapshot (shared/src/snapshot-codec.ts format)
  * padded to a fixed size, carrying the publisher's send time so any receiver
  * can compute publish→receive latency without parsing the JSON.
  */

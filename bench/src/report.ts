@@ -470,7 +470,7 @@ ${run.fanout
 
 ### The broadcast fast path on and off
 
-The gateway frames each broadcast once and writes that one frame to every socket (\`gateway/src/shared-frames.ts\`, which checks the ws internals it needs at start-up). \`BROADCAST_FAST_PATH=false\` (or a ws release without those internals) sends through \`ws.send\` per client instead: same bytes on the wire, more CPU.
+The gateway frames each broadcast once and writes that one frame to every socket (\`gateway/src/sessions/broadcast-writer.ts\`, which checks the ws internals it needs at start-up). \`BROADCAST_FAST_PATH=false\` (or a ws release without those internals) sends through \`ws.send\` per client instead: same bytes on the wire, more CPU.
 
 ${fastPathTable(run.fanout)}
 `;

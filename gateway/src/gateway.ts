@@ -4,8 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer, type ServerOptions } from 'ws';
 import { CloseCode, encodeReconnectHint, jitteredDelay, systemClock, type IntervalClock, type ReconnectCause } from '@matomo-live/protocol';
 import { tokenFingerprint, type EventSource, type GatewayConfig, type Logger, type SnapshotFeed } from '@matomo-live/shared';
-import { AcceptPacer, fullGatewayHintMs, refusalBeforeUpgrade } from './admission';
-import { ClientSession, closeWithCode, reasonWithDetail } from './client-session';
+import { AcceptPacer, fullGatewayHintMs, refusalBeforeUpgrade } from './admission/upgrade-admission';
+import { ClientSession, closeWithCode, reasonWithDetail } from './sessions/client-session';
 import {
   ClientAddressResolver,
   isWebSocketPath,
@@ -13,19 +13,19 @@ import {
   parseConnectRequest,
   selectProtocol,
   type ConnectRequest,
-} from './connect-request';
-import { createEventClients, type EventClients } from './event-clients';
-import { FirstReadiness } from './first-readiness';
-import { GatewayMetrics } from './gateway-metrics';
-import { createHttpHandler } from './http-routes';
-import type { FleetRegistry } from './fleet-registry';
-import { OldestFirstShedder } from './oldest-first-shedder';
-import { KeyedCounter, TokenBucket, WindowCounter } from './rate-limits';
-import { RebalanceLoop } from './rebalance-loop';
-import { SnapshotHub } from './snapshot-hub';
-import { resolveDashboardDir } from './static-files';
-import { grantAllows, TokenAuth } from './token-auth';
-import { createBroadcastWriter, type BroadcastWriter } from './shared-frames';
+} from './admission/connect-request';
+import { createEventClients, type EventClients } from './events/event-clients';
+import { FirstReadiness } from './snapshots/first-readiness';
+import { GatewayMetrics } from './metrics/gateway-metrics';
+import { createHttpHandler } from './http/http-routes';
+import type { FleetRegistry } from './fleet/fleet-registry';
+import { OldestFirstShedder } from './fleet/oldest-first-shedder';
+import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limits';
+import { RebalanceLoop } from './fleet/rebalance-loop';
+import { SnapshotHub } from './snapshots/snapshot-hub';
+import { resolveDashboardDir } from './http/static-files';
+import { grantAllows, TokenAuth } from './admission/token-auth';
+import { createBroadcastWriter, type BroadcastWriter } from './sessions/broadcast-writer';
 
 export interface GatewayOptions {
   config: GatewayConfig;

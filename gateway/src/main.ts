@@ -1,10 +1,10 @@
 import { createLogger, describeRedis, exitOnSignals, gatewayShutdownDeadlineMs, loadGatewayConfig, loadOrExit } from '@matomo-live/shared';
-import { RedisFleetRegistry } from './fleet-registry';
+import { RedisFleetRegistry } from './fleet/fleet-registry';
 import { createGateway } from './gateway';
-import { GatewayMetrics } from './gateway-metrics';
-import { RedisEventSource } from './redis-event-source';
-import { RedisSnapshotFeed } from './redis-feed';
-import { createRedisClients } from './redis-clients';
+import { GatewayMetrics } from './metrics/gateway-metrics';
+import { RedisEventSource } from './events/redis-event-source';
+import { RedisSnapshotFeed } from './snapshots/redis-snapshot-feed';
+import { createRedisClients } from './gateway-redis';
 
 /** The split deployment's gateway: `node gateway/dist/main.js` (needs one Redis mode, no MATOMO_*). */
 async function main(): Promise<void> {

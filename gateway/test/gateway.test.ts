@@ -449,7 +449,11 @@ describe('a gateway that never reached Redis', () => {
       tick();
       tick();
       expect(log.lines().filter((l) => l.level === 50)).toEqual([
-        expect.objectContaining({ msg: expect.stringMatching(/^no snapshot feed yet: Redis not reached/), waitedMs: 10_000 }),
+        expect.objectContaining({
+          msg: expect.stringMatching(/^no snapshot feed yet/),
+          waitedMs: 10_000,
+          docs: 'docs/OPERATIONS.md#redis-faults',
+        }),
       ]);
       expect((await httpGet(port, '/metrics')).body).toMatch(/matomo_live_gateway_auth_failures_total\{reason="not-ready"\} 1/);
     } finally {

@@ -13,7 +13,7 @@
  * `subscribersReady` there, and why the gateway also checks the stored seq.
  */
 import { Cluster } from 'ioredis';
-import type { RedisClient } from './redis-clients';
+import type { RedisClient } from './redis-connection';
 
 export interface ChannelSubscriberOptions {
   /** Cluster: quiet time after the last `subscribersReady` before resync listeners run, ms. Default 100. */

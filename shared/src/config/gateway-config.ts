@@ -217,7 +217,7 @@ export interface GatewayConfig {
   sendBufferLimitBytes: number;
   /** Offer permessage-deflate. Default false. */
   perMessageDeflate: boolean;
-  /** Write each broadcast's one frame to every socket (gateway/src/shared-frames.ts). Default true. */
+  /** Write each broadcast's one frame to every socket (gateway/src/sessions/broadcast-writer.ts). Default true. */
   broadcastFastPath: boolean;
   /** Directory served at /dashboard/: a path, "auto" (resolve @matomo-live/client's dist/dashboard), or null (off). Default "auto". */
   dashboardDir: string | null;

@@ -1,0 +1,60 @@
+import {
+  ClientAddressResolver,
+  isWebSocketPath,
+  originAllowed,
+  parseConnectRequest,
+  selectProtocol,
+} from '../../src/admission/connect-request';
+
+describe('parseConnectRequest', () => {
+  it('prefers Authorization, then the token subprotocol, then ?token=', () => {
+    expect(parseConnectRequest('/?token=q', { authorization: 'Bearer h', 'sec-websocket-protocol': 'matomo-live.v1, token.p' }).token).toBe(
+      'h',
+    );
+    expect(parseConnectRequest('/?token=q', { 'sec-websocket-protocol': 'matomo-live.v1, token.p' }).token).toBe('p');
+    expect(parseConnectRequest('/ws?token=q', {}).token).toBe('q');
+    expect(parseConnectRequest('/', { authorization: 'Basic abc' }).token).toBeUndefined();
+  });
+
+  it('reads site= and fields=', () => {
+    expect(parseConnectRequest('/?site=3&fields=summary,seq', {})).toMatchObject({
+      siteId: 3,
+      fields: ['summary'],
+      fieldsError: undefined,
+    });
+    expect(parseConnectRequest('/?site=abc', {}).siteId).toBeNaN();
+    expect(parseConnectRequest('/?fields=visits_live,summary,counters,timezone', {}).fields).toBeUndefined();
+    expect(parseConnectRequest('/?fields=summary,password', {}).fieldsError).toBe('unknown field "password"');
+  });
+
+  it('accepts upgrades on /, /ws and /ws/ only', () => {
+    expect(['/', '/?token=x', '/ws', '/ws/'].map(isWebSocketPath)).toEqual([true, true, true, true]);
+    expect(['/wss', '/dashboard/', '/ws/x'].map(isWebSocketPath)).toEqual([false, false, false]);
+  });
+
+  it('selects matomo-live.v1 and never echoes a token protocol', () => {
+    expect(selectProtocol(new Set(['token.secret', 'matomo-live.v1']))).toBe('matomo-live.v1');
+    expect(selectProtocol(new Set(['token.secret']))).toBe(false);
+  });
+});
+
+describe('ClientAddressResolver', () => {
+  it('ignores X-Forwarded-For unless the peer is a trusted proxy', () => {
+    expect(new ClientAddressResolver([]).resolve('10.0.0.5', '1.2.3.4')).toBe('10.0.0.5');
+    const resolver = new ClientAddressResolver(['10.0.0.0/8', '::1/128']);
+    expect(resolver.resolve('192.168.1.1', '1.2.3.4')).toBe('192.168.1.1');
+    expect(resolver.resolve('::ffff:10.0.0.5', '1.2.3.4')).toBe('1.2.3.4');
+    // The right-most untrusted hop: a client cannot spoof by prepending entries.
+    expect(resolver.resolve('10.0.0.5', 'spoofed, 5.6.7.8, 10.0.0.9')).toBe('5.6.7.8');
+    expect(resolver.resolve('::1', undefined)).toBe('::1');
+  });
+});
+
+describe('originAllowed', () => {
+  it('allows any origin when unset and a missing Origin always', () => {
+    expect(originAllowed('https://x', undefined)).toBe(true);
+    expect(originAllowed(undefined, ['https://a'])).toBe(true);
+    expect(originAllowed('https://a', ['https://a'])).toBe(true);
+    expect(originAllowed('https://b', ['https://a'])).toBe(false);
+  });
+});

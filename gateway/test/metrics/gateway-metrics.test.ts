@@ -1,0 +1,62 @@
+import type { FeedStats } from '@matomo-live/shared';
+import { GatewayMetrics } from '../../src/metrics/gateway-metrics';
+
+function stats(partial: Partial<FeedStats>): FeedStats {
+  return { gapsHealed: {}, resubscribes: 0, resyncs: 0, seqChecks: 0, seqCheckErrors: 0, ...partial };
+}
+
+/** The value of one sample in the Prometheus text, or undefined when absent. */
+function sample(text: string, line: string): number | undefined {
+  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return found === undefined ? undefined : Number(found.slice(line.length + 1));
+}
+
+describe('GatewayMetrics', () => {
+  it('reads feed readiness at scrape time', async () => {
+    const metrics = new GatewayMetrics();
+    let ready = false;
+    metrics.feedReadiness = () => ready;
+    expect(sample(await metrics.registry.metrics(), 'matomo_live_gateway_feed_ready')).toBe(0);
+    ready = true;
+    expect(sample(await metrics.registry.metrics(), 'matomo_live_gateway_feed_ready')).toBe(1);
+  });
+
+  it('folds the feed’s running totals into counters by their growth since the last scrape', async () => {
+    const metrics = new GatewayMetrics();
+    let current = stats({ gapsHealed: { 1: 2 }, resyncs: 1, seqChecks: 10 });
+    metrics.feedStats = () => current;
+    let text = await metrics.registry.metrics();
+    expect(sample(text, 'matomo_live_gateway_feed_gaps_healed_total{site="1"}')).toBe(2);
+    expect(sample(text, 'matomo_live_gateway_feed_resyncs_total')).toBe(1);
+    expect(sample(text, 'matomo_live_gateway_feed_seq_checks_total')).toBe(10);
+    current = stats({ gapsHealed: { 1: 5, 2: 1 }, resyncs: 1, seqChecks: 12, seqCheckErrors: 3 });
+    text = await metrics.registry.metrics();
+    expect(sample(text, 'matomo_live_gateway_feed_gaps_healed_total{site="1"}')).toBe(5);
+    expect(sample(text, 'matomo_live_gateway_feed_gaps_healed_total{site="2"}')).toBe(1);
+    expect(sample(text, 'matomo_live_gateway_feed_resyncs_total')).toBe(1);
+    expect(sample(text, 'matomo_live_gateway_feed_seq_checks_total')).toBe(12);
+    expect(sample(text, 'matomo_live_gateway_feed_seq_check_errors_total')).toBe(3);
+  });
+
+  it('folds the sent tally into the message and byte counters when scraped', async () => {
+    const metrics = new GatewayMetrics();
+    metrics.sent.messages += 3;
+    metrics.sent.bytes += 300;
+    let text = await metrics.registry.metrics();
+    const messages = text.match(/^(matomo_live_gateway_\w*messages\w*_total) 3$/m);
+    expect(messages).not.toBeNull();
+    metrics.sent.messages += 2;
+    text = await metrics.registry.metrics();
+    expect(sample(text, messages![1]!)).toBe(5);
+  });
+
+  it('keeps two instances apart (tests run several gateways in one process), without process metrics by default', async () => {
+    const a = new GatewayMetrics();
+    const b = new GatewayMetrics();
+    a.connections.inc();
+    const total = async (m: GatewayMetrics) => (await m.connections.get()).values.reduce((sum, v) => sum + v.value, 0);
+    expect(await total(a)).toBe(1);
+    expect(await total(b)).toBe(0);
+    expect(await a.registry.metrics()).not.toContain('process_cpu_seconds_total');
+  });
+});
