@@ -94,7 +94,7 @@ export async function runMatomoCost(plan: CostPlan): Promise<MatomoCostResult> {
   const result: MatomoCostResult = { intervalMs: plan.intervalMs, windowS: plan.windowS, siteNotes: {}, rows: [] };
   let matomo: BenchMatomo | { skip: string };
   try {
-    matomo = await benchMatomo(plan.root, plan.log);
+    matomo = await benchMatomo(plan.log);
   } catch (error) {
     return { ...result, error: `could not start a real Matomo: ${(error as Error).message}` };
   }

@@ -7,11 +7,10 @@ import { silentLogger } from '@matomo-live/test-support/logger';
 import { spawnRedisServer, type SpawnedRedis } from '@matomo-live/test-support/redis';
 import {
   describeWithRedisHa,
-  freePorts,
   probe,
   singleNode,
   startCluster,
-  startRedisProcess,
+  startRedisServer,
   startSentinel,
   stopAllRedisProcesses,
   type TestCluster,
@@ -100,7 +99,7 @@ describeHa('Sentinel', () => {
   // PUBLISH, unlike on a real sentinel) announces a switch meanwhile.
   it('reconnects and resubscribes when ioredis gives up during a failover announced mid-reconnect', async () => {
     const asked = sentinel.sentinels[0]!;
-    const announcer = await startRedisProcess((await freePorts(1))[0]!, ['--requirepass', 'sentinel-pw'], { label: 'fake-sentinel' });
+    const announcer = await startRedisServer({ password: 'sentinel-pw', label: 'fake-sentinel' });
     const connection = {
       ...sentinel.connection,
       sentinels: [

@@ -1,4 +1,6 @@
 /** jest's globalSetup (jest.config.js): the run's Redis, once for every test file (run-redis.ts). */
+// First: builds the harness that run-redis.ts loads from its dist/ (see build-harness.ts).
+import './build-harness';
 import { RUN_REDIS_URL_VARIABLE, startRunRedis, type RunRedis } from './run-redis';
 
 declare global {

@@ -1,6 +1,7 @@
 /**
- * Redis Sentinel and Cluster topologies for tests (@matomo-live/redis-ha, a
- * built tool so the benchmark can use them too), and connection settings.
+ * The harness (@matomo-live/redis-ha, a built package so the benchmark can
+ * use it too: the redis-server launcher, Sentinel and Cluster topologies),
+ * the suite guard for them, and connection settings.
  */
 import type { RedisConnectionConfig } from '@matomo-live/shared';
 import { redisHaUnavailable } from '@matomo-live/redis-ha';

@@ -7,15 +7,13 @@
  *   Tests sharing it must use their own key prefix (uniquePrefix()).
  * - redisScope(): a fresh prefix on the shared server with a command
  *   connection, deleting the prefix's keys on close.
- * - spawnRedisServer(): a private `redis-server` child process on a free
- *   loopback port that a test may stop and restart (Redis-outage tests).
+ * - spawnRedisServer(): a private `redis-server` (the harness's launcher) on a
+ *   free loopback port that a test may stop and restart (Redis-outage tests).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { freePort, hasRedisServerBinary, startRedisServer, type RedisProcess } from '@matomo-live/redis-ha';
 import { redisKeyPattern } from '@matomo-live/shared';
-import { freePort } from './net';
-import { startProcess, type ServiceProcess } from './processes';
 import { HOW_TO_GET_REDIS, RUN_REDIS_URL_VARIABLE } from './run-redis';
 
 /** REDIS_URL if set, else the Redis the run's global setup started; throws how to get one when neither is there. */
@@ -56,9 +54,7 @@ export async function redisScope(label: string, url?: string): Promise<RedisScop
   };
 }
 
-export function hasRedisServerBinary(): boolean {
-  return spawnSync('redis-server', ['--version']).status === 0;
-}
+export { hasRedisServerBinary } from '@matomo-live/redis-ha';
 
 export interface SpawnedRedis {
   url: string;
@@ -74,12 +70,9 @@ export async function spawnRedisServer(): Promise<SpawnedRedis> {
   if (!hasRedisServerBinary())
     throw new Error('redis-server is not on PATH: this test stops and restarts a Redis of its own (apt-get install redis-server)');
   const port = await freePort();
-  let server: ServiceProcess | undefined;
+  let server: RedisProcess | undefined;
   const start = async (): Promise<void> => {
-    server = startProcess('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      inheritEnv: true,
-    });
-    await server.waitForOutput(/Ready to accept connections/);
+    server = await startRedisServer({ port, label: 'test-private' });
   };
   const stop = async (): Promise<void> => {
     await server?.kill();

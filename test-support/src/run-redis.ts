@@ -12,13 +12,12 @@
  *
  * The URL reaches the test files (jest workers inherit the environment the
  * global setup leaves) as RUN_REDIS_URL_VARIABLE; testRedisUrl() reads it.
- * No workspace package is imported here: jest loads global setup modules
- * with Node's own resolution, outside the test environment.
+ * jest loads global setup modules with Node's own resolution, outside the
+ * test environment: @matomo-live/redis-ha (the launcher) comes from its
+ * dist/, which jest-global-setup.ts brings up to date first.
  */
-import { spawnSync } from 'node:child_process';
 import Redis from 'ioredis';
-import { freePort } from './net';
-import { startProcess, type ServiceProcess } from './processes';
+import { hasRedisServerBinary, startRedisServer } from '@matomo-live/redis-ha';
 
 /** Where the global setup leaves the run's Redis URL for the test files. */
 export const RUN_REDIS_URL_VARIABLE = 'MATOMO_LIVE_TEST_REDIS_URL';
@@ -61,7 +60,7 @@ export async function startRunRedis(env: NodeJS.ProcessEnv = process.env, log: L
     failures.push(reason);
     log(`test Redis: ${reason}; trying redis-server from PATH`);
   }
-  if (spawnSync('redis-server', ['--version']).status === 0) return startRedisServer();
+  if (hasRedisServerBinary()) return startFromPath();
   failures.push('(3) redis-server is not on PATH');
   throw new Error(`${HOW_TO_GET_REDIS}.\nWhat was tried: ${failures.join('; ')}.`);
 }
@@ -104,25 +103,9 @@ async function startContainer(image: string): Promise<RunRedis> {
   }
 }
 
-async function startRedisServer(): Promise<RunRedis> {
-  const port = await freePort();
-  const server: ServiceProcess = startProcess('redis-server', [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ]);
-  try {
-    await server.waitForOutput(/Ready to accept connections/, 20_000);
-  } catch (error) {
-    await server.kill();
-    throw error;
-  }
-  return { url: `redis://127.0.0.1:${port}`, description: 'redis-server from PATH', stop: () => server.kill() };
+async function startFromPath(): Promise<RunRedis> {
+  const server = await startRedisServer({ label: 'test-run', readyTimeoutMs: 20_000 });
+  return { url: server.url, description: 'redis-server from PATH', stop: () => server.kill() };
 }
 
 /** Resolves once `url` answers PING; rejects with why not (refused, protected mode, …) within a few seconds. */
