@@ -3,14 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { E2eResult } from './e2e-bench';
-import type { EventsResult } from './events-bench';
-import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout-bench';
-import type { CostRow, MatomoCostResult } from './matomo-cost';
-import type { PollerResult } from './poller-bench';
-import type { FailoverBenchResult, PublishCostResult } from './redis-ha-bench';
-import type { StormResult } from './storm-bench';
-import { stormSection } from './storm-report';
+import type { E2eResult } from './e2e/e2e-bench';
+import type { EventsResult } from './events/events-bench';
+import { SERVER_LABELS, type FanoutResult, type ServerKind } from './fanout/fanout-bench';
+import type { CostRow, MatomoCostResult } from './matomo-cost/matomo-cost';
+import type { PollerResult } from './poller/poller-bench';
+import type { FailoverBenchResult, PublishCostResult } from './ha/redis-ha-bench';
+import type { StormResult } from './storm/storm-bench';
+import { stormSection } from './storm/storm-report';
 
 export interface MachineInfo {
   cpu: string;
@@ -257,7 +257,7 @@ export function redisHaSection(ha: HaResults | undefined): string {
   const first = ha.publishCost.find((c) => !c.error);
   return `## Redis HA: failover and sharded pub/sub
 
-\`bench/src/redis-ha-bench.ts\`, real \`redis-server\` processes (\`tools/redis-ha\`). **Failover**: the poller (FETCH_INTERVAL=250 ms), ${ha.failover[0]?.gateways ?? 2} gateway processes and ${ha.failover[0]?.clients ?? '?'} WebSocket clients on one site; the simulator adds a visit every 200 ms. Each round starts a fresh topology, SIGKILLs the master (in the Cluster, the one owning the site's slot), and measures from the kill to a replica answering \`role:master\` and to the moment **every** client holds a snapshot published after the kill (seqs are clock-ms based: seq > kill time). Timings are median (min–max) over the rounds.
+\`bench/src/ha/redis-ha-bench.ts\`, real \`redis-server\` processes (\`tools/redis-ha\`). **Failover**: the poller (FETCH_INTERVAL=250 ms), ${ha.failover[0]?.gateways ?? 2} gateway processes and ${ha.failover[0]?.clients ?? '?'} WebSocket clients on one site; the simulator adds a visit every 200 ms. Each round starts a fresh topology, SIGKILLs the master (in the Cluster, the one owning the site's slot), and measures from the kill to a replica answering \`role:master\` and to the moment **every** client holds a snapshot published after the kill (seqs are clock-ms based: seq > kill time). Timings are median (min–max) over the rounds.
 
 | mode | topology | rounds | kill → promoted | kill → next change at every client | promoted → every client | clients disconnected |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
@@ -322,7 +322,7 @@ ${costTable(rows)}
     });
     body = `Matomo ${cost.matomoVersion ?? '?'} from \`../shared/tools/real-matomo\` (PHP 8.2 built-in server with 8 workers, MariaDB, on this machine). ${rerun}
 
-Each scenario polls alone, for windows of ${cost.windowS} s${cost.windowS >= 60 ? ' (each holds one `SUMMARY_INTERVAL` and six `TODAY_INTERVAL`s)' : ' (**shorter than SUMMARY_INTERVAL: a smoke run, not the real numbers**)'}, with FETCH_INTERVAL=${cost.intervalMs} ms for both pollers, interleaved over rounds; medians shown. **matomo-live poller** is \`node poller/dist/main.js\` with its defaults (one bulk request per tick; \`TODAY_INTERVAL\` 10 s; \`SUMMARY_INTERVAL\` 60 s); **reference loop** is \`bench/src/reference-poller.ts\`, 7 POSTs per tick; **idle** is nobody polling (PHP's and MariaDB's own background). PHP CPU is the user+system time of the \`php -S\` process group, mariadbd CPU that of the database server (both from /proc), SQL statements MariaDB's \`Questions\`, rows read its \`Handler_read_*\` (the work behind the statements), writes its INSERT/UPDATE/DELETE/REPLACE (archiving), HTTP requests and API calls counted by a proxy in front of Matomo. The days asked for are archived before measuring (the first request after Matomo's 900 s cache pays for archiving, whoever sends it). The busy site is a UTC site filled by SQL (\`bench/src/matomo-busy-site.ts\`).
+Each scenario polls alone, for windows of ${cost.windowS} s${cost.windowS >= 60 ? ' (each holds one `SUMMARY_INTERVAL` and six `TODAY_INTERVAL`s)' : ' (**shorter than SUMMARY_INTERVAL: a smoke run, not the real numbers**)'}, with FETCH_INTERVAL=${cost.intervalMs} ms for both pollers, interleaved over rounds; medians shown. **matomo-live poller** is \`node poller/dist/main.js\` with its defaults (one bulk request per tick; \`TODAY_INTERVAL\` 10 s; \`SUMMARY_INTERVAL\` 60 s); **reference loop** is \`bench/src/poller/reference-poller.ts\`, 7 POSTs per tick; **idle** is nobody polling (PHP's and MariaDB's own background). PHP CPU is the user+system time of the \`php -S\` process group, mariadbd CPU that of the database server (both from /proc), SQL statements MariaDB's \`Questions\`, rows read its \`Handler_read_*\` (the work behind the statements), writes its INSERT/UPDATE/DELETE/REPLACE (archiving), HTTP requests and API calls counted by a proxy in front of Matomo. The days asked for are archived before measuring (the first request after Matomo's 900 s cache pays for archiving, whoever sends it). The busy site is a UTC site filled by SQL (\`bench/src/matomo-cost/matomo-busy-site.ts\`).
 
 ${parts.join('\n\n')}`;
     if (cost.error) body += `\n\nThe measurement FAILED part way: ${cost.error}`;
@@ -480,7 +480,7 @@ ${section('poller', parts.has('poller'), () => {
   const poller = run.poller;
   return `## Poller: requests, bytes and CPU per tick against the simulator
 
-Both pollers poll the same simulator (\`node tools/matomo-sim/dist/main.js\`, a synthetic visit every ${run.settings['poller visit every'] ?? '?'}) at the same time with FETCH_INTERVAL=${run.settings['poller interval'] ?? '?'}, each through its own counting proxy (\`bench/src/counting-proxy.ts\`): requests, request and response **body** bytes (HTTP headers excluded), API calls (sub-requests of a bulk request counted one by one) and ticks (= \`Live.getLastVisitsDetails\` calls). CPU is the poller process's user+system time. The reference loop (\`bench/src/reference-poller.ts\`) is a faithful re-implementation of the one-file script's loop: 7 POSTs per tick (1 × Live.getLastVisitsDetails + 3 days × 2 VisitsSummary.get). Note the matomo-live poller also publishes to Redis (counted in its CPU); the reference only builds its message.
+Both pollers poll the same simulator (\`node tools/matomo-sim/dist/main.js\`, a synthetic visit every ${run.settings['poller visit every'] ?? '?'}) at the same time with FETCH_INTERVAL=${run.settings['poller interval'] ?? '?'}, each through its own counting proxy (\`bench/src/common/counting-proxy.ts\`): requests, request and response **body** bytes (HTTP headers excluded), API calls (sub-requests of a bulk request counted one by one) and ticks (= \`Live.getLastVisitsDetails\` calls). CPU is the poller process's user+system time. The reference loop (\`bench/src/poller/reference-poller.ts\`) is a faithful re-implementation of the one-file script's loop: 7 POSTs per tick (1 × Live.getLastVisitsDetails + 3 days × 2 VisitsSummary.get). Note the matomo-live poller also publishes to Redis (counted in its CPU); the reference only builds its message.
 
 | poller | ticks | HTTP requests / tick | API calls / tick | request bytes / tick | response bytes / tick | CPU ms / tick | RSS MiB |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -500,7 +500,7 @@ ${section('e2e', parts.has('e2e'), () => {
   const e2e = run.e2e;
   return `## End to end through NGINX and 3 gateways
 
-Simulator change (\`POST /_sim/visits\`) → poller (FETCH_INTERVAL=${run.settings['e2e poll interval'] ?? '?'}) → Redis → ${e2e?.gateways ?? 3} gateway processes → NGINX (\`bench/src/nginx.ts\`: the installed nginx binary, generated config, least_conn upstream as in deploy/nginx, HTTP/1.1 upgrade, no buffering) → Node \`ws\` clients. **publish→client** is measured from the moment the poller's publish reaches a Redis subscriber in the benchmark process to each client's receipt of that \`seq\` (same process, same clock), so the poll interval is excluded; **change→publish** (waiting for the next tick + one Matomo request) is shown apart.
+Simulator change (\`POST /_sim/visits\`) → poller (FETCH_INTERVAL=${run.settings['e2e poll interval'] ?? '?'}) → Redis → ${e2e?.gateways ?? 3} gateway processes → NGINX (\`bench/src/common/nginx.ts\`: the installed nginx binary, generated config, least_conn upstream as in deploy/nginx, HTTP/1.1 upgrade, no buffering) → Node \`ws\` clients. **publish→client** is measured from the moment the poller's publish reaches a Redis subscriber in the benchmark process to each client's receipt of that \`seq\` (same process, same clock), so the poll interval is excluded; **change→publish** (waiting for the next tick + one Matomo request) is shown apart.
 
 ${
   e2e

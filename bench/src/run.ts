@@ -16,16 +16,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runE2e, type E2eResult } from './e2e-bench';
-import { runEventsBench, type EventsResult } from './events-bench';
-import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
-import { runMatomoCost, type MatomoCostResult } from './matomo-cost';
-import { runPollerBench, type PollerResult } from './poller-bench';
+import { runE2e, type E2eResult } from './e2e/e2e-bench';
+import { runEventsBench, type EventsResult } from './events/events-bench';
+import { runFanout, type FanoutResult, type ServerKind } from './fanout/fanout-bench';
+import { runMatomoCost, type MatomoCostResult } from './matomo-cost/matomo-cost';
+import { runPollerBench, type PollerResult } from './poller/poller-bench';
 import { startRedisServer } from './processes';
 import { redisHaUnavailable } from '@matomo-live/redis-ha';
-import { runFailoverBench, runPublishCostBench } from './redis-ha-bench';
-import { runAcceptBench } from './accept-bench';
-import { runStorm, type StormResult, type StormServer } from './storm-bench';
+import { runFailoverBench, runPublishCostBench } from './ha/redis-ha-bench';
+import { runAcceptBench } from './storm/accept-bench';
+import { runStorm, type StormResult, type StormServer } from './storm/storm-bench';
 import {
   BENCH_PARTS,
   describeMachine,
@@ -112,12 +112,12 @@ async function main(): Promise<void> {
   const rates = numbers(option('rates'), [1, 10]);
   const durationS = Number(option('duration') ?? (quick ? 3 : 10));
   const started = Date.now();
-  const needs = ['bench/dist/load-generator-main.js'];
+  const needs = ['bench/dist/common/load-generator-main.js'];
   if (only.has('fanout') && servers.some((s) => s.startsWith('gateway'))) needs.push('gateway/dist/main.js');
-  if (only.has('storm')) needs.push('bench/dist/storm-fleet-main.js', 'gateway/dist/main.js', 'bench/dist/peers/socketio-server.js');
+  if (only.has('storm')) needs.push('bench/dist/storm/storm-fleet-main.js', 'gateway/dist/main.js', 'bench/dist/peers/socketio-server.js');
   if (only.has('poller') || only.has('e2e') || only.has('ha'))
     needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
-  if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/reference-poller.js');
+  if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/poller/reference-poller.js');
   if (only.has('events')) needs.push('gateway/dist/main.js');
   requireBuilt(needs);
 

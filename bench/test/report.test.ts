@@ -1,4 +1,4 @@
-import type { CostRow, MatomoCostResult } from '../src/matomo-cost';
+import type { CostRow, MatomoCostResult } from '../src/matomo-cost/matomo-cost';
 import { matomoCostSection, redisHaSection, renderMarkdown, sectionOf, type BenchRun } from '../src/report';
 
 const run = (parts: BenchRun['parts'], command: string): BenchRun => ({

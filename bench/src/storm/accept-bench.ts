@@ -8,11 +8,11 @@
  */
 import Redis from 'ioredis';
 import { redisNames } from '@matomo-live/shared';
-import { BENCH_TOKEN } from './fanout-bench';
-import { LoadGeneratorPool } from './load-generator-pool';
-import { startGateway } from './matomo-stack';
-import { monotonicMs, PayloadFactory } from './payload';
-import { cpuSeconds } from './proc-stats';
+import { BENCH_TOKEN } from '../fanout/fanout-bench';
+import { LoadGeneratorPool } from '../common/load-generator-pool';
+import { startGateway } from '../common/matomo-stack';
+import { monotonicMs, PayloadFactory } from '../common/payload';
+import { cpuSeconds } from '../common/proc-stats';
 import { startShippedNginx } from './storm-nginx';
 
 export interface AcceptResult {

@@ -8,7 +8,7 @@ import { LatencyHistogram } from './histogram';
 import type { SwarmOptions, SwarmReport } from './load-generator';
 import type { LoadGeneratorRequest } from './load-generator-main';
 import { monotonicMs } from './payload';
-import { startProcess, type StartedProcess } from './processes';
+import { startProcess, type StartedProcess } from '../processes';
 
 /** A request without its id (each member of the union on its own). */
 export type RequestBody<R> = R extends { id: number } ? Omit<R, 'id'> : never;

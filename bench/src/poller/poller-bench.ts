@@ -5,10 +5,10 @@
  * API calls, and the poller process's CPU.
  */
 import { join } from 'node:path';
-import { startCountingProxy, type CountingProxy, type ProxyCounts } from './counting-proxy';
-import { SIM_TOKEN, startPoller, startSimulator } from './matomo-stack';
-import { cpuSeconds, rssBytes } from './proc-stats';
-import { startProcess, type StartedProcess } from './processes';
+import { startCountingProxy, type CountingProxy, type ProxyCounts } from '../common/counting-proxy';
+import { SIM_TOKEN, startPoller, startSimulator } from '../common/matomo-stack';
+import { cpuSeconds, rssBytes } from '../common/proc-stats';
+import { startProcess, type StartedProcess } from '../processes';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PollerPlan {
@@ -51,7 +51,7 @@ export async function runPollerBench(plan: PollerPlan): Promise<PollerResult[]> 
       prefix: `bench-poller-${Date.now()}:`,
       intervalMs: plan.intervalMs,
     });
-    const referencePoller = startProcess(process.execPath, [join(plan.root, 'bench/dist/reference-poller.js')], {
+    const referencePoller = startProcess(process.execPath, [join(plan.root, 'bench/dist/poller/reference-poller.js')], {
       env: {
         ...process.env,
         MATOMO_URL: reference.url,

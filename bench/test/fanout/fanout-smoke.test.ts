@@ -10,11 +10,11 @@ import { loadGatewayConfig, redisNames } from '@matomo-live/shared';
 import { startGateway } from '@matomo-live/test-support/gateway';
 import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
 import { waitFor } from '@matomo-live/test-support/wait-for';
-import { ClientSwarm, type ClientProtocol } from '../src/load-generator';
-import { monotonicMs, PayloadFactory } from '../src/payload';
-import { startSocketIoServer } from '../src/peers/socketio-server';
-import { startWsBroadcastServer } from '../src/peers/ws-broadcast-server';
-import { publishAtRate, RedisLoadPublisher, SocketIoLoadPublisher, type LoadPublisher } from '../src/publisher';
+import { ClientSwarm, type ClientProtocol } from '../../src/common/load-generator';
+import { monotonicMs, PayloadFactory } from '../../src/common/payload';
+import { startSocketIoServer } from '../../src/peers/socketio-server';
+import { startWsBroadcastServer } from '../../src/peers/ws-broadcast-server';
+import { publishAtRate, RedisLoadPublisher, SocketIoLoadPublisher, type LoadPublisher } from '../../src/common/publisher';
 
 const CLIENTS = 300;
 const MESSAGES = 20;

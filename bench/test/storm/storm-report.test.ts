@@ -1,5 +1,5 @@
-import { stormRatios, stormSection } from '../src/storm-report';
-import type { StormResult, StormStep } from '../src/storm-bench';
+import { stormRatios, stormSection } from '../../src/storm/storm-report';
+import type { StormResult, StormStep } from '../../src/storm/storm-bench';
 
 function step(name: string, affected: number, p99Ms: number, failedAttempts: number, extra: Partial<StormStep> = {}): StormStep {
   const ttl = { p50Ms: p99Ms / 2, p99Ms, maxMs: p99Ms + 1 };

@@ -20,11 +20,11 @@ import type { SnapshotContent } from '@matomo-live/protocol';
 import { contentDigest, encodeSnapshot, type EventsWrite } from '@matomo-live/shared';
 import { RedisSnapshotPublisher } from '@matomo-live/poller';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BENCH_TOKEN } from './fanout-bench';
-import { deliveryWindowMs, LoadGeneratorPool } from './load-generator-pool';
-import { startGateway } from './matomo-stack';
-import { benchDay, benchVisit, monotonicMs, SENT_AT_FIELD } from './payload';
-import { cpuSeconds } from './proc-stats';
+import { BENCH_TOKEN } from '../fanout/fanout-bench';
+import { deliveryWindowMs, LoadGeneratorPool } from '../common/load-generator-pool';
+import { startGateway } from '../common/matomo-stack';
+import { benchDay, benchVisit, monotonicMs, SENT_AT_FIELD } from '../common/payload';
+import { cpuSeconds } from '../common/proc-stats';
 
 export interface EventsPlan {
   /** Events clients per run. */

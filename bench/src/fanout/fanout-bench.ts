@@ -11,14 +11,14 @@
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { redisNames } from '@matomo-live/shared';
-import { deliveryWindowMs, LoadGeneratorPool } from './load-generator-pool';
-import type { ClientProtocol } from './load-generator';
-import { monotonicMs, PayloadFactory } from './payload';
-import { cpuSeconds, RssPeakSampler, rssBytes } from './proc-stats';
+import { deliveryWindowMs, LoadGeneratorPool } from '../common/load-generator-pool';
+import type { ClientProtocol } from '../common/load-generator';
+import { monotonicMs, PayloadFactory } from '../common/payload';
+import { cpuSeconds, RssPeakSampler, rssBytes } from '../common/proc-stats';
 import { scrapeGatewayMetrics, sendLagPercentileMs } from './gateway-metrics-scrape';
-import { startGateway } from './matomo-stack';
-import { freePort, startProcess, waitForPort, type StartedProcess } from './processes';
-import { publishAtRate, RedisLoadPublisher, SocketIoLoadPublisher, type LoadPublisher } from './publisher';
+import { startGateway } from '../common/matomo-stack';
+import { freePort, startProcess, waitForPort, type StartedProcess } from '../processes';
+import { publishAtRate, RedisLoadPublisher, SocketIoLoadPublisher, type LoadPublisher } from '../common/publisher';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** `gateway-ws-send`: the same gateway with BROADCAST_FAST_PATH=false (every write through ws.send), to show what the shared frame saves. */

@@ -1,5 +1,5 @@
 import { decodeSnapshot } from '@matomo-live/protocol';
-import { monotonicMs, numberField, PayloadFactory, SENT_AT_FIELD } from '../src/payload';
+import { monotonicMs, numberField, PayloadFactory, SENT_AT_FIELD } from '../../src/common/payload';
 
 describe('PayloadFactory', () => {
   it('builds valid snapshots of exactly the asked size, whatever the seq and send time', () => {

@@ -20,11 +20,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { busySite } from './matomo-busy-site';
-import { startCountingProxy } from './counting-proxy';
-import { startPoller } from './matomo-stack';
-import { cpuSeconds, groupCpuSeconds } from './proc-stats';
-import { startProcess, type StartedProcess } from './processes';
-import { benchMatomo, type BenchMatomo } from './real-matomo-instance';
+import { startCountingProxy } from '../common/counting-proxy';
+import { startPoller } from '../common/matomo-stack';
+import { cpuSeconds, groupCpuSeconds } from '../common/proc-stats';
+import { startProcess, type StartedProcess } from '../processes';
+import { benchMatomo, type BenchMatomo } from '../real-matomo-instance';
 
 export type CostScenario = 'idle' | 'matomo-live poller' | 'poller, TODAY_INTERVAL=0' | 'poller, TODAY_INTERVAL=1000' | 'reference loop';
 
@@ -159,7 +159,7 @@ async function measure(
 ): Promise<CostRow> {
   let polling: StartedProcess | undefined;
   if (scenario === 'reference loop') {
-    polling = startProcess(process.execPath, [join(plan.root, 'bench/dist/reference-poller.js')], {
+    polling = startProcess(process.execPath, [join(plan.root, 'bench/dist/poller/reference-poller.js')], {
       env: {
         ...process.env,
         MATOMO_URL: proxyUrl,

@@ -29,11 +29,11 @@ import {
   type TestCluster,
   type TestSentinel,
 } from '@matomo-live/redis-ha';
-import { BENCH_TOKEN } from './fanout-bench';
-import { ClientSwarm } from './load-generator';
-import { startGateway, startPoller, startSimulator } from './matomo-stack';
-import { monotonicMs, PayloadFactory } from './payload';
-import type { StartedProcess } from './processes';
+import { BENCH_TOKEN } from '../fanout/fanout-bench';
+import { ClientSwarm } from '../common/load-generator';
+import { startGateway, startPoller, startSimulator } from '../common/matomo-stack';
+import { monotonicMs, PayloadFactory } from '../common/payload';
+import type { StartedProcess } from '../processes';
 
 export type HaMode = 'sentinel' | 'cluster';
 

@@ -8,13 +8,13 @@
  */
 import Redis from 'ioredis';
 import { redisNames } from '@matomo-live/shared';
-import { LatencyHistogram } from './histogram';
-import { ClientSwarm } from './load-generator';
-import { startGateway, startPoller, startSimulator } from './matomo-stack';
-import { startNginx, type RunningNginx } from './nginx';
-import { monotonicMs, numberField } from './payload';
-import type { StartedProcess } from './processes';
-import { BENCH_TOKEN } from './fanout-bench';
+import { LatencyHistogram } from '../common/histogram';
+import { ClientSwarm } from '../common/load-generator';
+import { startGateway, startPoller, startSimulator } from '../common/matomo-stack';
+import { startNginx, type RunningNginx } from '../common/nginx';
+import { monotonicMs, numberField } from '../common/payload';
+import type { StartedProcess } from '../processes';
+import { BENCH_TOKEN } from '../fanout/fanout-bench';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface E2ePlan {

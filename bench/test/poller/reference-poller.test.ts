@@ -1,6 +1,6 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { waitFor } from '@matomo-live/test-support/wait-for';
-import { startReferencePoller } from '../src/reference-poller';
+import { startReferencePoller } from '../../src/poller/reference-poller';
 
 let sim: MatomoSim;
 afterEach(() => sim.close());

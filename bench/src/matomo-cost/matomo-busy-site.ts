@@ -7,7 +7,7 @@
  * and action (idvisit 1, idlink_va 1) with the fields that matter changed.
  * Built once per Matomo base (found again by its name).
  */
-import type { BenchMatomo } from './real-matomo-instance';
+import type { BenchMatomo } from '../real-matomo-instance';
 
 export const BUSY_SITE_NAME = 'matomo-live bench busy site';
 export const VISITS_TODAY = 50_000;

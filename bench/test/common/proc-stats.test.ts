@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpuSeconds, groupCpuSeconds, rssBytes, RssPeakSampler } from '../src/proc-stats';
+import { cpuSeconds, groupCpuSeconds, rssBytes, RssPeakSampler } from '../../src/common/proc-stats';
 
 describe('proc-stats', () => {
   it('sees CPU time grow while this process computes', () => {

@@ -4,7 +4,7 @@
  * | {id, op: 'seq', seq, publishedAt, withinMs} | {id, op: 'live'} | {id, op: 'close'}.
  */
 import { StormFleet, type FleetOptions } from './storm-fleet';
-import { serveIpcRequests } from './ipc-serve';
+import { serveIpcRequests } from '../common/ipc-serve';
 
 export type StormFleetRequest =
   | { id: number; op: 'start'; options: FleetOptions }

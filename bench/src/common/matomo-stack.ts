@@ -1,6 +1,6 @@
 /** Starting the simulator, the poller and gateways as processes, as the poller and end-to-end benchmarks need them. */
 import { join } from 'node:path';
-import { freePort, startProcess, waitForPort, type StartedProcess } from './processes';
+import { freePort, startProcess, waitForPort, type StartedProcess } from '../processes';
 
 export const SIM_TOKEN = 'bench-matomo-token';
 

@@ -15,7 +15,7 @@
  * body (Matomo 5 refuses it in URLs), so the comparison is about request
  * count and bytes, not about that old flaw.
  *
- * CLI: `node bench/dist/reference-poller.js` with MATOMO_URL, MATOMO_TOKEN (required),
+ * CLI: `node bench/dist/poller/reference-poller.js` with MATOMO_URL, MATOMO_TOKEN (required),
  * MATOMO_SITE_ID (default 1), FETCH_INTERVAL (default 1000).
  */
 

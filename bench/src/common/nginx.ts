@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startProcess, waitForPort } from './processes';
+import { freePort, startProcess, waitForPort } from '../processes';
 
 export interface RunningNginx {
   port: number;

@@ -1,5 +1,5 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { startCountingProxy, type CountingProxy } from '../src/counting-proxy';
+import { startCountingProxy, type CountingProxy } from '../../src/common/counting-proxy';
 
 describe('counting proxy in front of the real simulator', () => {
   let sim: MatomoSim;

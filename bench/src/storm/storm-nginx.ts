@@ -9,8 +9,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runNginxIn } from './nginx';
-import { freePort } from './processes';
+import { runNginxIn } from '../common/nginx';
+import { freePort } from '../processes';
 
 export interface ShippedNginx {
   port: number;

@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@matomo-live/test-support/processes';
 import { testRedisUrl, uniquePrefix } from '@matomo-live/test-support/redis';
-import { runStorm, type StormResult } from '../src/storm-bench';
+import { runStorm, type StormResult } from '../../src/storm/storm-bench';
 
 const missing = [
   spawnSync('nginx', ['-v']).status === 0 ? '' : 'nginx (apt-get install nginx-light)',

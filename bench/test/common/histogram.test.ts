@@ -1,4 +1,4 @@
-import { LatencyHistogram } from '../src/histogram';
+import { LatencyHistogram } from '../../src/common/histogram';
 
 describe('LatencyHistogram', () => {
   it('answers percentiles within 1 % of the exact value, and the exact max', () => {
