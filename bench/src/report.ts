@@ -11,6 +11,7 @@ import type { PollerResult } from './poller/poller-bench';
 import type { FailoverBenchResult, PublishCostResult } from './ha/redis-ha-bench';
 import type { StormResult } from './storm/storm-bench';
 import { stormSection } from './storm/storm-report';
+import { median } from './common/stats';
 
 export interface MachineInfo {
   cpu: string;
@@ -223,12 +224,6 @@ export function evaluateTargets(run: BenchRun): Target[] {
   });
   return targets;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** "median (min–max)" of `values`, ms → s with one decimal. */
 function spread(values: number[]): string {

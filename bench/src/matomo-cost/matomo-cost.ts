@@ -24,6 +24,7 @@ import { startCountingProxy } from '../common/counting-proxy';
 import { startPoller } from '../common/matomo-stack';
 import { cpuSeconds, groupCpuSeconds } from '../common/proc-stats';
 import { startProcess, type StartedProcess } from '../processes';
+import { median } from '../common/stats';
 import { benchMatomo, type BenchMatomo } from '../real-matomo-instance';
 
 export type CostScenario = 'idle' | 'matomo-live poller' | 'poller, TODAY_INTERVAL=0' | 'poller, TODAY_INTERVAL=1000' | 'reference loop';
@@ -224,12 +225,6 @@ async function describeSite(matomo: BenchMatomo, siteId: number): Promise<string
   const rows = Number(matomo.sql(`SELECT COUNT(*) FROM matomo_log_visit WHERE idsite = ${siteId}`));
   return `site ${siteId} (${site.timezone}), ${rows.toLocaleString('en-US')} visits in its raw log`;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 function medianRow(rows: CostRow[]): CostRow {
   const first = rows[0]!;
