@@ -26,19 +26,12 @@ import { redisHaUnavailable } from '@matomo-live/redis-ha';
 import { runFailoverBench, runPublishCostBench } from './ha/redis-ha-bench';
 import { runAcceptBench } from './storm/accept-bench';
 import { runStorm, type StormResult, type StormServer } from './storm/storm-bench';
-import {
-  BENCH_PARTS,
-  describeMachine,
-  fastPathTable,
-  fanoutTable,
-  matomoCostSection,
-  eventsSection,
-  redisHaSection,
-  renderMarkdown,
-  type BenchPart,
-  type BenchRun,
-  type HaResults,
-} from './report';
+import { describeMachine } from './common/machine';
+import { fanoutTable, fastPathTable } from './fanout/fanout-report';
+import { redisHaSection, type HaResults } from './ha/ha-report';
+import { matomoCostSection } from './matomo-cost/matomo-cost-report';
+import { eventsSection } from './events/events-report';
+import { BENCH_PARTS, renderMarkdown, type BenchPart, type BenchRun } from './report';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -298,7 +291,7 @@ async function main(): Promise<void> {
     writeFileSync(join(ROOT, 'bench/results/quick.json'), `${JSON.stringify(run, null, 2)}\n`);
     const fanoutTables = only.has('fanout') ? `\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n` : '\n';
     process.stdout.write(
-      `${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run)}\n\n` : ''}${events ? `${eventsSection(events)}\n\n` : ''}`,
+      `${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run.matomoCost)}\n\n` : ''}${events ? `${eventsSection(events)}\n\n` : ''}`,
     );
     log('quick run: wrote bench/results/quick.json; docs/BENCHMARKS.md is left to full runs (--write-docs to overwrite it anyway)');
     return;
