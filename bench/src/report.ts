@@ -113,6 +113,7 @@ ${analysis}
 
 \`\`\`sh
 npm run bench          # builds what it runs (tsc -b), then everything; writes docs/BENCHMARKS.md and bench/results/latest.json
+npm run bench -- --help                           # every option, with its default
 npm run bench -- --quick                          # 200 and 1000 clients, short runs; prints, writes bench/results/quick.json, leaves this file alone
 npm run bench -- --only=fanout --sizes=1000,5000 --servers=gateway,ws
 npm run bench -- --only=fanout --servers=gateway,gateway-ws-send   # the broadcast fast path on and off
@@ -125,7 +126,9 @@ npm run bench -- --render                          # rewrite this file from benc
 BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only=fanout --servers=gateway --sizes=5000 --no-write
 \`\`\`
 
-The full benchmark is not part of CI; \`bench/test/fanout-smoke.test.ts\` (a few hundred clients, every client must receive every message) is.
+The full benchmark is not part of CI; \`bench/test/fanout/fanout-smoke.test.ts\` (a few hundred clients, every client must receive every message) is.
 The server under test needs one file descriptor per client: the open-files limit above bounds the largest size (20k clients need more than this machine's hard limit of ${m.fdLimit}).
+
+The code: \`bench/src/run.ts\` runs the parts (its options: \`run-options.ts\`, \`--help\`) and \`report.ts\` writes this file; each part's measurement and its section live in its folder (\`fanout/\`, \`poller/\`, \`matomo-cost/\`, \`e2e/\`, \`ha/\`, \`events/\`, \`storm/\`); \`common/\` holds what several parts share (load generators, payloads, process stats, \`stats.ts\`, and \`targets.ts\`: the targets above and their thresholds); \`peers/\` the servers the gateway is compared with. Tests mirror it under \`bench/test/\`.
 `;
 }
