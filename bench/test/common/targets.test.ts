@@ -1,34 +1,6 @@
 import { evaluateTargets, TARGETS, targetsSection, type Target } from '../../src/common/targets';
-import type { FanoutResult, ServerKind } from '../../src/fanout/fanout-bench';
+import { fanoutRow as row } from '../fanout/fanout-rows';
 import type { PollerResult } from '../../src/poller/poller-bench';
-
-/** A fan-out row: only what the targets read matters; the rest is plausible filler. */
-const row = (server: ServerKind, clients: number, rate: number, over: Partial<FanoutResult> = {}): FanoutResult => ({
-  server,
-  clients,
-  connected: clients,
-  rate,
-  published: 10,
-  expected: clients * 10,
-  delivered: clients * 10,
-  duplicates: 0,
-  perClientMin: 10,
-  deliveredPerSecond: clients * rate,
-  offeredPerSecond: clients * rate,
-  p50Ms: 5,
-  p99Ms: 20,
-  maxMs: 30,
-  firstClientP50Ms: 1,
-  serverCpuSeconds: 1,
-  serverCpuPer1kDeliveriesMs: 10,
-  serverCpuPercent: 10,
-  loadGeneratorCpuPer1kDeliveriesMs: 20,
-  baselineRssBytes: 50e6,
-  idleRssPerClientBytes: 7 * 1024,
-  loadRssPerClientBytes: 9 * 1024,
-  closes: {},
-  ...over,
-});
 
 const poller = (requestsPerTick: number): PollerResult => ({
   poller: 'matomo-live poller',
