@@ -1,59 +1,40 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: fan-out (gateway, bare ws, Socket.IO), poller comparison
- * and end-to-end, then docs/BENCHMARKS.md and bench/results/latest.json.
- *
- * Options: --quick (small sizes, short runs: a smoke run that prints its numbers and writes
- * bench/results/quick.json, but leaves docs/BENCHMARKS.md and latest.json to full runs unless --write-docs) ·
- * --only=fanout,poller,matomo-cost,e2e,ha,events,storm (a subset rewrites only its sections of docs/BENCHMARKS.md) ·
- * --matomo-window=S --matomo-rounds=N --matomo-busy-rounds=N (matomo-cost: window, rounds on the seeded site and on the busy site) · --servers=gateway,gateway-ws-send,ws,socketio (gateway-ws-send: BROADCAST_FAST_PATH=false) · --sizes=1000,5000,10000 · --rates=1,10 ·
- * --duration=S (per rate) · --storm-clients=N (default 6000) · --storm-servers=gateway,socketio ·
- * --storm-site=FILE (another NGINX site file than deploy/nginx/matomo-live.conf, for before/after runs) · --no-write (print only) · --render (rewrite docs/BENCHMARKS.md from
- * bench/results/latest.json and bench/ANALYSIS.md without measuring).
- * BENCH_SERVER_NODE_ARGS: extra node flags for the server under test (e.g. --cpu-prof); BENCH_GATEWAY_MAIN: another gateway build.
- * REDIS_URL is ignored on purpose: a private redis-server is started so other work sharing a Redis cannot disturb the numbers.
+ * `npm run bench`: fan-out (gateway, bare ws, Socket.IO), poller comparison, the load on a real Matomo,
+ * end to end, Redis HA, visit events and storms, then docs/BENCHMARKS.md and bench/results/latest.json.
+ * Options and environment: run-options.ts (`npm run bench -- --help`).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runE2e, type E2eResult } from './e2e-bench';
-import { runEventsBench, type EventsResult } from './events-bench';
-import { runFanout, type FanoutResult, type ServerKind } from './fanout-bench';
-import { runMatomoCost, type MatomoCostResult } from './matomo-cost';
-import { runPollerBench, type PollerResult } from './poller-bench';
+import { runE2e, type E2eResult } from './e2e/e2e-bench';
+import { runEventsBench, type EventsResult } from './events/events-bench';
+import { runFanout, type FanoutResult, type ServerKind } from './fanout/fanout-bench';
+import { runMatomoCost, type MatomoCostResult } from './matomo-cost/matomo-cost';
+import { runPollerBench, type PollerResult } from './poller/poller-bench';
 import { startRedisServer } from './processes';
 import { redisHaUnavailable } from '@matomo-live/redis-ha';
-import { runFailoverBench, runPublishCostBench } from './redis-ha-bench';
-import { runAcceptBench } from './accept-bench';
-import { runStorm, type StormResult, type StormServer } from './storm-bench';
-import {
-  BENCH_PARTS,
-  describeMachine,
-  fastPathTable,
-  fanoutTable,
-  matomoCostSection,
-  eventsSection,
-  redisHaSection,
-  renderMarkdown,
-  type BenchPart,
-  type BenchRun,
-  type HaResults,
-} from './report';
+import { runFailoverBench, runPublishCostBench } from './ha/redis-ha-bench';
+import { runAcceptBench } from './storm/accept-bench';
+import { runStorm, type StormResult, type StormServer } from './storm/storm-bench';
+import { describeMachine } from './common/machine';
+import { fanoutTable, fastPathTable } from './fanout/fanout-report';
+import { redisHaSection, type HaResults } from './ha/ha-report';
+import { matomoCostSection } from './matomo-cost/matomo-cost-report';
+import { eventsSection } from './events/events-report';
+import { BENCH_PARTS, renderMarkdown, type BenchPart, type BenchRun } from './report';
+import { numberList, readRunOptions, USAGE, type RunOptions } from './run-options';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-function option(name: string): string | undefined {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit?.slice(name.length + 3);
+let args: RunOptions;
+try {
+  args = readRunOptions(process.argv.slice(2));
+} catch (error) {
+  console.error(`${(error as Error).message} (npm run bench -- --help)`);
+  process.exit(1);
 }
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-const numbers = (text: string | undefined, fallback: number[]): number[] =>
-  text
-    ? text
-        .split(',')
-        .map(Number)
-        .filter((n) => n > 0)
-    : fallback;
+const { option, flag } = args;
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -94,6 +75,10 @@ function mergeWithLatest(run: BenchRun, latestFile: string): BenchRun {
 }
 
 async function main(): Promise<void> {
+  if (flag('help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (flag('render')) {
     // Re-renders docs/BENCHMARKS.md from the last run's numbers (after editing bench/ANALYSIS.md), without measuring again.
     writeReport(JSON.parse(readFileSync(join(ROOT, 'bench/results/latest.json'), 'utf8')) as BenchRun);
@@ -108,16 +93,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const servers = (option('servers') ?? 'gateway,ws,socketio').split(',') as ServerKind[];
-  const sizes = numbers(option('sizes'), quick ? [200, 1000] : [1000, 5000, 10000]);
-  const rates = numbers(option('rates'), [1, 10]);
+  const sizes = numberList(option('sizes'), quick ? [200, 1000] : [1000, 5000, 10000]);
+  const rates = numberList(option('rates'), [1, 10]);
   const durationS = Number(option('duration') ?? (quick ? 3 : 10));
   const started = Date.now();
-  const needs = ['bench/dist/load-generator-main.js'];
+  const needs = ['bench/dist/common/load-generator-main.js'];
   if (only.has('fanout') && servers.some((s) => s.startsWith('gateway'))) needs.push('gateway/dist/main.js');
-  if (only.has('storm')) needs.push('bench/dist/storm-fleet-main.js', 'gateway/dist/main.js', 'bench/dist/peers/socketio-server.js');
+  if (only.has('storm')) needs.push('bench/dist/storm/storm-fleet-main.js', 'gateway/dist/main.js', 'bench/dist/peers/socketio-server.js');
   if (only.has('poller') || only.has('e2e') || only.has('ha'))
     needs.push('tools/matomo-sim/dist/main.js', 'poller/dist/main.js', 'gateway/dist/main.js');
-  if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/reference-poller.js');
+  if (only.has('matomo-cost')) needs.push('poller/dist/main.js', 'bench/dist/poller/reference-poller.js');
   if (only.has('events')) needs.push('gateway/dist/main.js');
   requireBuilt(needs);
 
@@ -232,8 +217,8 @@ async function main(): Promise<void> {
     }
     if (only.has('events')) {
       const plan = {
-        sizes: numbers(option('event-sizes'), quick ? [100] : [100, 1000]),
-        rates: numbers(option('event-rates'), quick ? [20, 200] : [20, 200, 1000]),
+        sizes: numberList(option('event-sizes'), quick ? [100] : [100, 1000]),
+        rates: numberList(option('event-rates'), quick ? [20, 200] : [20, 200, 1000]),
         durationS: quick ? 3 : 10,
         drainMs: 10_000,
         redisUrl: redis.url,
@@ -298,7 +283,7 @@ async function main(): Promise<void> {
     writeFileSync(join(ROOT, 'bench/results/quick.json'), `${JSON.stringify(run, null, 2)}\n`);
     const fanoutTables = only.has('fanout') ? `\n${fanoutTable(run.fanout)}\n\n${fastPathTable(run.fanout)}\n\n` : '\n';
     process.stdout.write(
-      `${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run)}\n\n` : ''}${events ? `${eventsSection(events)}\n\n` : ''}`,
+      `${fanoutTables}${ha ? `${redisHaSection(ha)}\n\n` : ''}${matomoCost ? `${matomoCostSection(run.matomoCost)}\n\n` : ''}${events ? `${eventsSection(events)}\n\n` : ''}`,
     );
     log('quick run: wrote bench/results/quick.json; docs/BENCHMARKS.md is left to full runs (--write-docs to overwrite it anyway)');
     return;

@@ -31,7 +31,7 @@ import {
   type BuiltImage,
 } from './docker-cli';
 import { Screen, waitFor } from './screen-fleet';
-import { ClientSwarm } from '../../bench/src/load-generator';
+import { ClientSwarm } from '../../bench/src/common/load-generator';
 
 const docker = detectDocker();
 const skipReason = docker.ok ? missingImages(baseImages()) : docker.reason;
@@ -117,7 +117,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
       LOG_LEVEL: 'info',
       NOFILE_LIMIT: composeNofileLimit(),
       // These screens are plain sockets that never reconnect by themselves: a rebalance (after the kill
-      // test's restart) would close some. Rebalancing has its own suite (bench/test/storm.e2e.test.ts).
+      // test's restart) would close some. Rebalancing has its own suite (bench/test/storm/storm.e2e.test.ts).
       REBALANCE: 'false',
     };
     const built: BuiltImage[] = [];

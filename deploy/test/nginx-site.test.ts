@@ -18,7 +18,7 @@ import { REPO_ROOT, startProcess, type ServiceProcess } from '@matomo-live/test-
 import { hasOpenssl, selfSignedPair, type SelfSignedPair } from '@matomo-live/test-support/tls';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { TestClient } from '@matomo-live/test-support/ws-client';
-import { mainConfig } from '../../bench/src/storm-nginx';
+import { mainConfig } from '../../bench/src/storm/storm-nginx';
 
 const NGINX_DIR = join(REPO_ROOT, 'deploy', 'nginx');
 const PLAIN_SITE = readFileSync(join(NGINX_DIR, 'matomo-live.conf'), 'utf8');
