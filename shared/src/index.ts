@@ -15,4 +15,3 @@ export * from './snapshot';
 export * from './snapshot-bus';
 export * from './event-bus';
 export * from './shutdown';
-export * from './config/config-docs';
