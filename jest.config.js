@@ -2,7 +2,7 @@
 // <workspace>/src one to one. @swc/jest only strips types (fast on 2 cores);
 // `npm run typecheck` type-checks the tests, and CI runs it before them.
 //
-// Two projects split the suites by name (README, "Tests"):
+// Two projects split the suites by name (CONTRIBUTING.md, "Tests"):
 //   unit — every *.test.ts except *.e2e.test.ts: `npm test` (a few minutes, in parallel);
 //   e2e  — the long system suites, *.e2e.test.ts (Docker stack, browser, real Matomo,
 //          Redis failover, fleet storms): `npm run test:e2e`, in band.

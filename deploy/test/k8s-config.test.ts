@@ -2,12 +2,13 @@
 // services read: checked against the envalid specs (names, required ones)
 // and by running the services' own config loaders on it, so config and
 // manifests cannot drift apart. The same specs are the one config source of
-// the README's tables and docker-compose.yml's environment lists (below).
+// docker-compose.yml's environment lists (below) and of docs/CONFIGURATION.md
+// (shared/test/config/docs-table.test.ts).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
-import { FILE_VARIABLES, gatewayEnvSpec, loadGatewayConfig, loadPollerConfig, pollerEnvSpec, renderConfigDocs } from '@matomo-live/shared';
+import { FILE_VARIABLES, gatewayEnvSpec, loadGatewayConfig, loadPollerConfig, pollerEnvSpec } from '@matomo-live/shared';
 import { REPO_ROOT } from '@matomo-live/test-support/processes';
 import {
   containerEnvironment,
@@ -184,10 +185,9 @@ describe('drift is caught', () => {
   });
 });
 
-// ---- one config source: README tables, docker-compose.yml and the ConfigMaps against the specs ----
+// ---- one config source: docker-compose.yml and the ConfigMaps against the specs ----
 
 describe('one config source', () => {
-  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const compose = parseDocument(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toJSON() as {
     services: Record<string, { environment?: Record<string, string> }>;
   };
@@ -263,11 +263,6 @@ describe('one config source', () => {
     return new Set([...names].map((name) => (name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name)));
   }
 
-  test("the README's configuration tables are the specs' (npm run docs:config)", () => {
-    expect(renderConfigDocs(readme)).toBe(readme);
-    for (const name of [...Object.keys(pollerEnvSpec), ...Object.keys(gatewayEnvSpec)]) expect(readme).toContain(`| \`${name}\` |`);
-  });
-
   test.each(Object.keys(SERVICES) as ServiceName[])('docker-compose.yml passes every %s variable a user may set', (service) => {
     const environment = compose.services[service]?.environment ?? {};
     expect(composeProblems(environment, SERVICES[service].spec, COMPOSE_EXCEPTIONS[service])).toEqual([]);
@@ -288,12 +283,6 @@ describe('one config source', () => {
   });
 
   describe('drift is caught', () => {
-    test('a description changed in a spec but not in the README', () => {
-      const edited = readme.replace('| `LIVE_LIMIT` | `5` | latest visits in each snapshot', '| `LIVE_LIMIT` | `5` | visits per tick');
-      expect(edited).not.toBe(readme);
-      expect(renderConfigDocs(edited)).toBe(readme);
-    });
-
     test('a variable compose forgets, one it hard-codes, and one it invents', () => {
       const { MAX_PAYLOAD: _forgotten, ...environment } = compose.services.gateway!.environment!;
       expect(

@@ -15,4 +15,3 @@ export * from './snapshot-codec';
 export * from './snapshot-contracts';
 export * from './event-contracts';
 export * from './shutdown';
-export * from './config/config-docs';

@@ -5,8 +5,8 @@ import { logLevels, prettyLogs } from './validators';
 
 /**
  * Variables every service reads. Each `desc` is the one text users see: the
- * README's configuration tables are generated from these specs
- * (`npm run docs:config`, checked by deploy/test/k8s-config.test.ts).
+ * tables of docs/CONFIGURATION.md are generated from these specs
+ * (`npm run docs:config`, checked by shared/test/config/docs-table.test.ts).
  */
 export const commonEnvSpec = {
   ...redisEnvSpec,

@@ -59,7 +59,7 @@ export const jwksJson = makeValidator<{ keys: object[] }>((input) => {
 
 const MIB = 1024 * 1024;
 
-/** Environment variables the gateway reads (each `desc` is the README's text; also checked against compose and Kubernetes). */
+/** Environment variables the gateway reads (each `desc` is docs/CONFIGURATION.md's text; also checked against compose and Kubernetes). */
 export const gatewayEnvSpec = {
   ...commonEnvSpec,
   PORT: intIn(0, 65535)({ default: 8080, desc: 'HTTP and WebSocket port; `0` picks a free one' }),

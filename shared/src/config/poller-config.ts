@@ -6,7 +6,7 @@ import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConf
 import { intIn, matomoBaseUrl, milliseconds, millisecondsOrOff, siteIdList, type LogLevel } from './validators';
 import { ConfigError } from './config-error';
 
-/** Environment variables the poller reads (each `desc` is the README's text; also checked against compose and Kubernetes). */
+/** Environment variables the poller reads (each `desc` is docs/CONFIGURATION.md's text; also checked against compose and Kubernetes). */
 export const pollerEnvSpec = {
   ...commonEnvSpec,
   MATOMO_URL: matomoBaseUrl({

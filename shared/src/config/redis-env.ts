@@ -79,7 +79,7 @@ export const redisPrefix = makeValidator<string>((input) => {
   return input;
 });
 
-/** The Redis variables both services read (part of commonEnvSpec; each `desc` is the README's text). */
+/** The Redis variables both services read (part of commonEnvSpec; each `desc` is docs/CONFIGURATION.md's text). */
 export const redisEnvSpec = {
   REDIS_URL: redisUrl({
     default: undefined,

@@ -3,9 +3,11 @@ import { gatewayEnvSpec } from './gateway-config';
 import { pollerEnvSpec } from './poller-config';
 
 /**
- * The README's configuration tables, rendered from the envalid specs so the
- * specs stay the one place a variable is described (`npm run docs:config`
- * rewrites them; deploy/test/k8s-config.test.ts fails when they drift).
+ * docs/CONFIGURATION.md's tables, rendered from the envalid specs so the specs
+ * stay the one place a variable is described (`npm run docs:config` rewrites
+ * them; shared/test/config/docs-table.test.ts fails when they drift). A tool,
+ * not part of the runtime library: reached through the subpath export
+ * `@matomo-live/shared/docs-table`, never through the package's index.
  */
 
 interface SpecEntry {
@@ -14,7 +16,7 @@ interface SpecEntry {
   example?: string;
 }
 
-/** The tables, by the README marker name they go between (`<!-- config:NAME -->` … `<!-- /config:NAME -->`). */
+/** The tables, by the marker name they go between (`<!-- config:NAME -->` … `<!-- /config:NAME -->`). */
 export function configTables(): Record<'common' | 'poller' | 'gateway', string> {
   const own = (spec: Record<string, unknown>) => Object.fromEntries(Object.entries(spec).filter(([name]) => !(name in commonEnvSpec)));
   return {
@@ -54,7 +56,7 @@ export function replaceConfigBlock(text: string, name: string, body: string): st
   return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
 }
 
-/** The README with every configuration table regenerated. */
-export function renderConfigDocs(readme: string): string {
-  return Object.entries(configTables()).reduce((text, [name, body]) => replaceConfigBlock(text, name, body), readme);
+/** `doc` (docs/CONFIGURATION.md) with every configuration table regenerated. */
+export function renderConfigDocs(doc: string): string {
+  return Object.entries(configTables()).reduce((text, [name, body]) => replaceConfigBlock(text, name, body), doc);
 }
