@@ -6,7 +6,7 @@
  * shipped must be the demo; a cold build must build each image once. The
  * stack itself runs in deploy/test/docker-stack.e2e.test.ts.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
 const tlsOverride = parse(read('docker-compose.tls.yml')) as { services: Record<string, ComposeService> };
 const envExample = read('.env.example');
-const REQUIRED = { MATOMO_URL: ':?', MATOMO_TOKEN: '?', VALID_TOKENS: '?' } as const;
+const REQUIRED = { MATOMO_URL: ':?', MATOMO_TOKEN: '?', VALID_TOKENS: '?', REDIS_PASSWORD: ':?' } as const;
 
 /** NAME=value lines of .env.example, the commented-out examples too. */
 function envExampleEntries(): Array<{ name: string; value: string; commented: boolean }> {
@@ -70,6 +70,7 @@ describe('.env.example', () => {
     expect(set.MATOMO_URL).toBe('http://matomo-sim:8090/');
     expect(compose.services['matomo-sim']!.environment!.SIM_TOKEN).toBe(`\${MATOMO_TOKEN:-${set.MATOMO_TOKEN}}`);
     expect(set.VALID_TOKENS).toMatch(/public/);
+    expect(set.REDIS_PASSWORD).toMatch(/public/);
     for (const name of Object.keys(REQUIRED)) expect(set[name]).toBeTruthy();
   });
 
@@ -77,6 +78,28 @@ describe('.env.example', () => {
     const composeText = read('docker-compose.yml') + read('docker-compose.tls.yml');
     const unknown = entries.map((e) => e.name).filter((name) => !name.startsWith('COMPOSE_') && !composeText.includes(`\${${name}`));
     expect(unknown).toEqual([]);
+  });
+});
+
+describe('shipped defaults: a password for Redis, a persisted Redis, one trusted proxy', () => {
+  test('redis requires REDIS_PASSWORD, keeps an append-only file on a volume; the gateways trust only the nginx service', () => {
+    const redis = compose.services.redis! as ComposeService & { command?: string[] };
+    expect(redis.environment!.REDIS_PASSWORD).toBe(compose.services.poller!.environment!.REDIS_PASSWORD);
+    expect(redis.command!.join(' ')).toMatch(/--requirepass "\$\$REDIS_PASSWORD".*--appendonly yes/);
+    expect(redis.volumes).toEqual(['redis-data:/data']);
+    expect(compose.services.gateway!.environment!.TRUST_PROXY).toBe('${TRUST_PROXY:-nginx}');
+  });
+
+  test('no shipped file, comments included, suggests trusting whole private ranges', () => {
+    const files = execFileSync('git', ['ls-files', 'deploy', 'docs', '.env.example', 'docker-compose*.yml', 'README.md'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter((file) => file && !file.startsWith('deploy/test/'));
+    expect(files).toEqual(expect.arrayContaining(['docker-compose.yml', '.env.example', 'deploy/k8s/base/gateway.env']));
+    const offending = files.filter((file) => /\b(10\.0\.0\.0\/8|172\.16\.0\.0\/12|192\.168\.0\.0\/16)\b/.test(read(file)));
+    expect(offending).toEqual([]);
   });
 });
 

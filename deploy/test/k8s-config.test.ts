@@ -71,7 +71,7 @@ function withSampleSecretFiles(vars: Record<string, string>, files: SecretFile[]
 
 /** Secrets both services mount, besides their own, per kustomization: the Redis credentials. */
 const SHARED_SECRETS: Record<string, string[]> = {
-  trial: [],
+  trial: ['matomo-live-redis-password/redis-password'],
   example: ['matomo-live-redis/redis-url'],
   sentinel: ['redis/redis-password'],
   redisCluster: ['matomo-live-redis/redis-password'],

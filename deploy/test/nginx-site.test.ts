@@ -8,24 +8,19 @@
  * in the official (or stand-in) nginx image: deploy/test/docker-stack.e2e.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
-import { freePort } from '@matomo-live/test-support/net';
-import { REPO_ROOT, startProcess, type ServiceProcess } from '@matomo-live/test-support/processes';
-import { hasOpenssl, selfSignedPair, type SelfSignedPair } from '@matomo-live/test-support/tls';
-import { waitFor } from '@matomo-live/test-support/wait-for';
+import { REPO_ROOT } from '@matomo-live/test-support/processes';
+import { selfSignedPair, type SelfSignedPair } from '@matomo-live/test-support/tls';
 import { TestClient } from '@matomo-live/test-support/ws-client';
-import { mainConfig } from '../../bench/src/storm/storm-nginx';
+import { missingForNginx, NGINX_DIR, PLAIN_SITE, startSiteNginx, TLS_SITE, type SiteNginx } from './site-nginx';
 
-const NGINX_DIR = join(REPO_ROOT, 'deploy', 'nginx');
-const PLAIN_SITE = readFileSync(join(NGINX_DIR, 'matomo-live.conf'), 'utf8');
-const TLS_SITE = readFileSync(join(NGINX_DIR, 'matomo-live-tls.conf'), 'utf8');
 const TOKEN = 'nginx-site-test-token';
 
-const missing = [spawnSync('nginx', ['-v']).status === 0 ? '' : 'nginx', hasOpenssl() ? '' : 'openssl'].filter(Boolean);
+const missing = missingForNginx();
 if (missing.length > 0) {
   console.warn(
     `\n*** SKIPPED the nginx site tests of deploy/test/nginx-site.test.ts: ${missing.join(' and ')} not on PATH ` +
@@ -51,19 +46,6 @@ const CONTENT: Content = {
   site: 1,
   timezone: 'Europe/Paris',
 };
-
-/** Replaces `from` in `text`, failing unless it occurs exactly `times` times (the site file changed shape). */
-function rewrite(text: string, from: string, to: string, times = 1): string {
-  const found = text.split(from).length - 1;
-  if (found !== times) throw new Error(`expected ${times} × "${from}" in the site file, found ${found}`);
-  return text.split(from).join(to);
-}
-
-interface Nginx {
-  httpPort: number;
-  httpsPort: number;
-  stop(): Promise<void>;
-}
 
 /** The blocks of a site file with comments and blank lines gone, by their opening line. */
 function blocks(site: string): Map<string, string> {
@@ -101,7 +83,7 @@ describe('the TLS site file stays the plain one plus TLS', () => {
     const proxied = (site: string) => block(site, 'location / {').filter((b) => b.includes('proxy_pass'));
     expect(proxied(TLS_SITE)).toEqual(proxied(PLAIN_SITE));
     expect(proxied(PLAIN_SITE)).toHaveLength(1);
-    for (const opening of ['location = /healthz {', 'location = /metrics {']) {
+    for (const opening of ['location = /healthz {', 'location = /metrics {', 'location = /debug {']) {
       expect(block(TLS_SITE, opening)).toEqual(expect.arrayContaining(block(PLAIN_SITE, opening)));
     }
   });
@@ -115,6 +97,7 @@ describe('the shipped files keep their promises', () => {
     expect((directives.match(/(?<![\w$:/])\/[\w./*-]+/g) ?? []).filter((path) => !path.startsWith('/var/log/nginx/'))).toEqual([
       '/healthz',
       '/metrics',
+      '/debug',
     ]);
   });
 
@@ -197,46 +180,10 @@ describeWithNginx('the site files in a real nginx', () => {
   });
 
   /** nginx with one site file, rewritten for this host; the TLS settings written by tls-settings.sh from `env`. */
-  async function startNginx(site: 'plain' | 'tls', env: Record<string, string> = {}): Promise<Nginx> {
-    const dir = mkdtempSync(join(tmpdir(), 'nginx-site-'));
-    mkdirSync(join(dir, 'tmp'));
-    const [httpPort, httpsPort] = [await freePort(), await freePort()];
-    // Comment lines go first: only directives are rewritten (and counted).
-    let text = (site === 'plain' ? PLAIN_SITE : TLS_SITE).replace(/^\s*#.*$/gm, '');
-    text = rewrite(text, 'server gateway:8080 ', `server 127.0.0.1:${gateway.port} `);
-    text = rewrite(text, 'listen 80 default_server;', `listen 127.0.0.1:${httpPort} default_server;`);
-    text = rewrite(text, '/var/log/nginx/', `${dir}/`, site === 'plain' ? 2 : 4);
-    if (site === 'tls') {
-      text = rewrite(text, 'listen 443 ssl default_server;', `listen 127.0.0.1:${httpsPort} ssl default_server;`);
-      text = rewrite(text, '/etc/nginx/certs/', `${pair.dir}/`, 2);
-      text = rewrite(text, 'include /run/matomo-live/tls-env.conf;', `include ${dir}/tls-env.conf;`);
-      const settings = spawnSync('sh', [join(NGINX_DIR, 'tls-settings.sh'), join(dir, 'tls-env.conf')], {
-        env: { PATH: process.env.PATH, HTTPS_PORT: String(httpsPort), ...env },
-        encoding: 'utf8',
-      });
-      if (settings.status !== 0) throw new Error(`tls-settings.sh: ${settings.stderr}`);
-    }
-    writeFileSync(join(dir, 'site.conf'), text);
-    // The shipped main file, with its paths moved into the temp dir (as the storm benchmark runs it).
-    writeFileSync(join(dir, 'nginx.conf'), mainConfig(REPO_ROOT, dir));
-    const check = spawnSync('nginx', ['-t', '-p', dir, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
-    expect([check.status, check.stderr]).toEqual([0, expect.stringContaining('syntax is ok')]);
-    const nginx: ServiceProcess = startProcess('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')]);
-    const stop = async () => {
-      // SIGTERM, not SIGKILL: nginx's master ends its workers before it exits (killed, it would orphan them).
-      if (nginx.child.exitCode === null) nginx.child.kill('SIGTERM');
-      await nginx.exited;
-      rmSync(dir, { recursive: true, force: true });
-    };
-    stops.push(stop);
-    await waitFor(async () => {
-      if (nginx.child.exitCode !== null) throw new Error(`nginx exited: ${nginx.output()}`);
-      return fetch(`http://127.0.0.1:${httpPort}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    }, 'nginx to answer /healthz');
-    return { httpPort, httpsPort, stop };
+  async function startNginx(site: 'plain' | 'tls', env: Record<string, string> = {}): Promise<SiteNginx> {
+    const nginx = await startSiteNginx({ site, upstreamPort: gateway.port, certDir: pair.dir, env });
+    stops.push(nginx.stop);
+    return nginx;
   }
 
   /** A GET over https trusting the self-signed pair; resolves with status and headers. */
@@ -284,7 +231,7 @@ describeWithNginx('the site files in a real nginx', () => {
     const nginx = await startNginx('tls', { HSTS_MAX_AGE: '600', HTTPS_PORT: '443' });
     const readyz = await httpsGetTrusting(`https://127.0.0.1:${nginx.httpsPort}/readyz`);
     expect(readyz.headers['strict-transport-security']).toBe('max-age=600');
-    const redirect = await fetch(`http://127.0.0.1:${nginx.httpPort}/?token=x`, { redirect: 'manual' });
-    expect(redirect.headers.get('location')).toBe('https://127.0.0.1/?token=x');
+    const redirect = await fetch(`http://127.0.0.1:${nginx.httpPort}/?site=2`, { redirect: 'manual' });
+    expect(redirect.headers.get('location')).toBe('https://127.0.0.1/?site=2');
   });
 });
