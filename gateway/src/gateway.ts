@@ -83,6 +83,8 @@ const NEVER_READY_ALERT_MS = 10_000;
 
 /** Rebalancing decisions (and fleet reports) are made this often, ms. */
 const REBALANCE_INTERVAL_MS = 1000;
+/** How often TRUST_PROXY host names are resolved again (a restarted proxy container may get a new address). */
+const TRUST_PROXY_REFRESH_MS = 30_000;
 
 export function createGateway({
   config,
@@ -99,7 +101,14 @@ export function createGateway({
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
   const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt, now });
-  const addresses = new ClientAddressResolver(config.trustProxy);
+  const addresses = new ClientAddressResolver(config.trustProxy, {
+    onLookupError: (host, error) =>
+      logger.warn(
+        { host, err: (error as Error).message, docs: 'docs/OPERATIONS.md#security' },
+        'TRUST_PROXY host name does not resolve; keeping its last addresses',
+      ),
+  });
+  let proxyRefresh: unknown;
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
   const perToken = new KeyedCounter(config.maxConnectionsPerToken);
   const pacer = new AcceptPacer(config.acceptRate, now, random);
@@ -295,6 +304,10 @@ export function createGateway({
         resolve();
       });
     });
+    if (addresses.hasHostNames) {
+      await addresses.refreshHosts();
+      proxyRefresh = clock.setInterval(() => void addresses.refreshHosts(), TRUST_PROXY_REFRESH_MS);
+    }
     heartbeat = clock.setInterval(beat, config.heartbeatIntervalMs);
     readiness.watch();
     rebalancer?.start();
@@ -332,6 +345,7 @@ export function createGateway({
     draining = true;
     disposed = true;
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
+    if (proxyRefresh !== undefined) clock.clearInterval(proxyRefresh);
     readiness.stop();
     await rebalancer?.stop();
     await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import {
   parseEventsRequest,
@@ -88,21 +89,59 @@ function parseFields(text: string | null): { fields: SelectableField[] | undefin
  * The client's address: the socket's, or — only when the socket's peer is a
  * trusted proxy — the right-most X-Forwarded-For entry not itself trusted.
  */
-export class ClientAddressResolver {
-  private readonly trusted = new BlockList();
-  private readonly any: boolean;
+export interface ClientAddressResolverOptions {
+  /** Host name → its addresses. Default: dns.lookup with all: true. */
+  lookup?: (host: string) => Promise<string[]>;
+  /** Called when a host name does not resolve; its last good addresses stay trusted. Default: nothing. */
+  onLookupError?: (host: string, error: unknown) => void;
+}
 
-  constructor(trustedRanges: readonly string[]) {
-    this.any = trustedRanges.length > 0;
-    for (const range of trustedRanges) {
-      const [address = '', bits = ''] = range.split('/');
-      this.trusted.addSubnet(address, Number(bits), isIP(address) === 6 ? 'ipv6' : 'ipv4');
-    }
+export class ClientAddressResolver {
+  private trusted = new BlockList();
+  private readonly any: boolean;
+  private readonly ranges: string[];
+  private readonly hosts: string[];
+  /** Last good addresses of each host name in TRUST_PROXY. */
+  private readonly hostAddresses = new Map<string, string[]>();
+  private readonly lookup: (host: string) => Promise<string[]>;
+  private readonly onLookupError: (host: string, error: unknown) => void;
+
+  /** @param trustedProxies CIDR ranges ("10.0.0.5/32") and host names ("nginx"), as the config validator gives them. */
+  constructor(trustedProxies: readonly string[], { lookup = lookupAll, onLookupError = () => {} }: ClientAddressResolverOptions = {}) {
+    this.any = trustedProxies.length > 0;
+    this.ranges = trustedProxies.filter((entry) => entry.includes('/'));
+    this.hosts = trustedProxies.filter((entry) => !entry.includes('/'));
+    this.lookup = lookup;
+    this.onLookupError = onLookupError;
+    this.rebuild();
+  }
+
+  /** Host names of TRUST_PROXY, resolved now (at start and on a timer); a failed lookup keeps the last good addresses. */
+  async refreshHosts(): Promise<void> {
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        try {
+          const addresses = (await this.lookup(host)).map(normalize).filter((a) => isIP(a) !== 0);
+          if (addresses.length > 0) this.hostAddresses.set(host, addresses);
+        } catch (error) {
+          this.onLookupError(host, error);
+        }
+      }),
+    );
+    this.rebuild();
+  }
+
+  /** Whether TRUST_PROXY names hosts (that need refreshHosts). */
+  get hasHostNames(): boolean {
+    return this.hosts.length > 0;
   }
 
   resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
     let address = normalize(socketAddress ?? '');
     if (!this.any || !this.isTrusted(address) || forwardedFor === undefined) return address;
+    // From the right: each hop was appended by the proxy before it, so the
+    // first address that is not one of our proxies is the client; anything
+    // to its left was written by the client and proves nothing.
     const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => normalize(h.trim()));
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i] ?? '';
@@ -113,10 +152,26 @@ export class ClientAddressResolver {
     return address;
   }
 
+  private rebuild(): void {
+    const list = new BlockList();
+    for (const range of this.ranges) {
+      const [address = '', bits = ''] = range.split('/');
+      list.addSubnet(address, Number(bits), isIP(address) === 6 ? 'ipv6' : 'ipv4');
+    }
+    for (const addresses of this.hostAddresses.values()) {
+      for (const address of addresses) list.addAddress(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+    }
+    this.trusted = list;
+  }
+
   private isTrusted(address: string): boolean {
     const family = isIP(address);
     return family !== 0 && this.trusted.check(address, family === 6 ? 'ipv6' : 'ipv4');
   }
+}
+
+async function lookupAll(host: string): Promise<string[]> {
+  return (await dnsLookup(host, { all: true })).map((entry) => entry.address);
 }
 
 /** "::ffff:10.0.0.1" → "10.0.0.1", so IPv4 ranges match dual-stack sockets. */

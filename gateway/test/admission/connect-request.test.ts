@@ -48,6 +48,38 @@ describe('ClientAddressResolver', () => {
     expect(resolver.resolve('10.0.0.5', 'spoofed, 5.6.7.8, 10.0.0.9')).toBe('5.6.7.8');
     expect(resolver.resolve('::1', undefined)).toBe('::1');
   });
+
+  it('trusts a proxy named by host name, follows its new address, and keeps the last good one when a lookup fails', async () => {
+    const answers: Array<string[] | Error> = [['172.18.0.5'], ['172.18.0.9'], new Error('ENOTFOUND nginx')];
+    const failures: string[] = [];
+    const resolver = new ClientAddressResolver(['nginx'], {
+      lookup: async (host) => {
+        expect(host).toBe('nginx');
+        const next = answers.shift();
+        if (next instanceof Error) throw next;
+        return next ?? [];
+      },
+      onLookupError: (host) => failures.push(host),
+    });
+    expect(resolver.hasHostNames).toBe(true);
+    // Before the first lookup nothing is trusted: a spoofed header is not believed.
+    expect(resolver.resolve('172.18.0.5', '1.2.3.4')).toBe('172.18.0.5');
+    await resolver.refreshHosts();
+    expect(resolver.resolve('172.18.0.5', '1.2.3.4')).toBe('1.2.3.4');
+    expect(resolver.resolve('172.18.0.6', '1.2.3.4')).toBe('172.18.0.6');
+    await resolver.refreshHosts();
+    expect(resolver.resolve('172.18.0.9', '1.2.3.4')).toBe('1.2.3.4');
+    expect(resolver.resolve('172.18.0.5', '1.2.3.4')).toBe('172.18.0.5');
+    await resolver.refreshHosts();
+    expect(failures).toEqual(['nginx']);
+    expect(resolver.resolve('172.18.0.9', '1.2.3.4')).toBe('1.2.3.4');
+  });
+
+  it('resolves a real host name through the system resolver', async () => {
+    const resolver = new ClientAddressResolver(['localhost']);
+    await resolver.refreshHosts();
+    expect(resolver.resolve('127.0.0.1', '203.0.113.7')).toBe('203.0.113.7');
+  });
 });
 
 describe('originAllowed', () => {

@@ -22,7 +22,14 @@ export const originList = makeValidator<string[]>((input) =>
   }),
 );
 
-/** "10.0.0.0/8, 127.0.0.1, ::1" → addresses and CIDR ranges, checked. "loopback" = 127.0.0.1/8 and ::1. */
+/**
+ * "10.0.0.0/8, 127.0.0.1, ::1, nginx" → addresses and CIDR ranges, checked, and
+ * host names (kept as names: the gateway resolves them at start and again
+ * while it runs, so a proxy container that comes back with a new address is
+ * still the proxy). "loopback" = 127.0.0.1/8 and ::1.
+ */
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?)*$/i;
+
 export const proxyList = makeValidator<string[]>((input) => {
   const out: string[] = [];
   for (const part of splitCommaList(input)) {
@@ -30,12 +37,16 @@ export const proxyList = makeValidator<string[]>((input) => {
       out.push('127.0.0.0/8', '::1/128');
       continue;
     }
+    if (HOST_NAME.test(part) && isIP(part) === 0) {
+      out.push(part.toLowerCase());
+      continue;
+    }
     const [address, bits, extra] = part.split('/');
     const family = isIP(address ?? '');
     const maxBits = family === 6 ? 128 : 32;
     const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
     if (family === 0 || !bitsOk || extra !== undefined) {
-      throw new EnvError(`"${part}" is not an IP address or CIDR range (e.g. 10.0.0.0/8, ::1, loopback)`);
+      throw new EnvError(`"${part}" is not an IP address, CIDR range or host name (e.g. 10.0.0.5, 10.0.0.0/24, ::1, loopback, nginx)`);
     }
     out.push(bits === undefined ? `${address}/${maxBits}` : part);
   }
@@ -93,7 +104,7 @@ export const gatewayEnvSpec = {
   }),
   TRUST_PROXY: proxyList({
     default: undefined,
-    desc: 'proxy addresses or CIDR ranges (or `loopback`) whose `X-Forwarded-For` is believed; unset: none',
+    desc: 'proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, `loopback` or host names (e.g. `nginx`, resolved at start and every 30 s); unset: none',
   }),
   MAX_CONNECTIONS: intIn(1, 10_000_000)({ default: 100_000, desc: 'open WebSocket connections per process; beyond: close 1013' }),
   MAX_CONNECTIONS_PER_TOKEN: intIn(1, 10_000_000)({ default: 10_000, desc: 'open connections per token per process; beyond: close 1013' }),

@@ -96,11 +96,11 @@ describe('loadGatewayConfig', () => {
 
   it('normalizes origins and proxies; DASHBOARD_DIR "" or "off" turns the dashboard off', () => {
     const config = loadGatewayConfig(
-      { ...base, ALLOWED_ORIGINS: 'https://a.example/, http://b.example:8080', TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.1' },
+      { ...base, ALLOWED_ORIGINS: 'https://a.example/, http://b.example:8080', TRUST_PROXY: 'loopback, 10.0.0.0/8, 192.168.1.1, Nginx' },
       noDotenv,
     );
     expect(config.allowedOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
-    expect(config.trustProxy).toEqual(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '192.168.1.1/32']);
+    expect(config.trustProxy).toEqual(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '192.168.1.1/32', 'nginx']);
     expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: '' }, noDotenv).dashboardDir).toBeNull();
     expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: 'off' }, noDotenv).dashboardDir).toBeNull();
     expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: '/srv/dash' }, noDotenv).dashboardDir).toBe('/srv/dash');
