@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { redisServerVersionLine } from '@matomo-live/redis-ha';
 
 export interface MachineInfo {
   cpu: string;
@@ -58,7 +59,7 @@ export function describeMachine(root: string): MachineInfo {
       'socket.io': packageVersion(root, 'socket.io'),
       '@socket.io/redis-adapter': packageVersion(root, '@socket.io/redis-adapter'),
       ioredis: packageVersion(root, 'ioredis'),
-      'redis-server': firstLine('redis-server', ['--version']),
+      'redis-server': redisServerVersionLine() ?? '?',
       nginx: nginx.replace(/^nginx version: /, ''),
     },
   };

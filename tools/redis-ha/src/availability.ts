@@ -1,13 +1,8 @@
 /** What the harness can run on this machine: the installed redis-server and redis-cli. */
 import { spawnSync } from 'node:child_process';
+import { redisServerMajorVersion } from './redis-server';
 
-/** The major version of the installed redis-server, or undefined when there is none. */
-export function redisServerMajorVersion(): number | undefined {
-  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (run.status !== 0) return undefined;
-  const match = /v=(\d+)\./.exec(run.stdout);
-  return match ? Number(match[1]) : undefined;
-}
+export { redisServerMajorVersion };
 
 /** True when a redis-server binary is on PATH. */
 export function hasRedisServerBinary(): boolean {

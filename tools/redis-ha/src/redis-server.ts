@@ -6,11 +6,24 @@
  * sleep). Everything started is SIGKILLed by kill() (and by
  * stopAllRedisProcesses(), a backstop).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port';
 import { startProcess, type ServiceProcess } from './process';
+
+/** `redis-server --version`'s line, or undefined when there is no redis-server (the only other run of the binary). */
+export function redisServerVersionLine(): string | undefined {
+  const run = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.split('\n')[0]?.trim() : undefined;
+}
+
+/** The major version of the installed redis-server, or undefined when there is none. */
+export function redisServerMajorVersion(): number | undefined {
+  const match = /v=(\d+)\./.exec(redisServerVersionLine() ?? '');
+  return match ? Number(match[1]) : undefined;
+}
 
 export type RedisRole =
   | { kind: 'standalone' }
