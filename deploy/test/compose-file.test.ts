@@ -142,16 +142,31 @@ describeWithCli('the compose CLI on these files (no engine needed)', () => {
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   };
 
-  test('nothing configured: stops at once, naming MATOMO_URL, MATOMO_TOKEN and VALID_TOKENS and the demo command', () => {
+  test('nothing configured: stops at once, naming MATOMO_URL, MATOMO_TOKEN, VALID_TOKENS and REDIS_PASSWORD and the demo command', () => {
     const result = config(join(dir, 'empty.env'));
     expect(result.status).not.toBe(0);
+    // Compose names the first variable it misses (which one depends on its version); each message names all four.
     expect(result.output).toMatch(
-      /MATOMO_URL is not set - for your Matomo set MATOMO_URL, MATOMO_TOKEN and VALID_TOKENS; for the demo run cp \.env\.example \.env/,
+      /(MATOMO_URL|REDIS_PASSWORD) is not set - for your Matomo set MATOMO_URL, MATOMO_TOKEN, VALID_TOKENS and REDIS_PASSWORD\b.*; for the demo run cp \.env\.example \.env/,
     );
   });
 
+  test('an existing .env without REDIS_PASSWORD (an upgrade): REDIS_PASSWORD is named', () => {
+    const result = config(join(dir, 'empty.env'), undefined, {
+      MATOMO_URL: 'https://matomo.example.org/',
+      MATOMO_TOKEN: 'x',
+      VALID_TOKENS: 'a-long-screen-token',
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.output).toContain('REDIS_PASSWORD is not set');
+  });
+
   test('only VALID_TOKENS missing: that is the one named', () => {
-    const result = config(join(dir, 'empty.env'), undefined, { MATOMO_URL: 'https://matomo.example.org/', MATOMO_TOKEN: 'x' });
+    const result = config(join(dir, 'empty.env'), undefined, {
+      MATOMO_URL: 'https://matomo.example.org/',
+      MATOMO_TOKEN: 'x',
+      REDIS_PASSWORD: 'p',
+    });
     expect(result.status).not.toBe(0);
     expect(result.output).toContain('VALID_TOKENS is not set - the tokens screens connect with');
   });
@@ -159,12 +174,19 @@ describeWithCli('the compose CLI on these files (no engine needed)', () => {
   test('.env.example as shipped: valid, with the simulator', () => {
     const result = config(join(REPO_ROOT, '.env.example'));
     expect(result).toMatchObject({ status: 0 });
-    const services = (parse(result.output) as { services: Record<string, unknown> }).services;
-    expect(Object.keys(services).sort()).toEqual(['gateway', 'matomo-sim', 'nginx', 'poller', 'redis']);
+    const services = (parse(result.output) as { services: Record<string, { profiles?: string[] }> }).services;
+    // Compose v1 lists services of inactive profiles too (v2 leaves them out): count those the demo profile runs.
+    const running = Object.entries(services).filter(([, s]) => s.profiles === undefined || s.profiles.includes('demo'));
+    expect(running.map(([name]) => name).sort()).toEqual(['gateway', 'matomo-sim', 'nginx', 'poller', 'redis']);
   });
 
   test('empty MATOMO_TOKEN and VALID_TOKENS are accepted (for *_FILE and JWT_* users)', () => {
-    const result = config(join(dir, 'empty.env'), undefined, { MATOMO_URL: 'https://m.example.org/', MATOMO_TOKEN: '', VALID_TOKENS: '' });
+    const result = config(join(dir, 'empty.env'), undefined, {
+      MATOMO_URL: 'https://m.example.org/',
+      MATOMO_TOKEN: '',
+      VALID_TOKENS: '',
+      REDIS_PASSWORD: 'p',
+    });
     expect(result.status).toBe(0);
   });
 

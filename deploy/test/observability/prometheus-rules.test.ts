@@ -5,10 +5,10 @@
 // prometheus package, fetched by .ci/run into PROMTOOL; skipped loudly without).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { OBSERVABILITY_DIR, OPERATIONS_MD, REPO_ROOT, docSection, hardCodedTargets, knownMetrics, unknownSeries } from './metric-catalog';
+import { OBSERVABILITY_DIR, OPERATIONS_MD, docSection, hardCodedTargets, knownMetrics, unknownSeries } from './metric-catalog';
 
 interface Rule {
   alert?: string;
@@ -41,7 +41,10 @@ const anchorOf = (heading: string) =>
 
 /** The promtool to use: PROMTOOL, else .ci/run's cache, else PATH; undefined when there is none. */
 function findPromtool(): string | undefined {
-  const candidates = [process.env.PROMTOOL, join(REPO_ROOT, '.ci', 'cache', 'prometheus', 'usr', 'bin', 'promtool')];
+  const candidates = [
+    process.env.PROMTOOL,
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'matomo-live-ci', 'prometheus', 'usr', 'bin', 'promtool'),
+  ];
   for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
   const onPath = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
   return onPath.status === 0 ? onPath.stdout.trim() : undefined;
@@ -110,7 +113,7 @@ const promtool = findPromtool();
 const withPromtool = promtool === undefined ? describe.skip : describe;
 if (promtool === undefined)
   console.warn(
-    "\n*** SKIPPED promtool check/test rules: no promtool (set PROMTOOL, or run .ci/run which fetches Debian's prometheus package into .ci/cache/prometheus;\n" +
+    "\n*** SKIPPED promtool check/test rules: no promtool (set PROMTOOL, or run .ci/run which fetches Debian's prometheus package into ~/.cache/matomo-live-ci/prometheus;\n" +
       '*** by hand: cd /tmp && apt-get download prometheus && dpkg -x prometheus_*.deb /tmp/prom, then PROMTOOL=/tmp/prom/usr/bin/promtool).\n' +
       '*** The alert rules are NOT checked by Prometheus on this machine.\n',
   );
