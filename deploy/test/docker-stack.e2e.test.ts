@@ -140,7 +140,15 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
   }, 4 * MINUTE);
 
   test('with nothing configured, compose stops at once naming what to set, and starts nothing', async () => {
-    const { REDIS_URL: _r, MATOMO_URL: _u, MATOMO_TOKEN: _t, VALID_TOKENS: _v, COMPOSE_PROFILES: _p, ...bare } = process.env;
+    const {
+      REDIS_URL: _r,
+      MATOMO_URL: _u,
+      MATOMO_TOKEN: _t,
+      VALID_TOKENS: _v,
+      COMPOSE_PROFILES: _p,
+      REDIS_PASSWORD: _pw,
+      ...bare
+    } = process.env;
     const unconfigured = new ComposeProject(docker.ok ? docker.compose : [], `mle2e${suffix}bare`, bare);
     const started = Date.now();
     const error = await unconfigured.compose(['up', '-d', '--no-build'], MINUTE).then(
@@ -148,7 +156,7 @@ describeWithDocker('docker compose stack: redis, poller, 3 gateways behind nginx
       (e: Error) => e.message,
     );
     expect(error).toMatch(
-      /MATOMO_URL is not set - for your Matomo set MATOMO_URL, MATOMO_TOKEN and VALID_TOKENS; for the demo run cp \.env\.example \.env/,
+      /(MATOMO_URL|REDIS_PASSWORD) is not set - for your Matomo set MATOMO_URL, MATOMO_TOKEN, VALID_TOKENS and REDIS_PASSWORD\b.*; for the demo run cp \.env\.example \.env/,
     );
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(await unconfigured.leftovers()).toEqual({ containers: [], networks: [], volumes: [] });
