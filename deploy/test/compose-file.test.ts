@@ -86,7 +86,12 @@ describe('shipped defaults: a password for Redis, a persisted Redis, one trusted
     const redis = compose.services.redis! as ComposeService & { command?: string[] };
     expect(redis.environment!.REDIS_PASSWORD).toBe(compose.services.poller!.environment!.REDIS_PASSWORD);
     expect(redis.command!.join(' ')).toMatch(/--requirepass "\$\$REDIS_PASSWORD".*--appendonly yes/);
-    expect(redis.volumes).toEqual(['redis-data:/data']);
+    expect(redis.volumes).toEqual([{ type: 'volume', source: 'redis-data', target: '/data', volume: { nocopy: true } }]);
+    // The one-shot that hands the volume to Redis's uid runs first, with CHOWN as its only capability.
+    const owner = compose.services['redis-data-owner']!;
+    expect(owner.volumes).toEqual(['redis-data:/data']);
+    expect((owner as { cap_add?: string[] }).cap_add).toEqual(['CHOWN']);
+    expect((redis as { depends_on?: unknown }).depends_on).toEqual({ 'redis-data-owner': { condition: 'service_completed_successfully' } });
     expect(compose.services.gateway!.environment!.TRUST_PROXY).toBe('${TRUST_PROXY:-nginx}');
   });
 
@@ -177,7 +182,7 @@ describeWithCli('the compose CLI on these files (no engine needed)', () => {
     const services = (parse(result.output) as { services: Record<string, { profiles?: string[] }> }).services;
     // Compose v1 lists services of inactive profiles too (v2 leaves them out): count those the demo profile runs.
     const running = Object.entries(services).filter(([, s]) => s.profiles === undefined || s.profiles.includes('demo'));
-    expect(running.map(([name]) => name).sort()).toEqual(['gateway', 'matomo-sim', 'nginx', 'poller', 'redis']);
+    expect(running.map(([name]) => name).sort()).toEqual(['gateway', 'matomo-sim', 'nginx', 'poller', 'redis', 'redis-data-owner']);
   });
 
   test('empty MATOMO_TOKEN and VALID_TOKENS are accepted (for *_FILE and JWT_* users)', () => {

@@ -83,8 +83,8 @@ const NEVER_READY_ALERT_MS = 10_000;
 
 /** Rebalancing decisions (and fleet reports) are made this often, ms. */
 const REBALANCE_INTERVAL_MS = 1000;
-/** How often TRUST_PROXY host names are resolved again (a restarted proxy container may get a new address). */
-const TRUST_PROXY_REFRESH_MS = 30_000;
+/** How often TRUST_PROXY host names are resolved again: the proxy may start after the gateway (compose starts nginx once the gateways are healthy) or come back with a new address. */
+const TRUST_PROXY_REFRESH_MS = 5_000;
 
 export function createGateway({
   config,

@@ -104,7 +104,7 @@ export const gatewayEnvSpec = {
   }),
   TRUST_PROXY: proxyList({
     default: undefined,
-    desc: 'proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, `loopback` or host names (e.g. `nginx`, resolved at start and every 30 s); unset: none',
+    desc: 'proxies whose `X-Forwarded-For` is believed: addresses, CIDR ranges, `loopback` or host names (e.g. `nginx`, resolved at start and every 5 s); unset: none',
   }),
   MAX_CONNECTIONS: intIn(1, 10_000_000)({ default: 100_000, desc: 'open WebSocket connections per process; beyond: close 1013' }),
   MAX_CONNECTIONS_PER_TOKEN: intIn(1, 10_000_000)({ default: 10_000, desc: 'open connections per token per process; beyond: close 1013' }),
