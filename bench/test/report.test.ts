@@ -1,5 +1,6 @@
 import type { MatomoCostResult } from '../src/matomo-cost/matomo-cost';
 import { renderMarkdown, sectionOf, type BenchRun } from '../src/report';
+import { haResults } from './ha/ha-rows';
 
 const run = (parts: BenchRun['parts'], command: string): BenchRun => ({
   startedAt: '2026-11-29T12:00:00.000Z',
@@ -21,34 +22,7 @@ const run = (parts: BenchRun['parts'], command: string): BenchRun => ({
   fanout: [],
   poller: [],
   e2e: undefined,
-  ha: {
-    failover: [
-      {
-        mode: 'sentinel',
-        topology: '1 master',
-        gateways: 2,
-        clients: 10,
-        rounds: [
-          { promotedMs: 1400, allClientsMs: 2400, afterPromotionMs: 1000, clients: 10, disconnected: 0 },
-          { promotedMs: 1500, allClientsMs: 2600, afterPromotionMs: 1100, clients: 10, disconnected: 0 },
-          { promotedMs: 1300, allClientsMs: 2500, afterPromotionMs: 1200, clients: 10, disconnected: 0 },
-        ],
-      },
-    ],
-    publishCost: [
-      {
-        publish: 'SPUBLISH',
-        changes: 10,
-        subscribers: 3,
-        payloadBytes: 2048,
-        commandsPerChange: 9,
-        clientBytesPerChange: 13000,
-        busMessagesPerChange: 1,
-        busBytesPerChange: 2000,
-        nodesServingSubscribers: 1,
-      },
-    ],
-  },
+  ha: haResults,
   notes: [],
 });
 

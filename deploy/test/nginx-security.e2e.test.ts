@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { selfSignedPair, type SelfSignedPair } from '@matomo-live/test-support/tls';
-import { missingForNginx, startSiteNginx, type SiteNginx } from './site-nginx';
+import { missingForNginx, startSiteNginx, type SiteNginx, SITE_CONTENT } from './site-nginx';
 
 const TOKEN = 'nginx-security-test-token-0123456789';
 
@@ -85,24 +85,6 @@ function rsaPair(): SelfSignedPair {
   return { dir, certPath, keyPath: join(dir, 'privkey.pem'), cert: readFileSync(certPath) };
 }
 
-type Content = Parameters<MemorySnapshots['publishContent']>[1];
-const day = (date: string) => ({
-  visits: 1,
-  time_spent: '00:01:00',
-  date,
-  time_spent_seconds: 60,
-  actions: 1,
-  unique_visitors: 1,
-  bounce_count: 0,
-});
-const CONTENT: Content = {
-  visits_live: [],
-  summary: { today: day('2026-11-22'), yesterday: day('2026-11-21'), day_before: day('2026-11-20') },
-  counters: null,
-  site: 1,
-  timezone: 'Europe/Paris',
-};
-
 describeWithNginx('the shipped nginx sites against an attacker', () => {
   let gateway: RunningGateway;
   const pairs: SelfSignedPair[] = [];
@@ -112,7 +94,7 @@ describeWithNginx('the shipped nginx sites against an attacker', () => {
 
   beforeAll(async () => {
     const feed = new MemorySnapshots();
-    await feed.publishContent(1, CONTENT, 3);
+    await feed.publishContent(1, SITE_CONTENT, 3);
     gateway = await startGateway(
       gatewayConfigFrom({ PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', TRUST_PROXY: 'loopback' }),
       { feed },

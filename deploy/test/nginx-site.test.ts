@@ -16,7 +16,7 @@ import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway }
 import { REPO_ROOT } from '@matomo-live/test-support/processes';
 import { selfSignedPair, type SelfSignedPair } from '@matomo-live/test-support/tls';
 import { TestClient } from '@matomo-live/test-support/ws-client';
-import { missingForNginx, NGINX_DIR, PLAIN_SITE, startSiteNginx, TLS_SITE, type SiteNginx } from './site-nginx';
+import { missingForNginx, NGINX_DIR, PLAIN_SITE, startSiteNginx, TLS_SITE, type SiteNginx, SITE_CONTENT } from './site-nginx';
 
 const TOKEN = 'nginx-site-test-token';
 
@@ -28,24 +28,6 @@ if (missing.length > 0) {
   );
 }
 const describeWithNginx = missing.length === 0 ? describe : describe.skip;
-
-type Content = Parameters<MemorySnapshots['publishContent']>[1];
-const day = (date: string) => ({
-  visits: 1,
-  time_spent: '00:01:00',
-  date,
-  time_spent_seconds: 60,
-  actions: 1,
-  unique_visitors: 1,
-  bounce_count: 0,
-});
-const CONTENT: Content = {
-  visits_live: [],
-  summary: { today: day('2026-11-22'), yesterday: day('2026-11-21'), day_before: day('2026-11-20') },
-  counters: null,
-  site: 1,
-  timezone: 'Europe/Paris',
-};
 
 /** The blocks of a site file with comments and blank lines gone, by their opening line. */
 function blocks(site: string): Map<string, string> {
@@ -162,7 +144,7 @@ describeWithNginx('the site files in a real nginx', () => {
 
   beforeAll(async () => {
     const feed = new MemorySnapshots();
-    await feed.publishContent(1, CONTENT, 7);
+    await feed.publishContent(1, SITE_CONTENT, 7);
     gateway = await startGateway(
       gatewayConfigFrom({ PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off', TRUST_PROXY: 'loopback' }),
       { feed },

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MemorySnapshots } from '@matomo-live/test-support/gateway';
 import { freePort } from '@matomo-live/test-support/net';
 import { REPO_ROOT, startProcess } from '@matomo-live/test-support/processes';
 import { hasOpenssl } from '@matomo-live/test-support/tls';
@@ -95,3 +96,22 @@ export async function startSiteNginx({ site, upstreamPort, certDir, env = {} }: 
   }
   return { httpPort, httpsPort, stop };
 }
+
+type Content = Parameters<MemorySnapshots['publishContent']>[1];
+const day = (date: string) => ({
+  visits: 1,
+  time_spent: '00:01:00',
+  date,
+  time_spent_seconds: 60,
+  actions: 1,
+  unique_visitors: 1,
+  bounce_count: 0,
+});
+/** The snapshot content the gateway behind a site serves for site 1. */
+export const SITE_CONTENT: Content = {
+  visits_live: [],
+  summary: { today: day('2026-11-22'), yesterday: day('2026-11-21'), day_before: day('2026-11-20') },
+  counters: null,
+  site: 1,
+  timezone: 'Europe/Paris',
+};

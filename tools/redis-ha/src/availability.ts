@@ -2,8 +2,6 @@
 import { spawnSync } from 'node:child_process';
 import { redisServerMajorVersion } from './redis-server';
 
-export { redisServerMajorVersion };
-
 /** True when a redis-server binary is on PATH. */
 export function hasRedisServerBinary(): boolean {
   return redisServerMajorVersion() !== undefined;

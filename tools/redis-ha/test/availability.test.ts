@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { hasRedisServerBinary, redisHaUnavailable, redisServerMajorVersion } from '../src/availability';
+import { hasRedisServerBinary, redisHaUnavailable } from '../src/availability';
+import { redisServerMajorVersion } from '../src/redis-server';
 
 describe('availability', () => {
   it('reports the installed redis-server as `redis-server --version` does', () => {
