@@ -38,8 +38,8 @@ export interface SiteNginx {
 
 export interface SiteNginxOptions {
   site: 'plain' | 'tls';
-  /** The gateway's port on 127.0.0.1. */
-  upstreamPort: number;
+  /** The gateway's port on 127.0.0.1, or several gateways' (the upstream gets one server line each). */
+  upstreamPort: number | number[];
   /** TLS: the directory with fullchain.pem and privkey.pem. */
   certDir?: string;
   /** TLS: the environment tls-settings.sh reads (HTTPS_PORT defaults to the test's port). */
@@ -53,7 +53,8 @@ export async function startSiteNginx({ site, upstreamPort, certDir, env = {} }: 
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   // Comment lines go first: only directives are rewritten (and counted).
   let text = (site === 'plain' ? PLAIN_SITE : TLS_SITE).replace(/^\s*#.*$/gm, '');
-  text = rewrite(text, 'server gateway:8080 ', `server 127.0.0.1:${upstreamPort} `);
+  const servers = [upstreamPort].flat().map((port) => `server 127.0.0.1:${port} max_fails=0;`);
+  text = rewrite(text, 'server gateway:8080 max_fails=0;', servers.join('\n    '));
   text = rewrite(text, 'listen 80 default_server;', `listen 127.0.0.1:${httpPort} default_server;`);
   text = rewrite(text, '/var/log/nginx/', `${dir}/`, site === 'plain' ? 2 : 4);
   if (site === 'tls') {

@@ -124,7 +124,12 @@ export function createGateway({
     fleet !== undefined && config.rebalance
       ? new RebalanceLoop({
           registry: fleet,
-          policy: { margin: config.rebalanceMargin, ratePerSecond: config.rebalanceRate, intervalMs: REBALANCE_INTERVAL_MS },
+          policy: {
+            margin: config.rebalanceMargin,
+            minExcess: config.rebalanceMinExcess,
+            ratePerSecond: config.rebalanceRate,
+            intervalMs: REBALANCE_INTERVAL_MS,
+          },
           clock,
           logger,
           metrics,

@@ -16,6 +16,12 @@ export interface RebalancePolicy {
   ratePerSecond: number;
   /** Time between two decisions, ms (the fleet report interval). */
   intervalMs: number;
+  /**
+   * Tolerated excess in connections, whatever the fraction: the margin is never smaller than this many
+   * connections over the fair share, so that 2 vs 1 or 4 vs 3 screens count as balanced (moving one screen there
+   * only moves the imbalance to the other gateway, and every screen would flicker in turn). 0 = the margin alone.
+   */
+  minExcess: number;
 }
 
 export interface FleetView {
@@ -58,6 +64,7 @@ const IDLE = (view: FleetView): RebalanceDecision => ({ ...view, shed: 0, sheddi
  * (`previousTotal`; undefined = no last round): after a gateway is killed its
  * entry stays until it is stale while its clients arrive at the others, and a
  * share computed then would make the survivors shed each other's newcomers.
+ * The margin is at least `minExcess` connections (see RebalancePolicy), which only matters for small fleets.
  */
 export function decideRebalance(
   self: FleetMember,
@@ -76,17 +83,18 @@ export function decideRebalance(
   // entry is not stale yet, or one just left): the counts are in flux, and a share computed now would be wrong.
   if (previousTotal === undefined || Math.abs(total - previousTotal) > (previousTotal * policy.margin) / 2) return IDLE(view);
   const fair = view.fairShare;
+  const margin = Math.max(policy.margin, policy.minExcess / fair);
   const load = (m: FleetMember) => m.connections + m.inFlight;
   const lowest = Math.min(...others.map(load));
   // Where shedding stops: a slice of the margin per other gateway, so that when all of them stop there the
   // emptiest one is still within the margin (its deficit is the sum of their excesses).
-  const stop = fair * (1 + policy.margin / (2 * Math.max(1, others.length)));
+  const stop = fair * (1 + margin / (2 * Math.max(1, others.length)));
   const start =
     // Clearly too many here, and somewhere to send them …
-    (self.connections > fair * (1 + policy.margin) && lowest < fair * (1 - policy.margin / 2)) ||
+    (self.connections > fair * (1 + margin) && lowest < fair * (1 - margin / 2)) ||
     // … or one gateway clearly too empty (a newcomer) while the excess is spread thin over the others.
-    (self.connections > stop && lowest < fair * (1 - policy.margin));
-  const goOn = wasShedding && self.connections > stop && lowest < fair * (1 - policy.margin / 2);
+    (self.connections > stop && lowest < fair * (1 - margin));
+  const goOn = wasShedding && self.connections > stop && lowest < fair * (1 - margin / 2);
   const shedding = start || goOn;
   if (!shedding) return IDLE(view);
   const perTick = Math.max(1, Math.ceil(self.connections * policy.ratePerSecond * (policy.intervalMs / 1000)));
@@ -94,7 +102,7 @@ export function decideRebalance(
     ...view,
     shedding: true,
     shed: Math.min(perTick, Math.ceil(self.connections - stop)),
-    refuseAbove: fair * (1 + policy.margin / 2),
+    refuseAbove: fair * (1 + margin / 2),
   };
 }
 

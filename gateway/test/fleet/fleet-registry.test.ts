@@ -72,7 +72,15 @@ describe('RedisFleetRegistry on one Redis', () => {
   });
 
   it('two gateways: the full one moves its oldest clients (1001 + hint), refusing upgrades (503) while well above its share', async () => {
-    const env = { PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: 'tok', DASHBOARD_DIR: 'off', REBALANCE_RATE: '10', REBALANCE_MARGIN: '10' };
+    const env = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      VALID_TOKENS: 'tok',
+      DASHBOARD_DIR: 'off',
+      REBALANCE_RATE: '10',
+      REBALANCE_MARGIN: '10',
+      REBALANCE_MIN_EXCESS: '0',
+    };
     const feed = new MemorySnapshots();
     const day = {
       visits: 1,

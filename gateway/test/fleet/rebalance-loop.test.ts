@@ -29,7 +29,7 @@ function loop(registry: FakeRegistry, state: { connections: number; draining: bo
   const shedCalls: number[] = [];
   const rebalancer = new RebalanceLoop({
     registry,
-    policy: { margin: 0.1, ratePerSecond: 0.03, intervalMs: 1000 },
+    policy: { margin: 0.1, minExcess: 5, ratePerSecond: 0.03, intervalMs: 1000 },
     clock: { ...systemClock, now: () => 0 },
     logger: log.logger,
     metrics,

@@ -1,7 +1,7 @@
 import type { FleetMember } from '../../src/fleet/fleet-registry';
 import { decideRebalance, InFlightWindow, type RebalancePolicy } from '../../src/fleet/rebalancer';
 
-const policy: RebalancePolicy = { margin: 0.1, ratePerSecond: 0.03, intervalMs: 1000 };
+const policy: RebalancePolicy = { margin: 0.1, minExcess: 5, ratePerSecond: 0.03, intervalMs: 1000 };
 const member = (id: string, connections: number, extra: Partial<FleetMember> = {}): FleetMember => ({
   id,
   connections,
@@ -11,22 +11,22 @@ const member = (id: string, connections: number, extra: Partial<FleetMember> = {
 });
 
 /** A decision in a steady fleet: the total did not move since the last round. */
-const decide = (self: FleetMember, fleet: FleetMember[], wasShedding: boolean) =>
+const decide = (self: FleetMember, fleet: FleetMember[], wasShedding: boolean, withPolicy = policy) =>
   decideRebalance(
     self,
     fleet,
     wasShedding,
-    policy,
+    withPolicy,
     fleet.reduce((sum, m) => sum + m.connections + m.inFlight, 0),
   );
 
 /** Runs decisions round after round, moving the shed clients to the emptiest gateway (least_conn), as the fleet would. */
-function simulate(counts: number[], rounds: number): { counts: number[]; shedPerRound: number[] } {
+function simulate(counts: number[], rounds: number, withPolicy = policy): { counts: number[]; shedPerRound: number[] } {
   const shedding = counts.map(() => false);
   const shedPerRound: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const members = counts.map((c, i) => member(`g${i}`, c));
-    const decisions = members.map((self, i) => decide(self, members, shedding[i]!));
+    const decisions = members.map((self, i) => decide(self, members, shedding[i]!, withPolicy));
     let moved = 0;
     decisions.forEach((d, i) => {
       shedding[i] = d.shedding;
@@ -99,6 +99,33 @@ describe('decideRebalance', () => {
     expect(decide(small[0]!, small, false)).toMatchObject({ shed: 1, shedding: true });
     const near = [member('a', 2056), member('b', 1000), member('c', 2944)];
     expect(decide(near[0]!, near, true).shed).toBe(6);
+  });
+});
+
+describe('decideRebalance in small fleets (the minExcess floor)', () => {
+  it.each([[[2, 1]], [[4, 3]], [[1, 1, 1]], [[3, 2, 2]], [[11, 10, 9]], [[16, 14]]])('leaves %j alone, round after round', (counts) => {
+    const { shedPerRound } = simulate([...counts], 300);
+    expect(shedPerRound).toEqual(Array(300).fill(0));
+  });
+
+  it('without the floor, 2 vs 1 flaps for ever: every round one screen moves (what the floor prevents)', () => {
+    const members = [member('a', 2), member('b', 1)];
+    expect(decideRebalance(members[0]!, members, false, { ...policy, minExcess: 0 }, 3)).toMatchObject({ shedding: true, shed: 1 });
+    expect(decideRebalance(members[0]!, members, false, policy, 3)).toMatchObject({ shedding: false, shed: 0 });
+  });
+
+  it('still moves screens to a newcomer once the excess is more than a handful, and stops within the floor', () => {
+    const { counts } = simulate([30, 0], 60);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...counts) - 15).toBeLessThanOrEqual(5);
+    expect(counts[0]! + counts[1]!).toBe(30);
+  });
+
+  it('does not change large fleets: the percentage margin is wider than the floor there', () => {
+    const withFloor = simulate([3000, 3000, 0], 60);
+    const without = simulate([3000, 3000, 0], 60, { ...policy, minExcess: 0 });
+    expect(withFloor.counts).toEqual(without.counts);
+    expect(withFloor.shedPerRound).toEqual(without.shedPerRound);
   });
 });
 

@@ -127,6 +127,13 @@ export const gatewayEnvSpec = {
     default: 10,
     desc: 'percent above the fair share (connections ÷ gateways) a gateway may hold before it moves clients; it stops within it (at most half of it above)',
   }),
+  REBALANCE_MIN_EXCESS: intIn(
+    0,
+    1_000_000,
+  )({
+    default: 5,
+    desc: 'connections above the fair share a gateway may always hold, whatever REBALANCE_MARGIN says, so that small fleets (2 vs 1, 4 vs 3 screens) are left alone; 0 = the margin alone',
+  }),
   REBALANCE_RATE: intIn(
     1,
     100,
@@ -214,6 +221,8 @@ export interface GatewayConfig {
   rebalance: boolean;
   /** Tolerated excess over the fair share, a fraction. Default 0.1. */
   rebalanceMargin: number;
+  /** Connections above the fair share always tolerated (small fleets). Default 5. */
+  rebalanceMinExcess: number;
   /** Fraction of the connections moved per second at most while rebalancing. Default 0.03. */
   rebalanceRate: number;
   /** Largest accepted client frame, bytes. Default 4096. */
@@ -294,6 +303,7 @@ export function loadGatewayConfig(
     acceptRate: e.ACCEPT_RATE,
     rebalance: e.REBALANCE,
     rebalanceMargin: e.REBALANCE_MARGIN / 100,
+    rebalanceMinExcess: e.REBALANCE_MIN_EXCESS,
     rebalanceRate: e.REBALANCE_RATE / 100,
     maxPayloadBytes: e.MAX_PAYLOAD,
     clientMessageRate: e.CLIENT_MESSAGE_RATE,
