@@ -117,7 +117,10 @@ export function createGateway({
   tokens.onChange((auth) => {
     void openTokens.recheck(auth, (session, code) => {
       tokenMetrics.revoked.inc();
-      logger.info({ ip: session.info.ip, tokenId: session.info.tokenId, site: session.info.siteId, code }, 'token no longer accepted; closing');
+      logger.info(
+        { ip: session.info.ip, tokenId: session.info.tokenId, site: session.info.siteId, code },
+        'token no longer accepted; closing',
+      );
       session.close(code);
     });
   });

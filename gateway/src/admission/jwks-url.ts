@@ -76,7 +76,8 @@ export class JwksUrlSource {
   /** The first fetch; throws one line naming JWT_JWKS_URL when it fails (the gateway does not start without keys). */
   async start(): Promise<void> {
     const changed = await this.refresh('start');
-    if (!changed && this.jwks === undefined) throw new Error(`JWT_JWKS_URL: cannot fetch the key set from ${this.options.url} (${this.lastError})`);
+    if (!changed && this.jwks === undefined)
+      throw new Error(`JWT_JWKS_URL: cannot fetch the key set from ${this.options.url} (${this.lastError})`);
   }
 
   /**
@@ -87,7 +88,8 @@ export class JwksUrlSource {
   refresh(cause: JwksFetchCause): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     if (this.inFlight !== undefined) return this.inFlight;
-    if (cause === 'unknown-kid' && this.clock.now() - this.lastAttemptAt < (this.options.minRefetchMs ?? 5000)) return Promise.resolve(false);
+    if (cause === 'unknown-kid' && this.clock.now() - this.lastAttemptAt < (this.options.minRefetchMs ?? 5000))
+      return Promise.resolve(false);
     this.lastAttemptAt = this.clock.now();
     this.inFlight = this.fetchOnce(cause).finally(() => {
       this.inFlight = undefined;
@@ -106,7 +108,11 @@ export class JwksUrlSource {
     let next: JwksDocument;
     let maxAgeMs: number;
     try {
-      const response = await this.fetch(this.options.url, { signal: abort.signal, headers: { accept: 'application/json' }, redirect: 'error' });
+      const response = await this.fetch(this.options.url, {
+        signal: abort.signal,
+        headers: { accept: 'application/json' },
+        redirect: 'error',
+      });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       next = parseJwks(await response.text());
       maxAgeMs = jwksMaxAgeMs(response.headers.get('cache-control'));

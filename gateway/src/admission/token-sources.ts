@@ -174,7 +174,10 @@ export class TokenSources implements TokenVerifier {
     const message = error instanceof ConfigError ? error.lines.join('; ') : (error as Error).message;
     if (message === this.lastError) return;
     this.lastError = message;
-    this.options.logger.error({ trigger, err: message, docs: 'docs/OPERATIONS.md#rotation' }, 'token files not reloaded; keeping the last good set');
+    this.options.logger.error(
+      { trigger, err: message, docs: 'docs/OPERATIONS.md#rotation' },
+      'token files not reloaded; keeping the last good set',
+    );
   }
 
   private applyJwks(jwks: JwksDocument): void {

@@ -388,17 +388,22 @@ function defaultReadPem(path: string): string {
  * good settings.
  */
 export function reloadTokenSettings(files: TokenFiles, base: TokenSettings): TokenSettings {
-  const raw = readEnv(
-    Object.fromEntries(Object.entries(files).map(([name, path]) => [`${name}_FILE`, path])),
-    { dotenv: false, names: Object.keys(files) },
-  );
+  const raw = readEnv(Object.fromEntries(Object.entries(files).map(([name, path]) => [`${name}_FILE`, path])), {
+    dotenv: false,
+    names: Object.keys(files),
+  });
   const errors = Object.keys(files)
     .filter((name) => (raw[name] ?? '').trim() === '')
     .map((name) => `${name}_FILE: ${files[name as keyof TokenFiles]} is empty`);
   errors.push(...jwtKeyErrors(raw));
   if (errors.length > 0) throw new ConfigError(errors);
   const spec = Object.fromEntries(Object.keys(files).map((name) => [name, gatewayEnvSpec[name as keyof TokenFiles]]));
-  const e = cleanOrThrow(raw, spec) as { VALID_TOKENS?: string[]; JWT_SECRET?: string; JWT_PUBLIC_KEY?: string; JWT_JWKS?: { keys: object[] } };
+  const e = cleanOrThrow(raw, spec) as {
+    VALID_TOKENS?: string[];
+    JWT_SECRET?: string;
+    JWT_PUBLIC_KEY?: string;
+    JWT_JWKS?: { keys: object[] };
+  };
   const jwt = base.jwt === undefined ? undefined : { ...base.jwt };
   if (jwt !== undefined) {
     if (files.JWT_SECRET !== undefined) jwt.secret = e.JWT_SECRET;
