@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from '@matomo-live/protocol';
+import { LOG_DOCS } from '../log-docs';
 import { parseJwks, type Logger } from '@matomo-live/shared';
 
 export type JwksDocument = { keys: object[] };
@@ -50,7 +51,7 @@ export function jwksMaxAgeMs(cacheControl: string | null): number {
 export class JwksUrlSource {
   private jwks: JwksDocument | undefined;
   private inFlight: Promise<boolean> | undefined;
-  private lastAttemptAt = Number.NEGATIVE_INFINITY;
+  private lastKidFetchAt = Number.NEGATIVE_INFINITY;
   private timer: unknown;
   private failing = false;
   private lastError = '';
@@ -82,15 +83,18 @@ export class JwksUrlSource {
 
   /**
    * Fetches the set again unless a fetch is in flight (then waits for that
-   * one) or, for an unknown `kid`, one started less than `minRefetchMs` ago.
+   * one) or, for an unknown `kid`, the last unknown-`kid` fetch started less
+   * than `minRefetchMs` ago.
    * Resolves true when the set changed.
    */
   refresh(cause: JwksFetchCause): Promise<boolean> {
     if (this.stopped) return Promise.resolve(false);
     if (this.inFlight !== undefined) return this.inFlight;
-    if (cause === 'unknown-kid' && this.clock.now() - this.lastAttemptAt < (this.options.minRefetchMs ?? 5000))
-      return Promise.resolve(false);
-    this.lastAttemptAt = this.clock.now();
+    if (cause === 'unknown-kid') {
+      // Only these count: a fetch at start or on expiry must not hold back a rotation's first token.
+      if (this.clock.now() - this.lastKidFetchAt < (this.options.minRefetchMs ?? 5000)) return Promise.resolve(false);
+      this.lastKidFetchAt = this.clock.now();
+    }
     this.inFlight = this.fetchOnce(cause).finally(() => {
       this.inFlight = undefined;
     });
@@ -121,7 +125,7 @@ export class JwksUrlSource {
       this.options.onFetched?.('failed', cause);
       if (!this.failing || cause === 'start') {
         this.options.logger.error(
-          { url: this.options.url, err: this.lastError, cause, docs: 'docs/OPERATIONS.md#rotation' },
+          { url: this.options.url, err: this.lastError, cause, docs: LOG_DOCS.rotation },
           'JWKS fetch failed; keeping the last good key set',
         );
       }

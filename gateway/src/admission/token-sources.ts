@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { systemClock, type IntervalClock } from '@matomo-live/protocol';
 import { ConfigError, reloadTokenSettings, type Logger, type TokenFiles, type TokenSettings } from '@matomo-live/shared';
+import { LOG_DOCS } from '../log-docs';
 import { JwksUrlSource, type JwksDocument } from './jwks-url';
 import { TokenAuth, type AuthResult } from './token-auth';
 import type { TokenMetrics } from '../metrics/token-metrics';
@@ -61,7 +62,8 @@ export class TokenSources implements TokenVerifier {
   private stopped = false;
 
   constructor(private readonly options: TokenSourcesOptions) {
-    this.settings = options.settings;
+    // Only the token fields: settings are compared whole to tell a change from a re-read.
+    this.settings = { validTokens: options.settings.validTokens, jwt: options.settings.jwt };
     this.files = options.files ?? {};
     this.clock = options.clock ?? systemClock;
     this.auth = this.build(this.settings);
@@ -174,10 +176,7 @@ export class TokenSources implements TokenVerifier {
     const message = error instanceof ConfigError ? error.lines.join('; ') : (error as Error).message;
     if (message === this.lastError) return;
     this.lastError = message;
-    this.options.logger.error(
-      { trigger, err: message, docs: 'docs/OPERATIONS.md#rotation' },
-      'token files not reloaded; keeping the last good set',
-    );
+    this.options.logger.error({ trigger, err: message, docs: LOG_DOCS.rotation }, 'token files not reloaded; keeping the last good set');
   }
 
   private applyJwks(jwks: JwksDocument): void {

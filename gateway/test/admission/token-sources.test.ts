@@ -1,43 +1,16 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { SecretVolume } from '../support/secret-volume';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { Registry } from 'prom-client';
-import { CloseCode, systemClock } from '@matomo-live/protocol';
+import { CloseCode } from '@matomo-live/protocol';
 import { capturedLogger } from '@matomo-live/test-support/logger';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { TokenSources, type TokenSourcesOptions } from '../../src/admission/token-sources';
 import { TokenMetrics } from '../../src/metrics/token-metrics';
-
-/** A Kubernetes-style Secret volume: `<dir>/..<version>/NAME`, `..data` → the version, `NAME` → `..data/NAME`. */
-class SecretVolume {
-  readonly dir = mkdtempSync(join(tmpdir(), 'token-sources-'));
-  private version = 0;
-
-  constructor(files: Record<string, string>) {
-    this.swap(files);
-    for (const name of Object.keys(files)) symlinkSync(join('..data', name), join(this.dir, name));
-  }
-
-  path(name: string): string {
-    return join(this.dir, name);
-  }
-
-  /** What the kubelet does: a new version directory, then one atomic rename of the `..data` symlink. */
-  swap(files: Record<string, string>): void {
-    const version = `..v${++this.version}`;
-    mkdirSync(join(this.dir, version));
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(this.dir, version, name), text);
-    symlinkSync(version, join(this.dir, '..data_tmp'));
-    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
-  }
-
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 const jwtBase = {
   secret: undefined,
@@ -173,15 +146,12 @@ describe('TokenSources', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
-      let later = 0;
-      const clock = { ...systemClock, now: () => Date.now() + later };
-      const s = await start(sources({ settings: { validTokens: [], jwt: { ...jwtBase, jwksUrl: url } }, clock }));
+      const s = await start(sources({ settings: { validTokens: [], jwt: { ...jwtBase, jwksUrl: url } } }));
       const sign = (p: (typeof pairs)[number]) =>
         new SignJWT({ sites: '*' }).setProtectedHeader({ alg: 'ES256', kid: p.kid }).setExpirationTime('1h').sign(p.privateKey);
       expect(await accepted(s.tokens, await sign(pairs[0]!))).toBe(true);
       expect(requests).toBe(1);
       body = JSON.stringify({ keys: [await jwk(pairs[1]!)] });
-      later = 5000; // past the rate limit, which counts the start's fetch
       expect(await accepted(s.tokens, await sign(pairs[1]!))).toBe(true);
       expect(requests).toBe(2);
       // A bad token with a known kid costs no fetch.
