@@ -383,7 +383,7 @@ function defaultReadPem(path: string): string {
 /**
  * Reads the token files again (secret rotation) over the settings the gateway
  * started with: each file's variable is read, checked and replaced as at
- * start. A file that cannot be read, is empty or holds a bad value throws a
+ * start. A file that cannot be read, became empty or holds a bad value throws a
  * ConfigError naming the variable (never its text): the caller keeps its last
  * good settings.
  */
@@ -392,9 +392,16 @@ export function reloadTokenSettings(files: TokenFiles, base: TokenSettings): Tok
     dotenv: false,
     names: Object.keys(files),
   });
-  const errors = Object.keys(files)
-    .filter((name) => (raw[name] ?? '').trim() === '')
-    .map((name) => `${name}_FILE: ${files[name as keyof TokenFiles]} is empty`);
+  // A file that *became* empty is a rotation gone wrong (or a write caught half-way); one empty from the start stays allowed.
+  const held = {
+    VALID_TOKENS: base.validTokens.length > 0,
+    JWT_SECRET: !!base.jwt?.secret,
+    JWT_PUBLIC_KEY: !!base.jwt?.publicKeyPem,
+    JWT_JWKS: !!base.jwt?.jwks,
+  };
+  const errors = (Object.keys(files) as Array<keyof TokenFiles>)
+    .filter((name) => held[name] && (raw[name] ?? '').trim() === '')
+    .map((name) => `${name}_FILE: ${files[name]} is empty`);
   errors.push(...jwtKeyErrors(raw));
   if (errors.length > 0) throw new ConfigError(errors);
   const spec = Object.fromEntries(Object.keys(files).map((name) => [name, gatewayEnvSpec[name as keyof TokenFiles]]));

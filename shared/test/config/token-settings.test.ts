@@ -49,5 +49,10 @@ describe('token settings', () => {
     ]);
     expect(lines({ JWT_PUBLIC_KEY: file('pem', 'not a pem') })[0]).toMatch(/^JWT_PUBLIC_KEY: must be PEM text/);
     expect(() => reloadTokenSettings({ VALID_TOKENS: join(dir, 'missing') }, base)).toThrow(ConfigError);
+    // Empty from the start (signed tokens only) stays allowed.
+    expect(reloadTokenSettings({ VALID_TOKENS: file('still-empty', '') }, { validTokens: [], jwt: undefined })).toEqual({
+      validTokens: [],
+      jwt: undefined,
+    });
   });
 });
