@@ -24,7 +24,10 @@ import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limit
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
-import { grantAllows, TokenAuth } from './admission/token-auth';
+import { grantAllows } from './admission/token-auth';
+import { TokenSources } from './admission/token-sources';
+import { OpenTokens } from './admission/token-recheck';
+import { TokenMetrics } from './metrics/token-metrics';
 import { createBroadcastWriter, type BroadcastWriter } from './sessions/broadcast-writer';
 
 export interface GatewayOptions {
@@ -41,6 +44,8 @@ export interface GatewayOptions {
   fleet?: FleetRegistry;
   /** Uniform in [0, 1) for the reconnect hints' jitter. Default Math.random. */
   random?: () => number;
+  /** HTTP client of JWT_JWKS_URL. Default: the global fetch. */
+  fetch?: typeof fetch;
 }
 
 export interface Gateway {
@@ -50,6 +55,10 @@ export interface Gateway {
   drain(): Promise<void>;
   /** Closes every client with 1001 at once and stops the server. Idempotent. Does not close the feed (the caller owns it). */
   dispose(): Promise<void>;
+  /** Reads the token files again and fetches JWT_JWKS_URL again (SIGHUP); connections the new set refuses are closed. */
+  reloadTokens(): Promise<void>;
+  /** The token checks in use (swapped on rotation). */
+  readonly tokens: TokenSources;
   /** True while the feed is subscribed and the gateway is not draining. */
   isReady(): boolean;
   /** The rebalancer, when this gateway takes part in one (tests drive its rounds). */
@@ -95,12 +104,26 @@ export function createGateway({
   metrics = new GatewayMetrics(),
   fleet,
   random = Math.random,
+  fetch,
 }: GatewayOptions): Gateway {
   const now = () => clock.now();
   const writer = createBroadcastWriter({ enabled: config.broadcastFastPath, logger });
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
-  const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt, now });
+  const tokenMetrics = new TokenMetrics(metrics.registry);
+  const tokens = new TokenSources({ settings: config, files: config.tokenFiles, logger, clock, fetch, metrics: tokenMetrics });
+  const openTokens = new OpenTokens<ClientSession>();
+  // A rotation re-checks the open connections against the new set (no fetch: the set just swapped in).
+  tokens.onChange((auth) => {
+    void openTokens.recheck(auth, (session, code) => {
+      tokenMetrics.revoked.inc();
+      logger.info(
+        { ip: session.info.ip, tokenId: session.info.tokenId, site: session.info.siteId, code },
+        'token no longer accepted; closing',
+      );
+      session.close(code);
+    });
+  });
   const addresses = new ClientAddressResolver(config.trustProxy, {
     onLookupError: (host, error) =>
       logger.warn(
@@ -155,7 +178,7 @@ export function createGateway({
   const isReady = () => !draining && !disposed && feed.isReady();
   const dashboardDir = resolveDashboardDir(config.dashboardDir);
   const server: Server = config.tls ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert }) : createHttpServer();
-  server.on('request', createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }));
+  server.on('request', createHttpHandler({ config, hub, auth: tokens, metrics, isReady, dashboardDir, logger }));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void handleUpgrade(req, socket, head).catch((error: Error) => {
@@ -188,7 +211,7 @@ export function createGateway({
     const overRate = !attemptsPerIp.take(ip);
     // Before the token check: a refused storm costs no verification.
     const paceMs = overRate ? undefined : pacer.take();
-    const result = overRate || paceMs !== undefined ? undefined : await auth.verify(request.token);
+    const result = overRate || paceMs !== undefined ? undefined : await tokens.verify(request.token);
     if (socket.destroyed) return;
     if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -224,7 +247,7 @@ export function createGateway({
     });
   }
 
-  function attach(ws: WebSocket, info: ClientSession['info'], { fields, events: eventsRequest }: ConnectRequest): void {
+  function attach(ws: WebSocket, info: ClientSession['info'], { fields, events: eventsRequest, token }: ConnectRequest): void {
     const session = new ClientSession(ws, info, {
       sendBufferLimit: config.sendBufferLimitBytes,
       metrics,
@@ -237,12 +260,14 @@ export function createGateway({
       },
       onClosed: (s) => {
         sessions.delete(s);
+        openTokens.remove(s);
         shedder.closed(s);
         perToken.release(s.info.tokenKey);
         metrics.connections.dec({ site: s.info.siteId });
       },
     });
     sessions.add(session);
+    openTokens.add(session, token as string);
     metrics.connections.inc({ site: info.siteId });
     session.membership = hub.join(info.siteId, fields, session);
     logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');
@@ -302,6 +327,8 @@ export function createGateway({
   }
 
   async function listen(): Promise<number> {
+    // Before the port opens: without JWT_JWKS_URL's keys the gateway would refuse every signed token.
+    await tokens.start();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
@@ -351,6 +378,7 @@ export function createGateway({
     disposed = true;
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
     if (proxyRefresh !== undefined) clock.clearInterval(proxyRefresh);
+    tokens.stop();
     readiness.stop();
     await rebalancer?.stop();
     await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));
@@ -368,6 +396,8 @@ export function createGateway({
     drain,
     dispose,
     isReady,
+    reloadTokens: () => tokens.reload('signal'),
+    tokens,
     rebalancer,
     hub,
     metrics,

@@ -14,4 +14,6 @@ export const LOG_DOCS = {
   visitEvents: 'docs/PROTOCOL.md#visit-events',
   /** The fleet registry and rebalancing. */
   fleetDynamics: 'docs/OPERATIONS.md#fleet-dynamics-scale-out-kills-drains-storms',
+  /** Token and key rotation: the files, SIGHUP, JWT_JWKS_URL. */
+  rotation: 'docs/OPERATIONS.md#rotation',
 } as const;

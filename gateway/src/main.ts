@@ -26,6 +26,11 @@ async function main(): Promise<void> {
     },
     { logger, deadlineMs: gatewayShutdownDeadlineMs(config) },
   );
+  // SIGHUP re-reads the token files and JWT_JWKS_URL (docs/OPERATIONS.md, "Rotation"); without a handler it would end the process.
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading tokens');
+    void gateway.reloadTokens();
+  });
   await gateway.listen();
 }
 

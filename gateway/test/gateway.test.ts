@@ -369,6 +369,26 @@ describe('gateway over a real Redis', () => {
     expect(await c.nextMessages(1)).toEqual([bytes.toString()]);
   });
 
+  it('reloadTokens (SIGHUP): a rewritten VALID_TOKENS_FILE admits the new token and closes the removed one with 4001', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-tokens-'));
+    const file = join(dir, 'tokens');
+    writeFileSync(file, 'kept-token-0001,gone-token-0001\n');
+    await world.publisher.store(1, 1);
+    const g = await gatewayWith({ VALID_TOKENS: '', VALID_TOKENS_FILE: file });
+    const kept = connect(`${g.url}?token=kept-token-0001`);
+    const gone = connect(`${g.url}?token=gone-token-0001`);
+    await Promise.all([kept.nextMessages(1), gone.nextMessages(1)]);
+    writeFileSync(file, 'kept-token-0001,new-token-0001\n');
+    await g.gateway.reloadTokens();
+    expect(await gone.closed).toEqual({ code: 4001, reason: 'Invalid token' });
+    await connect(`${g.url}?token=new-token-0001`).nextMessages(1);
+    expect((await connect(`${g.url}?token=gone-token-0001`).closed).code).toBe(4001);
+    expect(kept.closeCode).toBeUndefined();
+    const metrics = (await httpGet(g.port, '/metrics')).body;
+    expect(metrics).toContain('matomo_live_gateway_token_reloads_total{source="files",result="applied"} 1');
+    expect(metrics).toContain('matomo_live_gateway_token_revoked_closes_total 1');
+  });
+
   describe('signed tokens', () => {
     const secret = 'a-test-secret-of-at-least-32-bytes!!';
     const hs = (claims: Record<string, unknown>, exp: string | number = '1h') =>

@@ -4,12 +4,13 @@ import { bearerToken, isWebSocketPath, pathOf } from '../admission/connect-reque
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
 import type { SnapshotHub } from '../snapshots/snapshot-hub';
 import { plain, serveStatic } from './static-files';
-import { grantAllows, type TokenAuth } from '../admission/token-auth';
+import { grantAllows } from '../admission/token-auth';
+import type { TokenVerifier } from '../admission/token-sources';
 
 export interface HttpRoutesOptions {
   config: GatewayConfig;
   hub: SnapshotHub;
-  auth: TokenAuth;
+  auth: TokenVerifier;
   metrics: GatewayMetrics;
   isReady: () => boolean;
   /** Served at /dashboard/; null = off. */

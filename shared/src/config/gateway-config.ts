@@ -1,10 +1,11 @@
 import { bool, EnvError, makeValidator, str } from 'envalid';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { cleanOrThrowWith } from './clean';
+import { cleanOrThrow, cleanOrThrowWith } from './clean';
 import { commonEnvSpec, configuredSiteIds, type LoadConfigOptions } from './common-env';
 import { ConfigError } from './config-error';
 import { readEnv, type RawEnv } from './read-env';
+import { jwtKeyErrors, tokenFilesOf, tokenSettingsOf, type TokenFiles, type TokenSettings } from './token-settings';
 import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
 import { commaList, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 
@@ -54,7 +55,10 @@ export const proxyList = makeValidator<string[]>((input) => {
 });
 
 /** A JWKS document ({"keys":[...]}) as JSON text; usually given as JWT_JWKS_FILE. */
-export const jwksJson = makeValidator<{ keys: object[] }>((input) => {
+export const jwksJson = makeValidator<{ keys: object[] }>((input) => parseJwks(input));
+
+/** JSON text → a JWKS document with a non-empty "keys" array; throws EnvError saying what is wrong (never the text). */
+export function parseJwks(input: string): { keys: object[] } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(input);
@@ -66,6 +70,22 @@ export const jwksJson = makeValidator<{ keys: object[] }>((input) => {
     throw new EnvError('must be a JWKS JSON document with a non-empty "keys" array');
   }
   return { keys: keys as object[] };
+}
+
+/** Where a JWKS is fetched: https, or http to a loopback address only (a key set must not travel in clear text). */
+export const jwksUrl = makeValidator<string>((input) => {
+  let url: URL;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    throw new EnvError('must be a URL such as https://idp.example.org/.well-known/jwks.json');
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname) || url.hostname.startsWith('127.');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new EnvError('must be an https:// URL (http:// only to localhost, 127.0.0.0/8 or [::1])');
+  }
+  if (url.username || url.password) throw new EnvError('must not contain credentials');
+  return url.toString();
 });
 
 const MIB = 1024 * 1024;
@@ -84,6 +104,10 @@ export const gatewayEnvSpec = {
   JWT_SECRET: str({ default: undefined, desc: 'HS256 secret (at least 32 bytes) of signed client tokens' }),
   JWT_PUBLIC_KEY: str({ default: undefined, desc: 'PEM public key (`RS*`, `PS*`, `ES*` or `EdDSA`) of signed client tokens' }),
   JWT_JWKS: jwksJson({ default: undefined, desc: 'JWKS JSON document (`{"keys":[…]}`) of signed client tokens' }),
+  JWT_JWKS_URL: jwksUrl({
+    default: undefined,
+    desc: "URL of the identity provider's JWKS (https; http only to loopback), fetched at start (unreachable: the gateway exits), cached by `Cache-Control: max-age` (1 min … 24 h) and fetched again on an unknown `kid` (at most every 5 s); not with `JWT_JWKS`",
+  }),
   JWT_ISSUER: str({ default: undefined, desc: 'required `iss` of signed tokens; unset: not checked' }),
   JWT_AUDIENCE: str({ default: undefined, desc: 'required `aud` of signed tokens; unset: not checked' }),
   JWT_SITES_CLAIM: str({
@@ -181,6 +205,8 @@ export interface JwtConfig {
   publicKeyPem: string | undefined;
   /** JWKS document. Default: none. */
   jwks: { keys: object[] } | undefined;
+  /** Where the JWKS is fetched (then held in `jwks` by the gateway's token sources). Default: none. */
+  jwksUrl?: string | undefined;
   /** Required issuer. Default: not checked. */
   issuer: string | undefined;
   /** Required audience. Default: not checked. */
@@ -203,6 +229,8 @@ export interface GatewayConfig {
   validTokens: string[];
   /** Signed-token verification; undefined when no JWT_* key is set. */
   jwt: JwtConfig | undefined;
+  /** Files the token settings came from (`VALID_TOKENS_FILE`, …), re-read on change and SIGHUP. Default {} (none). */
+  tokenFiles: TokenFiles;
   /** TLS key and certificate (PEM text); undefined = plain http/ws. */
   tls: { key: string; cert: string } | undefined;
   /** Allowed Origins; undefined = any. Requests without Origin are always allowed. */
@@ -271,18 +299,7 @@ export function loadGatewayConfig(
   // Checks across variables run on the raw values too, so one run reports every bad line.
   const errors = crossCheck(raw, options.requireRedis ?? true);
   const e = cleanOrThrowWith(raw, gatewayEnvSpec, errors);
-  const jwt: JwtConfig | undefined =
-    e.JWT_SECRET !== undefined || e.JWT_PUBLIC_KEY !== undefined || e.JWT_JWKS !== undefined
-      ? {
-          secret: e.JWT_SECRET,
-          publicKeyPem: e.JWT_PUBLIC_KEY,
-          jwks: e.JWT_JWKS,
-          issuer: e.JWT_ISSUER,
-          audience: e.JWT_AUDIENCE,
-          sitesClaim: e.JWT_SITES_CLAIM,
-        }
-      : undefined;
-  const validTokens = e.VALID_TOKENS ?? [];
+  const { validTokens, jwt } = tokenSettingsOf(e);
   const tls = loadTls(e.SSL_KEY, e.SSL_CERT, options.readPem, errors);
   if (errors.length > 0) throw new ConfigError(errors);
   const siteIds = configuredSiteIds(e);
@@ -294,6 +311,7 @@ export function loadGatewayConfig(
     defaultSiteId: siteIds[0] ?? 1,
     validTokens,
     jwt,
+    tokenFiles: tokenFilesOf(raw),
     tls,
     allowedOrigins: e.ALLOWED_ORIGINS === undefined || e.ALLOWED_ORIGINS.includes('*') ? undefined : e.ALLOWED_ORIGINS,
     trustProxy: e.TRUST_PROXY ?? [],
@@ -327,17 +345,13 @@ function crossCheck(raw: RawEnv, requireRedis: boolean): string[] {
   const errors: string[] = [];
   errors.push(...redisCombinationErrors(raw, requireRedis));
   const anyStatic = splitCommaList(raw.VALID_TOKENS ?? '').length > 0;
-  if (!anyStatic && !set('JWT_SECRET') && !set('JWT_PUBLIC_KEY') && !set('JWT_JWKS')) {
+  if (!anyStatic && !set('JWT_SECRET') && !set('JWT_PUBLIC_KEY') && !set('JWT_JWKS') && !set('JWT_JWKS_URL')) {
     errors.push(
-      'VALID_TOKENS: required but not set — no client could connect; set VALID_TOKENS or JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_FILE',
+      'VALID_TOKENS: required but not set — no client could connect; set VALID_TOKENS or JWT_SECRET / JWT_PUBLIC_KEY / JWT_JWKS_FILE / JWT_JWKS_URL',
     );
   }
-  if (set('JWT_SECRET') && Buffer.byteLength(raw.JWT_SECRET as string) < 32) {
-    errors.push('JWT_SECRET: must be at least 32 bytes (HS256 keys shorter than the hash are guessable)');
-  }
-  if (set('JWT_PUBLIC_KEY') && !(raw.JWT_PUBLIC_KEY as string).includes('-----BEGIN')) {
-    errors.push('JWT_PUBLIC_KEY: must be PEM text starting with -----BEGIN PUBLIC KEY----- (or use JWT_PUBLIC_KEY_FILE)');
-  }
+  if (set('JWT_JWKS') && set('JWT_JWKS_URL')) errors.push('JWT_JWKS_URL: set together with JWT_JWKS; set only one of them');
+  errors.push(...jwtKeyErrors(raw));
   if (set('SSL_KEY') !== set('SSL_CERT')) {
     const [missing, present] = set('SSL_KEY') ? ['SSL_CERT', 'SSL_KEY'] : ['SSL_KEY', 'SSL_CERT'];
     errors.push(`${missing}: required when ${present} is set (both or neither)`);
@@ -374,4 +388,44 @@ function loadTls(
 
 function defaultReadPem(path: string): string {
   return readFileSync(path, 'utf8');
+}
+
+/**
+ * Reads the token files again (secret rotation) over the settings the gateway
+ * started with: each file's variable is read, checked and replaced as at
+ * start. A file that cannot be read, became empty or holds a bad value throws a
+ * ConfigError naming the variable (never its text): the caller keeps its last
+ * good settings.
+ */
+export function reloadTokenSettings(files: TokenFiles, base: TokenSettings): TokenSettings {
+  const raw = readEnv(Object.fromEntries(Object.entries(files).map(([name, path]) => [`${name}_FILE`, path])), {
+    dotenv: false,
+    names: Object.keys(files),
+  });
+  // A file that *became* empty is a rotation gone wrong (or a write caught half-way); one empty from the start stays allowed.
+  const held = {
+    VALID_TOKENS: base.validTokens.length > 0,
+    JWT_SECRET: !!base.jwt?.secret,
+    JWT_PUBLIC_KEY: !!base.jwt?.publicKeyPem,
+    JWT_JWKS: !!base.jwt?.jwks,
+  };
+  const errors = (Object.keys(files) as Array<keyof TokenFiles>)
+    .filter((name) => held[name] && (raw[name] ?? '').trim() === '')
+    .map((name) => `${name}_FILE: ${files[name]} is empty`);
+  errors.push(...jwtKeyErrors(raw));
+  if (errors.length > 0) throw new ConfigError(errors);
+  const spec = Object.fromEntries(Object.keys(files).map((name) => [name, gatewayEnvSpec[name as keyof TokenFiles]]));
+  const e = cleanOrThrow(raw, spec) as {
+    VALID_TOKENS?: string[];
+    JWT_SECRET?: string;
+    JWT_PUBLIC_KEY?: string;
+    JWT_JWKS?: { keys: object[] };
+  };
+  const jwt = base.jwt === undefined ? undefined : { ...base.jwt };
+  if (jwt !== undefined) {
+    if (files.JWT_SECRET !== undefined) jwt.secret = e.JWT_SECRET;
+    if (files.JWT_PUBLIC_KEY !== undefined) jwt.publicKeyPem = e.JWT_PUBLIC_KEY;
+    if (files.JWT_JWKS !== undefined) jwt.jwks = e.JWT_JWKS;
+  }
+  return { validTokens: files.VALID_TOKENS !== undefined ? (e.VALID_TOKENS ?? []) : base.validTokens, jwt };
 }

@@ -105,4 +105,21 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: 'off' }, noDotenv).dashboardDir).toBeNull();
     expect(loadGatewayConfig({ ...base, DASHBOARD_DIR: '/srv/dash' }, noDotenv).dashboardDir).toBe('/srv/dash');
   });
+
+  it('JWT_JWKS_URL: https, or http to loopback; not with JWT_JWKS; enough alone', () => {
+    const env = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(loadGatewayConfig({ ...env, JWT_JWKS_URL: 'https://idp.example.org/jwks.json' }, noDotenv).jwt).toMatchObject({
+      jwksUrl: 'https://idp.example.org/jwks.json',
+      jwks: undefined,
+    });
+    expect(loadGatewayConfig({ ...env, JWT_JWKS_URL: 'http://127.0.0.1:9000/jwks' }, noDotenv).jwt?.jwksUrl).toBe(
+      'http://127.0.0.1:9000/jwks',
+    );
+    expect(errorLines({ ...env, JWT_JWKS_URL: 'http://idp.example.org/jwks' })).toEqual([
+      'JWT_JWKS_URL: must be an https:// URL (http:// only to localhost, 127.0.0.0/8 or [::1])',
+    ]);
+    expect(errorLines({ ...env, JWT_JWKS_URL: 'https://idp.example.org/jwks', JWT_JWKS: '{"keys":[{}]}' })).toEqual([
+      'JWT_JWKS_URL: set together with JWT_JWKS; set only one of them',
+    ]);
+  });
 });
