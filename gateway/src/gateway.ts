@@ -99,6 +99,7 @@ export function createGateway({
   const now = () => clock.now();
   const writer = createBroadcastWriter({ enabled: config.broadcastFastPath, logger });
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
+  metrics.initialise({ maxConnections: config.maxConnections, siteIds: config.siteIds });
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
   const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt, now });
   const addresses = new ClientAddressResolver(config.trustProxy, {
