@@ -1,4 +1,13 @@
-import { FAILURE_KINDS, PARTS, PollerMetrics, cursorLagMs, failureKindLabel, partStreaks, type PollerView } from '../src/poller-metrics';
+import {
+  FAILURE_KINDS,
+  LINT_FAILING_DEFAULTS,
+  PARTS,
+  PollerMetrics,
+  cursorLagMs,
+  failureKindLabel,
+  partStreaks,
+  type PollerView,
+} from '../src/poller-metrics';
 import { createSiteState, type SiteState } from '../src/site-state';
 import { ManualClock } from './support/harness';
 
@@ -175,6 +184,14 @@ describe('PollerMetrics', () => {
     fail = true;
     await expect(tracked.acquire(1)).rejects.toThrow('ECONNREFUSED');
     expect(sample(await metrics.metrics(), 'matomo_live_poller_redis_up')).toBe(0);
+  });
+});
+
+describe('process metrics', () => {
+  it('keeps the process metrics and leaves out the default gauges promtool rejects (named *_total)', async () => {
+    const text = await new PollerMetrics({ siteIds: [1], defaultMetrics: true }).metrics();
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    for (const name of LINT_FAILING_DEFAULTS) expect(text).not.toContain(`${name} `);
   });
 });
 
