@@ -76,6 +76,16 @@ describe('poller /metrics (process, simulator, real Redis)', () => {
     expect(await authFailures()).toBe(0);
   });
 
+  it('a sub-request Matomo answers with an error counts against its part alone, as a bad answer', async () => {
+    const series = 'matomo_live_poller_matomo_failures_total{part="counters",kind="bad_answer"}';
+    const before = (await sample(series)) ?? NaN;
+    const visitsBefore = (await sample('matomo_live_poller_matomo_failures_total{part="visits",kind="bad_answer"}')) ?? NaN;
+    sim.injectFault({ kind: 'sub-error', method: 'Live.getCounters', siteId: 2, message: 'Mysql server has gone away' });
+    await waitFor(async () => ((await sample(series)) ?? 0) > before, 'a counters failure in /metrics');
+    expect(await sample(series)).toBe(before + 1);
+    expect(await sample('matomo_live_poller_matomo_failures_total{part="visits",kind="bad_answer"}')).toBe(visitsBefore);
+  });
+
   it('a token the simulator refuses raises the auth failure counter of every part the request carried', async () => {
     sim.injectFault({ kind: 'auth', count: -1 });
     await waitFor(async () => (await authFailures()) >= 1, 'an auth failure in /metrics');
