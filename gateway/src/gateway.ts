@@ -109,6 +109,7 @@ export function createGateway({
   const now = () => clock.now();
   const writer = createBroadcastWriter({ enabled: config.broadcastFastPath, logger });
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
+  metrics.initialise({ maxConnections: config.maxConnections, siteIds: config.siteIds });
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
   const tokenMetrics = new TokenMetrics(metrics.registry);
   const tokens = new TokenSources({ settings: config, files: config.tokenFiles, logger, clock, fetch, metrics: tokenMetrics });

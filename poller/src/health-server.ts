@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PollerStatus } from './poller';
+import type { PollerMetrics } from './poller-metrics';
 
 export interface HealthServerOptions {
   /** Port; 0 picks a free one. */
@@ -11,6 +12,8 @@ export interface HealthServerOptions {
   status: () => PollerStatus;
   /** Readiness beyond polling health, e.g. Redis connected. Default always true. */
   ready?: () => boolean;
+  /** Served on GET /metrics; absent ⇒ 404 there. */
+  metrics?: PollerMetrics;
 }
 
 export interface HealthServer {
@@ -22,12 +25,14 @@ export interface HealthServer {
  * GET /healthz: the poller's status as JSON; 200 while it works, 503 when the
  * token is refused or polling has failed for long (restart or alert).
  * GET /readyz: 200 when running and its dependencies are connected, else 503.
+ * GET /metrics: Prometheus text (docs/OPERATIONS.md, "Poller metrics").
  */
 export async function startHealthServer({
   port,
   host = '0.0.0.0',
   status,
   ready = () => true,
+  metrics,
 }: HealthServerOptions): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -49,6 +54,13 @@ export async function startHealthServer({
     if (path === '/readyz') {
       const ok = status().running && ready();
       return reply(ok ? 200 : 503, { ready: ok });
+    }
+    if (path === '/metrics' && metrics) {
+      metrics.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text),
+        () => reply(500, { error: 'metrics failed' }),
+      );
+      return;
     }
     reply(404, { error: 'not found' });
   });

@@ -10,6 +10,7 @@ export {
 export { RedisSnapshotPublisher } from './redis-publisher';
 export { RedisLeaseManager, type LeaseManager } from './redis-lease';
 export { createRedisPoller, type RedisPoller, type RedisPollerOptions } from './redis-wiring';
+export { PollerMetrics, type PollerMetricsOptions } from './poller-metrics';
 export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server';
 export { startPollerProcess, type PollerProcess } from './poller-process';
 export { systemClock, type Clock } from '@matomo-live/protocol';

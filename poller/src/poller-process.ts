@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { createLogger, describeRedis, loadOrExit, loadPollerConfig, tokenFingerprint, type Logger, type RawEnv } from '@matomo-live/shared';
 import { startHealthServer, type HealthServer } from './health-server';
 import type { Poller } from './poller';
+import { PollerMetrics } from './poller-metrics';
 import { createRedisPoller } from './redis-wiring';
 
 export interface PollerProcess {
@@ -20,7 +21,8 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
   const config = loadOrExit(() => loadPollerConfig(env));
   const logger = createLogger({ name: 'poller', level: config.logLevel, pretty: config.logPretty });
   // The loader requires one Redis mode here (requireRedis defaults to true).
-  const { poller, redis, leases, close } = createRedisPoller({ config, redis: config.redis!, logger });
+  const metrics = new PollerMetrics({ siteIds: config.siteIds, defaultMetrics: true });
+  const { poller, redis, leases, close } = createRedisPoller({ config, redis: config.redis!, logger, metrics });
   redis.on('ready', () => logger.info('redis ready'));
   logger.info(
     {
@@ -40,9 +42,14 @@ export async function startPollerProcess(env: RawEnv = process.env): Promise<Pol
   await poller.start();
   const health =
     config.healthPort > 0
-      ? await startHealthServer({ port: config.healthPort, status: () => poller.status(), ready: () => redis.status === 'ready' })
+      ? await startHealthServer({
+          port: config.healthPort,
+          status: () => poller.status(),
+          ready: () => redis.status === 'ready',
+          metrics,
+        })
       : undefined;
-  if (health) logger.info({ port: health.port }, 'health endpoint on /healthz and /readyz');
+  if (health) logger.info({ port: health.port }, 'health endpoint on /healthz, /readyz and /metrics');
   return {
     poller,
     logger,

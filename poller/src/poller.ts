@@ -1,11 +1,12 @@
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '@matomo-live/protocol';
 import type { Logger, PollerConfig, SnapshotPublisher } from '@matomo-live/shared';
-import { buildBulkRequest, type SiteSlots } from './bulk-request';
+import { buildBulkRequest, type BulkRequest, type SiteSlots } from './bulk-request';
 import { LeaseLoop } from './lease-loop';
 import type { TodayWindow } from './live-today';
 import { estimateMatomoOffset, offsetChanged } from './matomo-clock';
-import { MatomoRequestError, postBulkRequest } from './matomo-client';
+import { MatomoRequestError, postBulkRequest, type BulkAnswer } from './matomo-client';
+import { partStreaks, type PollerMetrics } from './poller-metrics';
 import type { Poller, PollerStatus } from './poller-status';
 import { publishSite, type PublishDeps } from './publish-step';
 import type { LeaseManager } from './redis-lease';
@@ -50,6 +51,8 @@ export interface PollerOptions {
   clock?: Clock;
   /** Default: see PollerTiming. */
   timing?: Partial<PollerTiming>;
+  /** Prometheus metrics (poller-metrics.ts); absent ⇒ none are kept. */
+  metrics?: PollerMetrics;
 }
 
 export function createPoller(options: PollerOptions): Poller {
@@ -124,6 +127,7 @@ class SnapshotPoller implements Poller {
       config: this.config,
       onPublished: () => this.counters.published++,
     };
+    options.metrics?.watch(() => ({ sites: this.sites, eventsEnabled: this.eventsEnabled, matomoOffsetMs: this.matomoOffsetMs }));
   }
 
   async start(): Promise<void> {
@@ -192,11 +196,13 @@ class SnapshotPoller implements Poller {
 
   private async tick(): Promise<void> {
     const startedAt = this.clock.now();
+    this.options.metrics?.tickStarted();
     const led = [...this.sites].filter(([, s]) => this.clock.now() < s.leaderUntil);
     if (led.length === 0) return this.scheduleTick(this.config.fetchIntervalMs);
     this.lastAttemptAt = startedAt;
     const failures: TickFailure[] = [];
     let published = 0;
+    let asked = false;
     try {
       await loadCursors(led, Math.floor((startedAt + this.matomoOffsetMs) / 1000), {
         publisher: this.options.publisher,
@@ -214,11 +220,8 @@ class SnapshotPoller implements Poller {
       });
       const bulk = buildBulkRequest(queries, this.config.matomoToken);
       this.counters.requests++;
-      const { answers, serverDateMs } = await postBulkRequest(
-        bulk,
-        { baseUrl: this.config.matomoUrl, dispatcher: this.dispatcher, timeoutMs: this.config.matomoTimeoutMs },
-        this.abort.signal,
-      );
+      asked = true;
+      const { answers, serverDateMs } = await this.ask(bulk);
       const receivedAt = this.clock.now();
       this.learnMatomoClock(serverDateMs, startedAt, receivedAt);
       // Matomo computed its answer somewhere between sending and receiving.
@@ -236,7 +239,28 @@ class SnapshotPoller implements Poller {
       failures.push(TickFailure.of(error, error instanceof MatomoRequestError ? error.kind : undefined));
     }
     if (!this.running) return;
+    if (asked) this.options.metrics?.tickDone((this.clock.now() - startedAt) / 1000);
     this.finishTick(failures, published, startedAt);
+  }
+
+  /** The tick's one Matomo request, timed for the metrics. */
+  private async ask(bulk: BulkRequest): Promise<BulkAnswer> {
+    const sentAt = this.clock.now();
+    const seconds = () => (this.clock.now() - sentAt) / 1000;
+    try {
+      const answer = await postBulkRequest(
+        bulk,
+        { baseUrl: this.config.matomoUrl, dispatcher: this.dispatcher, timeoutMs: this.config.matomoTimeoutMs },
+        this.abort.signal,
+      );
+      this.options.metrics?.matomoRequest(bulk.slots, seconds());
+      return answer;
+    } catch (error) {
+      // A request aborted by stop() is no failure of Matomo's.
+      if (this.running)
+        this.options.metrics?.matomoRequest(bulk.slots, seconds(), error instanceof MatomoRequestError ? error.kind : 'network');
+      throw error;
+    }
   }
 
   /** "Today" windows follow Matomo's clock (it resolves lastMinutes and date=today in its own). */
@@ -263,10 +287,13 @@ class SnapshotPoller implements Poller {
   ): Promise<TickFailure | undefined> {
     const { siteId } = slots;
     const state = this.sites.get(siteId)!;
+    const streaks = partStreaks(state);
     const outcome = readSiteAnswer({ slots, answers, methods, times, askedToday, plan }, state, this.config, this.log);
+    this.options.metrics?.partsRead(streaks, state);
     if ('failure' in outcome) return this.siteFailed(state, outcome.failure);
     try {
-      await publishSite(this.publishDeps, siteId, state, outcome.content, times.now, outcome.step);
+      const done = await publishSite(this.publishDeps, siteId, state, outcome.content, times.now, outcome.step);
+      this.options.metrics?.siteOutcome(siteId, done);
       state.lastError = undefined;
       return undefined;
     } catch (error) {

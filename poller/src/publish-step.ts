@@ -11,6 +11,9 @@ import { cursorAfterIso, forgetLeadState, type SiteState } from './site-state';
 import { PublishError } from './tick-failure';
 import { cursorFromStore, type CursorStep } from './visit-cursor';
 
+/** What a site's publish did: stored and published, found unchanged, or refused because another poller leads. */
+export type PublishOutcome = 'published' | 'unchanged' | 'not-leader';
+
 /** Publish attempts per site and tick (a seq behind or a stale cursor asks again). */
 const PUBLISH_ATTEMPTS = 5;
 
@@ -32,7 +35,8 @@ export interface PublishDeps {
  * ours (a failover rolled it back, or another poller wrote it) refuses
  * them: the cursor is read again and this tick's events dropped — the
  * next tick asks again from the stored position, so nothing is lost or
- * repeated. Throws PublishError when the publisher fails or keeps refusing.
+ * repeated. Resolves with what it did; throws PublishError when the
+ * publisher fails or keeps refusing.
  */
 export async function publishSite(
   deps: PublishDeps,
@@ -41,7 +45,7 @@ export async function publishSite(
   content: SnapshotContent,
   now: number,
   step?: CursorStep,
-): Promise<void> {
+): Promise<PublishOutcome> {
   const { publisher, clock, log } = deps;
   const digest = contentDigest(content);
   if (digest !== state.lastDigest) {
@@ -72,11 +76,11 @@ export async function publishSite(
           { siteId, seq, visits: content.visits_live.length, events: outcome.events?.ids.length, receivers: outcome.receivers },
           'published',
         );
-        return;
+        return 'published';
       case 'unchanged':
         if (pending) commitStep(deps, state, pending, outcome.events?.cursorVersion);
         state.lastSeq = Math.max(state.lastSeq, outcome.seq);
-        return;
+        return 'unchanged';
       case 'seq-behind':
         state.lastSeq = Math.max(state.lastSeq, outcome.storedSeq);
         continue;
@@ -101,7 +105,7 @@ export async function publishSite(
         state.leaderUntil = 0;
         forgetLeadState(state);
         log.warn({ siteId }, 'publish refused: another poller holds the lease');
-        return;
+        return 'not-leader';
     }
   }
   throw new PublishError('seq kept falling behind the stored one');

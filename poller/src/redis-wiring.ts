@@ -27,7 +27,9 @@ export function createRedisPoller({ redis: connection, ...options }: RedisPoller
   const redis = createRedisClient(connection, 'poller', { logger: options.logger, connectionName: 'matomo-live-poller' });
   const leases = new RedisLeaseManager(redis, leaseTtlMs, redisPrefix);
   const publisher = new RedisSnapshotPublisher(redis, redisPrefix, publishCommandOf(connection.mode));
-  const poller = createPoller({ ...options, publisher, leases });
+  // With metrics, every lease and publish command reports to matomo_live_poller_redis_up.
+  const track = <T extends object>(target: T): T => options.metrics?.trackRedis(target) ?? target;
+  const poller = createPoller({ ...options, publisher: track(publisher), leases: track(leases) });
   return {
     poller,
     redis,

@@ -1,5 +1,6 @@
 import { startHealthServer, type HealthServer } from '../src/health-server';
 import type { PollerStatus } from '../src/poller';
+import { PollerMetrics } from '../src/poller-metrics';
 
 const status = (over: Partial<PollerStatus> = {}): PollerStatus => ({
   running: true,
@@ -63,5 +64,20 @@ describe('health endpoint', () => {
     server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status() });
     expect((await get('/nope')).status).toBe(404);
     expect((await get('/healthz', 'POST')).status).toBe(405);
+  });
+
+  it('/metrics serves the Prometheus text of the metrics it is given, and 404 without', async () => {
+    const metrics = new PollerMetrics({ siteIds: [3] });
+    metrics.tickStarted();
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status(), metrics });
+    const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/^matomo_live_poller_ticks_total 1$/m);
+    expect(text).toMatch(/^matomo_live_poller_snapshots_published_total\{site="3"\} 0$/m);
+    await server.close();
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', status: () => status() });
+    expect((await get('/metrics')).status).toBe(404);
   });
 });

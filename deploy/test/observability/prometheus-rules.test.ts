@@ -4,11 +4,12 @@
 // then `promtool check rules` and `promtool test rules` themselves (Debian's
 // prometheus package, fetched by .ci/run into PROMTOOL; skipped loudly without).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { OBSERVABILITY_DIR, OPERATIONS_MD, docSection, hardCodedTargets, knownMetrics, unknownSeries } from './metric-catalog';
+import { findPrometheusTool, missingToolWarning } from './prometheus-tools';
 
 interface Rule {
   alert?: string;
@@ -38,17 +39,6 @@ const anchorOf = (heading: string) =>
     .toLowerCase()
     .replace(/[^\p{L}\p{N} _-]/gu, '')
     .replace(/ /g, '-');
-
-/** The promtool to use: PROMTOOL, else .ci/run's cache, else PATH; undefined when there is none. */
-function findPromtool(): string | undefined {
-  const candidates = [
-    process.env.PROMTOOL,
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'matomo-live-ci', 'prometheus', 'usr', 'bin', 'promtool'),
-  ];
-  for (const candidate of candidates) if (candidate && existsSync(candidate)) return candidate;
-  const onPath = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' });
-  return onPath.status === 0 ? onPath.stdout.trim() : undefined;
-}
 
 describe('prometheus-rules.yml', () => {
   test('has the alerts issue 23 asks for', () => {
@@ -109,14 +99,9 @@ describe('prometheus-rules.yml', () => {
   });
 });
 
-const promtool = findPromtool();
+const promtool = findPrometheusTool('promtool');
 const withPromtool = promtool === undefined ? describe.skip : describe;
-if (promtool === undefined)
-  console.warn(
-    "\n*** SKIPPED promtool check/test rules: no promtool (set PROMTOOL, or run .ci/run which fetches Debian's prometheus package into ~/.cache/matomo-live-ci/prometheus;\n" +
-      '*** by hand: cd /tmp && apt-get download prometheus && dpkg -x prometheus_*.deb /tmp/prom, then PROMTOOL=/tmp/prom/usr/bin/promtool).\n' +
-      '*** The alert rules are NOT checked by Prometheus on this machine.\n',
-  );
+if (promtool === undefined) console.warn(missingToolWarning('promtool', 'The alert rules are'));
 
 withPromtool('promtool', () => {
   const run = (...args: string[]) =>

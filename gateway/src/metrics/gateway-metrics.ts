@@ -1,6 +1,26 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CLOSE_CODE_RULES } from '@matomo-live/protocol';
 import type { FeedStats } from '@matomo-live/shared';
 import { SentTally } from './sent-tally';
+
+/** Every `reason` of matomo_live_gateway_auth_failures_total (admission/ and gateway.ts name them). */
+export const REFUSAL_REASONS = [
+  'draining',
+  'not-ready',
+  'rebalancing',
+  'origin',
+  'accept-rate',
+  'ip-rate',
+  'missing',
+  'invalid',
+  'expired',
+  'unknown-site',
+  'site-not-allowed',
+  'bad-fields',
+  'bad-events',
+  'max-connections',
+  'token-connections',
+] as const;
 
 /** The gateway's Prometheus metrics, on a registry of their own (several gateways may share a process). */
 export class GatewayMetrics {
@@ -50,6 +70,11 @@ export class GatewayMetrics {
   readonly rebalanceShed = new Counter({
     name: 'matomo_live_gateway_rebalance_shed_total',
     help: 'Clients closed (1001 with a reconnect hint) because this gateway held more than its fair share of the fleet',
+    registers: [this.registry],
+  });
+  readonly maxConnections = new Gauge({
+    name: 'matomo_live_gateway_max_connections',
+    help: "The process's MAX_CONNECTIONS (new connections beyond it are closed with 1013)",
     registers: [this.registry],
   });
   readonly fleetGateways = new Gauge({
@@ -142,7 +167,24 @@ export class GatewayMetrics {
     // Process metrics only for a real process; tests run several gateways in one.
     // Event-loop lag sampled every 100 ms, not prom-client's 10 ms: the finer
     // histogram timer cost ~8% of the fan-out throughput in the benchmark.
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    if (defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+      // Gauges named *_total, which `promtool check metrics` rejects (a gauge is no counter).
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+        this.registry.removeSingleMetric(name);
+    }
+  }
+
+  /**
+   * MAX_CONNECTIONS, and every known label value of the labelled counters at
+   * 0: a panel or a rate() then shows 0, not "No data", before the first
+   * close, refusal or healed gap.
+   */
+  initialise({ maxConnections, siteIds }: { maxConnections: number; siteIds: readonly number[] }): void {
+    this.maxConnections.set(maxConnections);
+    for (const code of Object.keys(CLOSE_CODE_RULES)) this.clientCloses.inc({ code }, 0);
+    for (const reason of REFUSAL_REASONS) this.authFailures.inc({ reason }, 0);
+    for (const siteId of siteIds) this.feedGapsHealed.inc({ site: String(siteId) }, 0);
   }
 
   /** Adds to `counter` what the feed counted since the last scrape. */

@@ -1,5 +1,5 @@
 import type { FeedStats } from '@matomo-live/shared';
-import { GatewayMetrics } from '../../src/metrics/gateway-metrics';
+import { GatewayMetrics, REFUSAL_REASONS } from '../../src/metrics/gateway-metrics';
 
 function stats(partial: Partial<FeedStats>): FeedStats {
   return { gapsHealed: {}, resubscribes: 0, resyncs: 0, seqChecks: 0, seqCheckErrors: 0, ...partial };
@@ -12,6 +12,24 @@ function sample(text: string, line: string): number | undefined {
 }
 
 describe('GatewayMetrics', () => {
+  it('initialise: MAX_CONNECTIONS, and every close code, refusal reason and site at 0 before anything happened', async () => {
+    const metrics = new GatewayMetrics();
+    metrics.initialise({ maxConnections: 5000, siteIds: [1, 7] });
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'matomo_live_gateway_max_connections')).toBe(5000);
+    for (const code of ['1001', '1008', '1009', '1013', '4001', '4002', '4003', '4004', '4005'])
+      expect([code, sample(text, `matomo_live_gateway_closes_total{code="${code}"}`)]).toEqual([code, 0]);
+    for (const reason of REFUSAL_REASONS)
+      expect([reason, sample(text, `matomo_live_gateway_auth_failures_total{reason="${reason}"}`)]).toEqual([reason, 0]);
+    expect(sample(text, 'matomo_live_gateway_feed_gaps_healed_total{site="7"}')).toBe(0);
+  });
+
+  it('leaves out the default gauges promtool rejects (named *_total), keeping the process metrics', async () => {
+    const text = await new GatewayMetrics({ defaultMetrics: true }).registry.metrics();
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect(text).not.toMatch(/^nodejs_active_handles_total /m);
+  });
+
   it('reads feed readiness at scrape time', async () => {
     const metrics = new GatewayMetrics();
     let ready = false;

@@ -55,7 +55,10 @@ export const pollerEnvSpec = {
   PUBLISH_VISITOR_IP: bool({ default: false, desc: 'publish real visitor IPs (personal data); otherwise `visitIp` is `""`' }),
   KEEP_VISITS_WITHOUT_LOCATION: bool({ default: false, desc: 'keep visits without coordinates (the reference drops them)' }),
   LEASE_TTL: milliseconds(1000, 600_000)({ default: 5000, desc: 'leadership lease, ms; a standby poller takes over within about two' }),
-  POLLER_HEALTH_PORT: intIn(0, 65535)({ default: 8081, desc: 'port of `/healthz` and `/readyz`; `0` turns them off' }),
+  POLLER_HEALTH_PORT: intIn(
+    0,
+    65535,
+  )({ default: 8081, desc: 'port of `/healthz`, `/readyz` and `/metrics` (Prometheus); `0` turns them off' }),
 };
 
 /** The poller's settings, after validation and defaults. */
