@@ -24,8 +24,9 @@ import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limit
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
-import { grantAllows, TokenAuth } from './admission/token-auth';
+import { grantAllows, TokenAuth, type TokenGrant } from './admission/token-auth';
 import { createBroadcastWriter, type BroadcastWriter } from './sessions/broadcast-writer';
+import { SessionTokens } from './sessions/session-tokens';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -101,6 +102,7 @@ export function createGateway({
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
   const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt, now });
+  const sessionTokens = new SessionTokens<ClientSession>({ verify: (token) => auth.verify(token), clock, metrics, logger });
   const addresses = new ClientAddressResolver(config.trustProxy, {
     onLookupError: (host, error) =>
       logger.warn(
@@ -215,11 +217,16 @@ export function createGateway({
       const full = encodeReconnectHint({ retryAfterMs: fullGatewayHintMs(random), cause: 'overload' });
       if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections', full);
       if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections', full);
-      attach(ws, { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId }, request);
+      attach(
+        ws,
+        { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId },
+        request,
+        result.grant,
+      );
     });
   }
 
-  function attach(ws: WebSocket, info: ClientSession['info'], { fields, events: eventsRequest }: ConnectRequest): void {
+  function attach(ws: WebSocket, info: ClientSession['info'], { fields, events: eventsRequest }: ConnectRequest, grant: TokenGrant): void {
     const session = new ClientSession(ws, info, {
       sendBufferLimit: config.sendBufferLimitBytes,
       metrics,
@@ -230,7 +237,9 @@ export function createGateway({
         metrics.slowClientCloses.inc();
         logger.warn({ ip: s.info.ip, tokenId: s.info.tokenId, site: s.info.siteId }, 'slow consumer closed');
       },
+      onAuth: (s, token) => void sessionTokens.refresh(s, token),
       onClosed: (s) => {
+        sessionTokens.forget(s);
         sessions.delete(s);
         shedder.closed(s);
         perToken.release(s.info.tokenKey);
@@ -238,6 +247,7 @@ export function createGateway({
       },
     });
     sessions.add(session);
+    sessionTokens.track(session, grant);
     metrics.connections.inc({ site: info.siteId });
     session.membership = hub.join(info.siteId, fields, session);
     logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');
@@ -347,6 +357,7 @@ export function createGateway({
     if (heartbeat !== undefined) clock.clearInterval(heartbeat);
     if (proxyRefresh !== undefined) clock.clearInterval(proxyRefresh);
     readiness.stop();
+    sessionTokens.dispose();
     await rebalancer?.stop();
     await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));
     await events?.close();
