@@ -32,7 +32,7 @@ export function parseTokenEntries(entries: readonly string[]): ScopedToken[] {
     try {
       return parseTokenEntry(entry);
     } catch (error) {
-      throw new Error(`entry ${i + 1}: ${(error as Error).message}`);
+      throw new Error(`entry ${i + 1}: ${(error as Error).message}`, { cause: error });
     }
   });
 }
