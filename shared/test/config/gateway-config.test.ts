@@ -66,6 +66,19 @@ describe('loadGatewayConfig', () => {
     expect(lines).toEqual(['VALID_TOKENS: entry 2: site 0 in a scope is not a site id (a whole number ≥ 1)']);
   });
 
+  it('reads scopes from VALID_TOKENS_FILE the same way', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-scoped-'));
+    writeFileSync(join(dir, 'tokens'), 'lobby@1,wall@1|3\n');
+    expect(loadGatewayConfig({ REDIS_URL: base.REDIS_URL, VALID_TOKENS_FILE: join(dir, 'tokens') }, noDotenv).validTokens).toEqual([
+      'lobby@1',
+      'wall@1|3',
+    ]);
+    writeFileSync(join(dir, 'tokens'), 'lobby@0');
+    expect(errorLines({ REDIS_URL: base.REDIS_URL, VALID_TOKENS_FILE: join(dir, 'tokens') })).toEqual([
+      expect.stringMatching(/^VALID_TOKENS: entry 1: site 0 in a scope/),
+    ]);
+  });
+
   it('reads JWT_MAX_TTL as seconds or a duration', () => {
     const withKey = { ...base, JWT_SECRET: 'x'.repeat(32) };
     expect(loadGatewayConfig(withKey, noDotenv).jwt?.maxTtlSeconds).toBeUndefined();
