@@ -60,6 +60,13 @@ describe('tokens against a real gateway', () => {
     for (const c of [own, wall, literal]) c.close();
   });
 
+  it('holds /debug to the same scope', async () => {
+    const debug = (site: number) =>
+      fetch(`http://127.0.0.1:${running.port}/debug?site=${site}`, { headers: { Authorization: 'Bearer lobby-screen-token' } });
+    expect((await debug(1)).status).toBe(200);
+    expect((await debug(2)).status).toBe(403);
+  });
+
   it('closes a 4-second signed token with 4002 shortly after its exp', async () => {
     const { token, exp } = await signed(4);
     const client = open(token, 1);
