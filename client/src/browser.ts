@@ -3,6 +3,7 @@ import { LiveClient, type LiveClientOptions } from './live-client';
 export { backoffDelay } from '@matomo-live/protocol';
 export { ClientCloseCode, CLOSE_CODE_RULES, CloseCode, closeRule, isAuthFailure } from './close-codes';
 export { LiveClient } from './live-client';
+export { tokenExpiry, type TokenSource } from './token-keeper';
 export type {
   ClientEvents,
   ConnectionState,

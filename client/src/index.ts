@@ -7,6 +7,7 @@ export * from './connect-url';
 export * from './event-tracker';
 export * from './live-client';
 export * from './seq-filter';
+export * from './token-keeper';
 
 /**
  * Node entry point: like `new LiveClient(options).start()`, with `ws` as the

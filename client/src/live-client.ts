@@ -11,10 +11,11 @@ import {
   type Snapshot,
   type VisitEventMessage,
 } from '@matomo-live/protocol';
-import { ClientCloseCode } from './close-codes';
+import { ClientCloseCode, CloseCode } from './close-codes';
 import { connectRequest, type SnapshotField } from './connect-url';
 import { EventTracker, checkEventOptions } from './event-tracker';
 import { SeqFilter } from './seq-filter';
+import { TokenKeeper, type TokenSource } from './token-keeper';
 import { TypedEmitter } from './typed-emitter';
 
 export type { EventsResetMessage, EventVisit, Snapshot, VisitEventMessage } from '@matomo-live/protocol';
@@ -64,8 +65,14 @@ export interface ClientEvents extends Record<string, unknown> {
 export interface LiveClientOptions {
   /** Gateway URL, e.g. `wss://live.example.org/ws` (http(s):// works too). Required. */
   url: string;
-  /** Access token. Default: none (only for gateways without tokens). */
-  token?: string;
+  /**
+   * Access token, or a function returning a fresh one (sync or async): called
+   * for every connection and, while connected, before the current signed
+   * token's `exp` (its payload is read, not verified), the fresh token going
+   * to the gateway in an `auth` message. Default: none (only for gateways
+   * without tokens).
+   */
+  token?: TokenSource;
   /** How the token travels. Default 'subprotocol' (never in a URL); 'query' sends `?token=`. */
   tokenTransport?: 'subprotocol' | 'query';
   /** Site id. Default: the gateway's default site. */
@@ -140,14 +147,18 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   private current: StatusEvent = { state: 'closed', attempt: 0 };
   private latest: Snapshot | null = null;
   private readonly eventTracker: EventTracker;
+  private readonly tokens: TokenKeeper;
+  /** Bumped by each attempt and by close(): a provider's late answer for an abandoned attempt is dropped. */
+  private attemptId = 0;
 
   constructor(options: LiveClientOptions) {
     super();
     this.options = resolveOptions(options);
     checkEventOptions(this.options);
     this.eventTracker = new EventTracker(this.options.since);
+    this.tokens = new TokenKeeper(this.options.token, this.options.clock);
     // Fail on a bad URL or token now, not on the first attempt.
-    connectRequest(this.target());
+    connectRequest(this.target(this.tokens.token));
   }
 
   /** The last delivered snapshot. */
@@ -175,18 +186,19 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   }
 
   /**
-   * Replaces the token for the next connection attempt, e.g. after a 4002
-   * (expired) closed the client: `client.setToken(fresh); client.start()`.
+   * Replaces the token (or provider) for the next connection attempt, e.g.
+   * after a 4002 (expired) closed the client: `client.setToken(fresh); client.start()`.
    */
-  setToken(token: string): void {
-    connectRequest({ ...this.target(), token });
-    this.options.token = token;
+  setToken(token: TokenSource): void {
+    if (typeof token === 'string') connectRequest(this.target(token));
+    this.tokens.set(token);
   }
 
   /** Closes the connection with 1000 and stops reconnecting. */
   close(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.attemptId += 1;
     this.clearTimers();
     const socket = this.socket;
     this.socket = null;
@@ -197,17 +209,32 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
     this.setStatus({ state: 'closed', attempt: this.failedAttempts, code: ClientCloseCode.Normal, reason: 'client closed' });
   }
 
-  private target() {
-    const { url, token, tokenTransport, site, fields, events, rewind } = this.options;
+  private target(token: string | undefined) {
+    const { url, tokenTransport, site, fields, events, rewind } = this.options;
     // Once anything was delivered, every connection resumes after it; a rewind is only for the very first.
     const since = this.eventTracker.lastId;
     return { url, token, tokenTransport, site, fields, events, since, rewind: since === undefined ? rewind : undefined };
   }
 
+  /** A fixed token connects at once; a provider is asked first (a failure counts as a failed attempt). */
   private openSocket(): void {
-    const { url, protocols } = connectRequest(this.target());
+    const attempt = ++this.attemptId;
+    if (!this.tokens.hasProvider) return this.connectWith(this.tokens.token);
+    this.tokens.forConnection().then(
+      (token) => {
+        if (!this.stopped && attempt === this.attemptId) this.connectWith(token);
+      },
+      (error: unknown) => {
+        if (this.stopped || attempt !== this.attemptId) return;
+        this.handleClose(ClientCloseCode.Abnormal, `token provider failed: ${error instanceof Error ? error.message : String(error)}`);
+      },
+    );
+  }
+
+  private connectWith(token: string | undefined): void {
     let socket: WebSocketLike;
     try {
+      const { url, protocols } = connectRequest(this.target(token));
       socket = new this.options.WebSocket(url, protocols);
     } catch (error) {
       this.handleClose(ClientCloseCode.Abnormal, error instanceof Error ? error.message : String(error));
@@ -218,6 +245,11 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
       this.seqFilter.newConnection();
       this.setStatus({ state: 'live', attempt: this.failedAttempts });
       this.armIdleTimer();
+      this.tokens.watch((text) => {
+        if (this.socket !== socket || socket.readyState !== OPEN) return false;
+        socket.send(text);
+        return true;
+      });
     };
     socket.onmessage = (event: { data: unknown }) => this.handleMessage(event.data);
     socket.onclose = (event: { code: number; reason: string }) => {
@@ -265,7 +297,9 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
     this.clearTimers();
     if (this.stopped) return;
     // The protocol's table decides; a code it does not know reconnects (closeRule explains why).
-    if (closeRule(code).action === 'stop') {
+    // An expired session with a provider is not final: the next attempt asks it for a fresh token.
+    const renewable = code === (CloseCode.TokenExpired as number) && this.tokens.hasProvider;
+    if (closeRule(code).action === 'stop' && !renewable) {
       this.stopped = true;
       this.setStatus({ state: 'closed', attempt: this.failedAttempts, code, reason, authFailed: true });
       return;
@@ -323,6 +357,7 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   }
 
   private clearTimers(): void {
+    this.tokens.stop();
     this.clearTimer('retryTimer');
     this.clearTimer('idleTimer');
     this.clearTimer('pongTimer');

@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import {
   ClientCloseCode,
@@ -185,6 +186,37 @@ describe('LiveClient against a scripted ws server', () => {
     expect(server.connections.map((c) => c.protocols[1])).toEqual(['token.old', 'token.fresh']);
   });
 
+  it('with a token provider, takes a fresh token for every connection and reconnects after 4002 instead of stopping', async () => {
+    server = await ScriptedServer.start((c) =>
+      c.protocols.includes('token.t1') ? c.socket.close(4002, 'Token expired') : c.socket.send(frame(1)),
+    );
+    let issued = 0;
+    const run = recordingClient({ url: server.url, token: async () => `t${++issued}`, initialBackoffMs: 50 });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'a snapshot on the second connection');
+    expect(server.connections.map((c) => c.protocols[1])).toEqual(['token.t1', 'token.t2']);
+    expect(run.statuses.some((s) => s.authFailed)).toBe(false);
+    expect(run.statuses.find((s) => s.state === 'reconnecting')).toMatchObject({ code: 4002 });
+  });
+
+  it('with a token provider that fails, counts a failed attempt and tries again', async () => {
+    server = await ScriptedServer.start((c) => c.socket.send(frame(1)));
+    let calls = 0;
+    const run = recordingClient({
+      url: server.url,
+      token: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('auth server down');
+        return 'tok';
+      },
+      initialBackoffMs: 50,
+    });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'a snapshot after the provider recovered');
+    expect(run.statuses.find((s) => s.state === 'reconnecting')?.reason).toBe('token provider failed: auth server down');
+    expect(server.connections).toHaveLength(1);
+  });
+
   it('with events, emits visits once in order and resumes every reconnect with since=<last id>', async () => {
     const event = (id: string) => JSON.stringify({ type: 'visit', site: 1, id, visit: { idVisit: Number(id.split('-')[0]), actions: 1 } });
     const script: string[][] = [
@@ -251,13 +283,14 @@ describe('LiveClient against the real gateway', () => {
   });
 
   /** A gateway fed by `feed` (no Redis), on `port` or a free one; resolves with its port. */
-  async function gatewayOn(feed: MemorySnapshots, port = 0): Promise<number> {
+  async function gatewayOn(feed: MemorySnapshots, port = 0, env: Record<string, string> = {}): Promise<number> {
     const config = gatewayConfigFrom({
       PORT: String(port),
       HOST: '127.0.0.1',
       VALID_TOKENS: 'tok',
       DASHBOARD_DIR: 'off',
       LOG_LEVEL: 'silent',
+      ...env,
     });
     const running = await startGateway(config, { feed });
     gateways.push(running);
@@ -382,5 +415,28 @@ describe('LiveClient against the real gateway', () => {
     client = run.client;
     await waitFor(() => run.seqs.length === 1, 'the summary');
     expect(Object.keys(client.snapshot ?? {}).sort()).toEqual(['seq', 'site', 'summary', 'updated_at']);
+  });
+
+  it('with a token provider, refreshes signed tokens in-band: one connection outlives several tokens', async () => {
+    const secret = 'live-client-test-secret-of-32-bytes-at-least';
+    const bus = new MemorySnapshots();
+    await publish(bus, 1);
+    const port = await gatewayOn(bus, 0, { JWT_SECRET: secret, JWT_MAX_TTL: '10s' });
+    const expiries: number[] = [];
+    const provider = async () => {
+      const exp = Math.floor(Date.now() / 1000) + 7;
+      expiries.push(exp * 1000);
+      return new SignJWT({ sites: [1] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(Buffer.from(secret));
+    };
+    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: provider });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'the first snapshot');
+    const firstExp = expiries[0] as number;
+    // The first token's exp is the event here: the session must still be live after it, on its first connection.
+    await waitFor(() => Date.now() > firstExp + 1000, 'the first token expired', 15_000);
+    expect(expiries.length).toBeGreaterThanOrEqual(2);
+    expect(run.statuses.map((s) => s.state)).toEqual(['connecting', 'live']);
+    await publish(bus, 2);
+    await waitFor(() => run.seqs.includes(2), 'a snapshot after the first exp');
   });
 });

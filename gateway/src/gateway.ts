@@ -24,11 +24,12 @@ import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limit
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
-import { grantAllows } from './admission/token-auth';
+import { grantAllows, type TokenGrant } from './admission/token-auth';
 import { TokenSources } from './admission/token-sources';
 import { OpenTokens } from './admission/token-recheck';
 import { TokenMetrics } from './metrics/token-metrics';
 import { createBroadcastWriter, type BroadcastWriter } from './sessions/broadcast-writer';
+import { SessionTokens } from './sessions/session-tokens';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -125,6 +126,7 @@ export function createGateway({
       session.close(code);
     });
   });
+  const sessionTokens = new SessionTokens<ClientSession>({ verify: (token) => tokens.verify(token), clock, metrics, logger });
   const addresses = new ClientAddressResolver(config.trustProxy, {
     onLookupError: (host, error) =>
       logger.warn(
@@ -244,11 +246,21 @@ export function createGateway({
       const full = encodeReconnectHint({ retryAfterMs: fullGatewayHintMs(random), cause: 'overload' });
       if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections', full);
       if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections', full);
-      attach(ws, { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId }, request);
+      attach(
+        ws,
+        { ip, tokenKey: result.grant.tokenKey, tokenId: tokenFingerprint(request.token as string), siteId },
+        request,
+        result.grant,
+      );
     });
   }
 
-  function attach(ws: WebSocket, info: ClientSession['info'], { fields, events: eventsRequest, token }: ConnectRequest): void {
+  function attach(
+    ws: WebSocket,
+    info: ClientSession['info'],
+    { fields, events: eventsRequest, token }: ConnectRequest,
+    grant: TokenGrant,
+  ): void {
     const session = new ClientSession(ws, info, {
       sendBufferLimit: config.sendBufferLimitBytes,
       metrics,
@@ -259,7 +271,16 @@ export function createGateway({
         metrics.slowClientCloses.inc();
         logger.warn({ ip: s.info.ip, tokenId: s.info.tokenId, site: s.info.siteId }, 'slow consumer closed');
       },
+      onAuth: (s, token) =>
+        void sessionTokens.refresh(s, token).then((accepted) => {
+          // A rotation re-checks the token the session holds now, not the one it opened with.
+          if (accepted) {
+            openTokens.remove(s);
+            openTokens.add(s, token);
+          }
+        }),
       onClosed: (s) => {
+        sessionTokens.forget(s);
         sessions.delete(s);
         openTokens.remove(s);
         shedder.closed(s);
@@ -269,6 +290,7 @@ export function createGateway({
     });
     sessions.add(session);
     openTokens.add(session, token as string);
+    sessionTokens.track(session, grant);
     metrics.connections.inc({ site: info.siteId });
     session.membership = hub.join(info.siteId, fields, session);
     logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');
@@ -381,6 +403,7 @@ export function createGateway({
     if (proxyRefresh !== undefined) clock.clearInterval(proxyRefresh);
     tokens.stop();
     readiness.stop();
+    sessionTokens.dispose();
     await rebalancer?.stop();
     await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));
     await events?.close();

@@ -7,6 +7,7 @@ export * from './config/redis-env';
 export * from './config/poller-config';
 export * from './config/gateway-config';
 export * from './config/token-settings';
+export * from './config/token-scope';
 export * from './logger';
 export * from './redis-names';
 export * from './redis-connection';

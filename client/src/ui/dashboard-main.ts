@@ -1,11 +1,14 @@
 import { LiveClient } from '../live-client';
+import type { TokenSource } from '../token-keeper';
+import { forgetToken, rememberToken, takeToken } from './dashboard-token';
 import { DashboardView } from './dashboard-view';
 import { gatewayUrlFor, parseFragment } from './fragment-params';
 
 /**
  * The dashboard's entry point (bundled to dist/dashboard/dashboard.js). The
- * token comes from the URL fragment or the form and is sent only in the
- * WebSocket subprotocol.
+ * token comes from the embedding page's provider, the URL fragment (then
+ * removed from the address bar and kept for the tab), the tab's storage or
+ * the form, and is sent only in the WebSocket subprotocol.
  */
 /** Most dots on the map, and how many of the latest events a new page asks for to draw the last 30 minutes. */
 const MAP_DOTS = 500;
@@ -18,7 +21,7 @@ function boot(): void {
   let historyUntil = 0;
   setInterval(() => view.pruneMap(), 30_000);
 
-  const connect = (token: string, site: number | undefined) => {
+  const connect = (token: TokenSource, site: number | undefined) => {
     client?.close();
     view.showTokenForm(false);
     try {
@@ -39,14 +42,18 @@ function boot(): void {
     client.on('visit', (event) => view.showVisit(event.visit, Date.now() > historyUntil));
     client.on('status', (status) => {
       view.showStatus(status);
-      if (status.authFailed) view.showTokenForm(true);
+      if (status.authFailed) {
+        forgetToken(window);
+        view.showTokenForm(true);
+      }
     });
     client.start();
   };
 
   const fromFragment = () => {
-    const { token, site } = parseFragment(location.hash);
-    if (token) connect(token, site);
+    const token = takeToken(window);
+    const { site } = parseFragment(location.hash);
+    if (token !== undefined) connect(token, site);
     else {
       view.showStatus({ state: 'closed', attempt: 0, reason: 'Waiting for a token' });
       view.showTokenForm(true);
@@ -59,7 +66,9 @@ function boot(): void {
     const input = document.getElementById('token-input') as HTMLInputElement;
     const token = input.value.trim();
     input.value = '';
-    if (token) connect(token, parseFragment(location.hash).site);
+    if (!token) return;
+    rememberToken(window, token);
+    connect(token, parseFragment(location.hash).site);
   });
   window.addEventListener('hashchange', fromFragment);
   fromFragment();

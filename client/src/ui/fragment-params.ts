@@ -27,3 +27,11 @@ export function gatewayUrlFor(pageUrl: string): string {
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return url.toString();
 }
+
+/** The fragment without its token: "#token=abc&site=2" → "#site=2", "#token=abc" → "" (the address bar keeps no secret). */
+export function withoutToken(hash: string): string {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  params.delete('token');
+  const rest = params.toString();
+  return rest === '' ? '' : `#${rest}`;
+}

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { JwtConfig } from '@matomo-live/shared';
+import { parseTokenEntries, sitesAllow, type JwtConfig } from '@matomo-live/shared';
 import { CloseCode } from '@matomo-live/protocol';
 
 /** Who a token belongs to, as far as the gateway needs to know. */
@@ -11,14 +11,18 @@ export interface TokenGrant {
   sites: number[] | '*';
   /** Token kind, for metrics and logs. */
   kind: 'static' | 'jwt';
+  /** When a signed token's session ends (its `exp`), ms since epoch; static tokens have none. */
+  expiresAt?: number;
 }
 
+/** Why a token was refused: logged and counted, never with the token. `too-long`: `exp` beyond JWT_MAX_TTL. */
+export type AuthRefusal = 'missing' | 'invalid' | 'expired' | 'too-long';
+
 export type AuthResult =
-  | { ok: true; grant: TokenGrant }
-  | { ok: false; code: CloseCode.InvalidToken | CloseCode.TokenExpired; reason: 'missing' | 'invalid' | 'expired' };
+  { ok: true; grant: TokenGrant } | { ok: false; code: CloseCode.InvalidToken | CloseCode.TokenExpired; reason: AuthRefusal };
 
 export interface TokenAuthOptions {
-  /** Static tokens. Default []. */
+  /** Static token entries, `token` or `token@1|3` (shared/src/config/token-scope.ts). Default []. */
   validTokens?: readonly string[];
   /** Signed-token settings. Default: none. */
   jwt?: JwtConfig;
@@ -32,11 +36,12 @@ const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', '
 
 /**
  * Checks client tokens; knows nothing of HTTP or WebSockets. Static tokens are
- * compared as sha256 digests with timingSafeEqual over the whole list, so
- * neither a token's prefix nor its position leaks through timing.
+ * compared as sha256 digests (of the token part, without its `@sites` scope)
+ * with timingSafeEqual over the whole list, so neither a token's prefix nor
+ * its position leaks through timing.
  */
 export class TokenAuth {
-  private readonly staticDigests: Buffer[];
+  private readonly staticTokens: Array<{ digest: Buffer; sites: number[] | '*' }>;
   private readonly jwtKeys: Array<{ key: KeyObject | JWTVerifyGetKey; algorithms: string[] }> = [];
   private readonly jwt: JwtConfig | undefined;
   private readonly now: () => number;
@@ -49,7 +54,7 @@ export class TokenAuth {
   private readonly cacheSize: number;
 
   constructor({ validTokens = [], jwt, now = Date.now, jwtCacheSize = 10_000 }: TokenAuthOptions) {
-    this.staticDigests = validTokens.map(sha256);
+    this.staticTokens = parseTokenEntries(validTokens).map(({ token, sites }) => ({ digest: sha256(token), sites }));
     this.jwt = jwt;
     this.now = now;
     this.cacheSize = jwtCacheSize;
@@ -63,10 +68,13 @@ export class TokenAuth {
   async verify(token: string | undefined): Promise<AuthResult> {
     if (token === undefined || token === '') return { ok: false, code: CloseCode.InvalidToken, reason: 'missing' };
     const digest = sha256(token);
-    let match = false;
-    for (const candidate of this.staticDigests) match = timingSafeEqual(candidate, digest) || match;
+    // Every entry is compared; one token listed twice with two scopes sees both.
+    let sites: number[] | '*' | undefined;
+    for (const candidate of this.staticTokens) {
+      if (timingSafeEqual(candidate.digest, digest)) sites = unionOf(sites, candidate.sites);
+    }
     const tokenKey = digest.toString('hex');
-    if (match) return { ok: true, grant: { tokenKey, sites: '*', kind: 'static' } };
+    if (sites !== undefined) return { ok: true, grant: { tokenKey, sites, kind: 'static' } };
     if (this.jwtKeys.length === 0 || token.split('.').length !== 3) return { ok: false, code: CloseCode.InvalidToken, reason: 'invalid' };
     const cached = this.verified.get(tokenKey);
     if (cached !== undefined) {
@@ -83,8 +91,13 @@ export class TokenAuth {
           currentDate: new Date(this.now()),
           requiredClaims: ['exp'],
         });
-        const grant: TokenGrant = { tokenKey, sites: this.sitesOf(payload), kind: 'jwt' };
-        this.remember(tokenKey, grant, (payload.exp as number) * 1000);
+        const expiresAt = (payload.exp as number) * 1000;
+        const maxTtl = this.jwt?.maxTtlSeconds;
+        if (maxTtl !== undefined && expiresAt - this.now() > maxTtl * 1000) {
+          return { ok: false, code: CloseCode.InvalidToken, reason: 'too-long' };
+        }
+        const grant: TokenGrant = { tokenKey, sites: this.sitesOf(payload), kind: 'jwt', expiresAt };
+        this.remember(tokenKey, grant, expiresAt);
         return { ok: true, grant };
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired) expired = true;
@@ -118,7 +131,13 @@ export class TokenAuth {
 
 /** May this grant see the site? */
 export function grantAllows(grant: TokenGrant, siteId: number): boolean {
-  return grant.sites === '*' || grant.sites.includes(siteId);
+  return sitesAllow(grant.sites, siteId);
+}
+
+function unionOf(a: number[] | '*' | undefined, b: number[] | '*'): number[] | '*' {
+  if (a === undefined) return b;
+  if (a === '*' || b === '*') return '*';
+  return [...new Set([...a, ...b])];
 }
 
 function sha256(text: string): Buffer {

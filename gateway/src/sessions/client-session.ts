@@ -34,6 +34,8 @@ export interface ClientSessionOptions {
   /** Called once when the connection is gone. */
   onClosed: (session: ClientSession) => void;
   onSlow: (session: ClientSession) => void;
+  /** A fresh token from the client (`{"type":"auth","token":"…"}`, session-tokens.ts). Default: ignored. */
+  onAuth?: (session: ClientSession, token: string) => void;
 }
 
 /**
@@ -129,7 +131,12 @@ export class ClientSession implements HubSubscriber {
       return this.close(CloseCode.PolicyViolation);
     }
     if (message === null || typeof message !== 'object') return this.close(CloseCode.PolicyViolation);
+    const { type, token } = message as { type?: unknown; token?: unknown };
+    if (type === 'auth') {
+      if (typeof token !== 'string' || token === '') return this.close(CloseCode.PolicyViolation);
+      return this.options.onAuth?.(this, token);
+    }
     // Unknown types are ignored: newer clients may send what this server does not know yet.
-    if ((message as { type?: unknown }).type === 'ping' && this.ws.readyState === WebSocket.OPEN) this.ws.send(PONG);
+    if (type === 'ping' && this.ws.readyState === WebSocket.OPEN) this.ws.send(PONG);
   };
 }

@@ -3,7 +3,15 @@ import { CloseCode } from '@matomo-live/protocol';
 import { grantAllows, TokenAuth } from '../../src/admission/token-auth';
 
 const secret = 'token-auth-test-secret-32-bytes-long!';
-const jwt = { secret, publicKeyPem: undefined, jwks: undefined, issuer: 'matomo-live', audience: undefined, sitesClaim: 'sites' };
+const jwt = {
+  secret,
+  publicKeyPem: undefined,
+  jwks: undefined,
+  issuer: 'matomo-live',
+  audience: undefined,
+  sitesClaim: 'sites',
+  maxTtlSeconds: undefined,
+};
 const sign = (claims: Record<string, unknown>, issuer = 'matomo-live') =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(issuer).setExpirationTime(2_000_000_000).sign(Buffer.from(secret));
 
@@ -15,6 +23,39 @@ describe('TokenAuth', () => {
     expect(await auth.verify('bet')).toEqual({ ok: false, code: CloseCode.InvalidToken, reason: 'invalid' });
     expect(await auth.verify('')).toEqual({ ok: false, code: CloseCode.InvalidToken, reason: 'missing' });
     expect(await auth.verify(undefined)).toMatchObject({ reason: 'missing' });
+  });
+
+  it('gives a scoped static token only its sites, compares only its token part, and keeps other @ literal', async () => {
+    const auth = new TokenAuth({ validTokens: ['lobby-screen@1', 'wall-screen@1|3', 'mail@example.org', 'twice@2', 'twice@4'] });
+    expect(await auth.verify('lobby-screen')).toMatchObject({ ok: true, grant: { kind: 'static', sites: [1] } });
+    expect(await auth.verify('wall-screen')).toMatchObject({ ok: true, grant: { sites: [1, 3] } });
+    expect(await auth.verify('mail@example.org')).toMatchObject({ ok: true, grant: { sites: '*' } });
+    expect(await auth.verify('twice')).toMatchObject({ ok: true, grant: { sites: [2, 4] } });
+    // The scope is configuration, not part of the secret: presenting it is a wrong token.
+    expect(await auth.verify('lobby-screen@1')).toMatchObject({ ok: false, reason: 'invalid' });
+    const lobby = await auth.verify('lobby-screen');
+    if (!lobby.ok) throw new Error(lobby.reason);
+    expect([grantAllows(lobby.grant, 1), grantAllows(lobby.grant, 2)]).toEqual([true, false]);
+    // The grant's key is the token's digest, so per-token limits count the token, not the entry.
+    const { createHash } = await import('node:crypto');
+    expect(lobby.grant.tokenKey).toBe(createHash('sha256').update('lobby-screen').digest('hex'));
+  });
+
+  it('refuses signed tokens whose exp is further away than JWT_MAX_TTL, and says when a session ends', async () => {
+    const now = 1_000_000_000_000;
+    const auth = new TokenAuth({ jwt: { ...jwt, maxTtlSeconds: 3600 }, now: () => now });
+    const until = (exp: number) =>
+      new SignJWT({ sites: [1] })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('matomo-live')
+        .setExpirationTime(exp)
+        .sign(Buffer.from(secret));
+    expect(await auth.verify(await until(now / 1000 + 3600))).toMatchObject({ ok: true, grant: { expiresAt: now + 3_600_000 } });
+    expect(await auth.verify(await until(now / 1000 + 3601))).toEqual({ ok: false, code: CloseCode.InvalidToken, reason: 'too-long' });
+    expect(await auth.verify(await until(now / 1000 + 100 * 365 * 86_400))).toMatchObject({ ok: false, reason: 'too-long' });
+    const staticGrant = await new TokenAuth({ validTokens: ['s'] }).verify('s');
+    expect(staticGrant).toMatchObject({ ok: true, grant: { kind: 'static' } });
+    expect(staticGrant.ok && 'expiresAt' in staticGrant.grant).toBe(false);
   });
 
   it('reads the sites claim in its forms; missing means no site', async () => {

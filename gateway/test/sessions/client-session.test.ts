@@ -117,6 +117,24 @@ describe('ClientSession', () => {
     expect(await closeCode()).toBe(CloseCode.PolicyViolation);
   });
 
+  it('hands a fresh token of an auth message on, and closes with 1008 on an auth message without one', async () => {
+    const tokens: string[] = [];
+    session({ onAuth: (_s, token) => tokens.push(token) });
+    pair.client.send('{"type":"auth","token":"fresh.jwt.value"}');
+    await waitFor(() => tokens.length === 1, 'the handed-on token');
+    expect(tokens).toEqual(['fresh.jwt.value']);
+    pair.client.send('{"type":"auth","token":42}');
+    expect(await closeCode()).toBe(CloseCode.PolicyViolation);
+    expect(tokens).toHaveLength(1);
+  });
+
+  it.each(['{"type":"auth"}', '{"type":"auth","token":""}'])('closes with 1008 on %s', async (frame) => {
+    session({ onAuth: () => events.push('auth') });
+    pair.client.send(frame);
+    expect(await closeCode()).toBe(CloseCode.PolicyViolation);
+    expect(events).not.toContain('auth');
+  });
+
   it('closes with 1008 when the client sends faster than its bucket allows', async () => {
     session({ messageBucket: new TokenBucket(0, 1) });
     pair.client.send('{"type":"hello"}');

@@ -7,7 +7,8 @@ import { ConfigError } from './config-error';
 import { readEnv, type RawEnv } from './read-env';
 import { jwtKeyErrors, tokenFilesOf, tokenSettingsOf, type TokenFiles, type TokenSettings } from './token-settings';
 import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
-import { commaList, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
+import { parseTokenEntries } from './token-scope';
+import { durationSeconds, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 
 /** "https://a.example, http://b.example:8080" → normalized origins (scheme://host[:port]). */
 export const originList = makeValidator<string[]>((input) =>
@@ -88,6 +89,17 @@ export const jwksUrl = makeValidator<string>((input) => {
   return url.toString();
 });
 
+/** Static token entries, comma separated and trimmed, each `token`, `token@1` or `token@1|3` (token-scope.ts). */
+export const tokenList = makeValidator<string[]>((input) => {
+  const entries = splitCommaList(input);
+  try {
+    parseTokenEntries(entries);
+  } catch (error) {
+    throw new EnvError((error as Error).message);
+  }
+  return entries;
+});
+
 const MIB = 1024 * 1024;
 
 /** Environment variables the gateway reads (each `desc` is docs/CONFIGURATION.md's text; also checked against compose and Kubernetes). */
@@ -100,7 +112,10 @@ export const gatewayEnvSpec = {
     default: undefined,
     desc: 'several sites served, e.g. `1,2,3`; the first is the default of `?site=`, other sites get close 4004',
   }),
-  VALID_TOKENS: commaList({ default: undefined, desc: 'static client tokens, comma separated, entries trimmed (as the reference)' }),
+  VALID_TOKENS: tokenList({
+    default: undefined,
+    desc: 'static client tokens, comma separated, entries trimmed (as the reference); `token@1` or `token@1|3` may see only those sites (else close 4003), a bare `token` every site',
+  }),
   JWT_SECRET: str({ default: undefined, desc: 'HS256 secret (at least 32 bytes) of signed client tokens' }),
   JWT_PUBLIC_KEY: str({ default: undefined, desc: 'PEM public key (`RS*`, `PS*`, `ES*` or `EdDSA`) of signed client tokens' }),
   JWT_JWKS: jwksJson({ default: undefined, desc: 'JWKS JSON document (`{"keys":[…]}`) of signed client tokens' }),
@@ -110,6 +125,13 @@ export const gatewayEnvSpec = {
   }),
   JWT_ISSUER: str({ default: undefined, desc: 'required `iss` of signed tokens; unset: not checked' }),
   JWT_AUDIENCE: str({ default: undefined, desc: 'required `aud` of signed tokens; unset: not checked' }),
+  JWT_MAX_TTL: durationSeconds(
+    1,
+    10 * 365 * 86_400,
+  )({
+    default: undefined,
+    desc: 'longest lifetime a signed token may have left: seconds or a duration (`15m`, `12h`, `7d`); a token whose `exp` is further away is refused (4001); unset: no limit',
+  }),
   JWT_SITES_CLAIM: str({
     default: 'sites',
     desc: 'claim listing the sites a signed token may see: `[1,2]`, `"1,2"` or `"*"`; missing: no site',
@@ -213,6 +235,8 @@ export interface JwtConfig {
   audience: string | undefined;
   /** Claim with the allowed sites. Default "sites". */
   sitesClaim: string;
+  /** Longest time to `exp` a token may have when presented, seconds. Default: no limit. */
+  maxTtlSeconds?: number | undefined;
 }
 
 /** The gateway's settings, after validation and defaults. */
@@ -225,7 +249,7 @@ export interface GatewayConfig {
   siteIds: number[];
   /** Site of a connection without ?site=: the first of siteIds. Default 1. */
   defaultSiteId: number;
-  /** Static tokens (compared timing-safe). Default [] (none). */
+  /** Static token entries, `token` or `token@1|3` (scope: token-scope.ts; compared timing-safe). Default [] (none). */
   validTokens: string[];
   /** Signed-token verification; undefined when no JWT_* key is set. */
   jwt: JwtConfig | undefined;

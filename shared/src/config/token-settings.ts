@@ -26,6 +26,7 @@ export function tokenSettingsOf(e: {
   JWT_ISSUER?: string | undefined;
   JWT_AUDIENCE?: string | undefined;
   JWT_SITES_CLAIM: string;
+  JWT_MAX_TTL?: number | undefined;
 }): TokenSettings {
   const anyKey = e.JWT_SECRET !== undefined || e.JWT_PUBLIC_KEY !== undefined || e.JWT_JWKS !== undefined || e.JWT_JWKS_URL !== undefined;
   return {
@@ -39,6 +40,7 @@ export function tokenSettingsOf(e: {
           issuer: e.JWT_ISSUER,
           audience: e.JWT_AUDIENCE,
           sitesClaim: e.JWT_SITES_CLAIM,
+          maxTtlSeconds: e.JWT_MAX_TTL,
         }
       : undefined,
   };

@@ -47,6 +47,19 @@ export const siteIdList = makeValidator<number[]>((input) => {
 /** Comma list, entries trimmed, empty entries dropped (as the reference's VALID_TOKENS). */
 export const commaList = makeValidator<string[]>(splitCommaList);
 
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Seconds: a whole number (`3600`) or one with a unit (`90s`, `15m`, `12h`, `7d`), within [min, max] seconds. */
+export function durationSeconds(min: number, max: number) {
+  return makeValidator<number>((input) => {
+    const match = /^(\d+)\s*([smhd]?)$/i.exec(input.trim());
+    if (match === null) throw new EnvError(`must be seconds or a duration such as 90s, 15m, 12h or 7d, got "${input}"`);
+    const value = Number(match[1]) * (DURATION_UNITS[(match[2] ?? '').toLowerCase()] ?? 1);
+    if (value < min || value > max) throw new EnvError(`must be between ${min} and ${max} seconds, got ${value}`);
+    return value;
+  });
+}
+
 /**
  * Matomo's base URL as users write it — with or without a trailing slash or
  * `index.php` — normalized to the directory URL ending in "/".

@@ -56,6 +56,39 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ VALID_TOKENS: 'tok' }, { ...noDotenv, requireRedis: false }).redis).toBeUndefined();
   });
 
+  it('keeps scoped VALID_TOKENS entries as given and refuses a bad scope in one line that does not show the token', () => {
+    expect(loadGatewayConfig({ ...base, VALID_TOKENS: 'lobby@1, wall@1|3, a@b' }, noDotenv).validTokens).toEqual([
+      'lobby@1',
+      'wall@1|3',
+      'a@b',
+    ]);
+    const lines = errorLines({ ...base, VALID_TOKENS: 'fine, very-secret@0' });
+    expect(lines).toEqual(['VALID_TOKENS: entry 2: site 0 in a scope is not a site id (a whole number ≥ 1)']);
+  });
+
+  it('reads scopes from VALID_TOKENS_FILE the same way', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-scoped-'));
+    writeFileSync(join(dir, 'tokens'), 'lobby@1,wall@1|3\n');
+    expect(loadGatewayConfig({ REDIS_URL: base.REDIS_URL, VALID_TOKENS_FILE: join(dir, 'tokens') }, noDotenv).validTokens).toEqual([
+      'lobby@1',
+      'wall@1|3',
+    ]);
+    writeFileSync(join(dir, 'tokens'), 'lobby@0');
+    expect(errorLines({ REDIS_URL: base.REDIS_URL, VALID_TOKENS_FILE: join(dir, 'tokens') })).toEqual([
+      expect.stringMatching(/^VALID_TOKENS: entry 1: site 0 in a scope/),
+    ]);
+  });
+
+  it('reads JWT_MAX_TTL as seconds or a duration', () => {
+    const withKey = { ...base, JWT_SECRET: 'x'.repeat(32) };
+    expect(loadGatewayConfig(withKey, noDotenv).jwt?.maxTtlSeconds).toBeUndefined();
+    expect(loadGatewayConfig({ ...withKey, JWT_MAX_TTL: '12h' }, noDotenv).jwt?.maxTtlSeconds).toBe(43_200);
+    expect(loadGatewayConfig({ ...withKey, JWT_MAX_TTL: '600' }, noDotenv).jwt?.maxTtlSeconds).toBe(600);
+    expect(errorLines({ ...withKey, JWT_MAX_TTL: 'forever' })).toEqual([
+      expect.stringMatching(/^JWT_MAX_TTL: must be seconds or a duration/),
+    ]);
+  });
+
   it('accepts JWT settings instead of static tokens, rejects a short HS256 secret', () => {
     const jwks = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
     expect(loadGatewayConfig({ REDIS_URL: base.REDIS_URL, JWT_JWKS: jwks }, noDotenv).jwt).toMatchObject({
