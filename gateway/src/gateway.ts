@@ -21,6 +21,7 @@ import { createHttpHandler } from './http/http-routes';
 import type { FleetRegistry } from './fleet/fleet-registry';
 import { OldestFirstShedder } from './fleet/oldest-first-shedder';
 import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limits';
+import { FailedAuthLimiter } from './admission/failed-auth-limiter';
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
@@ -110,6 +111,7 @@ export function createGateway({
   });
   let proxyRefresh: unknown;
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
+  const failedAuth = new FailedAuthLimiter({ limit: config.failedAuthPerIp, now });
   const perToken = new KeyedCounter(config.maxConnectionsPerToken);
   const pacer = new AcceptPacer(config.acceptRate, now, random);
   /** In insertion order: the oldest connections first (the ones a rebalance moves). */
@@ -150,7 +152,8 @@ export function createGateway({
   const isReady = () => !draining && !disposed && feed.isReady();
   const dashboardDir = resolveDashboardDir(config.dashboardDir);
   const server: Server = config.tls ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert }) : createHttpServer();
-  server.on('request', createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }));
+  const clientAddress = (req: IncomingMessage) => addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+  server.on('request', createHttpHandler({ config, hub, auth, failedAuth, clientAddress, metrics, isReady, dashboardDir, logger }));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void handleUpgrade(req, socket, head).catch((error: Error) => {
@@ -159,8 +162,8 @@ export function createGateway({
     });
   });
 
-  function refuse(socket: Socket, status: number, text: string): void {
-    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  function refuse(socket: Socket, status: number, text: string, extraHeaders = ''): void {
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\n${extraHeaders}Connection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -178,12 +181,25 @@ export function createGateway({
       metrics.authFailures.inc({ reason: 'origin' });
       return refuse(socket, 403, 'Forbidden');
     }
-    const ip = addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const ip = clientAddress(req);
+    const blockedMs = failedAuth.blockedFor(ip);
+    if (blockedMs !== undefined) {
+      metrics.authFailures.inc({ reason: 'failed-auth-limit' });
+      return refuse(socket, 429, 'Too Many Requests', `Retry-After: ${Math.ceil(blockedMs / 1000)}\r\n`);
+    }
     const request = parseConnectRequest(req.url, req.headers);
     const overRate = !attemptsPerIp.take(ip);
-    // Before the token check: a refused storm costs no verification.
-    const paceMs = overRate ? undefined : pacer.take();
+    // Before the token check: a refused storm costs no verification. The slot
+    // itself is taken only for a valid token (wrong ones must not use up the
+    // rate of valid clients).
+    let paceMs = overRate || pacer.hasRoom() ? undefined : pacer.take();
     const result = overRate || paceMs !== undefined ? undefined : await auth.verify(request.token);
+    // Another attempt of this address may have reached the limit while this token was checked.
+    const lateBlockMs = result?.ok === true ? failedAuth.blockedFor(ip) : undefined;
+    if (result?.ok === true && lateBlockMs === undefined) paceMs = pacer.take();
+    if (result?.ok === false && result.reason === 'invalid' && failedAuth.fail(ip)) {
+      logger.warn({ ip, failures: config.failedAuthPerIp }, 'too many wrong tokens: address refused until its minute ends');
+    }
     if (socket.destroyed) return;
     if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -197,6 +213,9 @@ export function createGateway({
         return closeWith(CloseCode.TryAgainLater, 'accept-rate', encodeReconnectHint({ retryAfterMs: paceMs, cause: 'overload' }));
       }
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
+      if (lateBlockMs !== undefined) {
+        return closeWith(CloseCode.TryAgainLater, 'failed-auth-limit', encodeReconnectHint({ retryAfterMs: lateBlockMs, cause: 'overload' }));
+      }
       if (!result.ok) {
         logger.info(
           { ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) },
@@ -304,6 +323,8 @@ export function createGateway({
         resolve();
       });
     });
+    for (const warning of config.warnings) logger.warn({ docs: 'docs/OPERATIONS.md#security' }, warning);
+    if (config.demo) logger.info('demo mode (MATOMO_LIVE_DEMO): the public demo token is accepted');
     if (addresses.hasHostNames) {
       await addresses.refreshHosts();
       proxyRefresh = clock.setInterval(() => void addresses.refreshHosts(), TRUST_PROXY_REFRESH_MS);

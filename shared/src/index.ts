@@ -6,6 +6,7 @@ export * from './config/common-env';
 export * from './config/redis-env';
 export * from './config/poller-config';
 export * from './config/gateway-config';
+export * from './config/token-hygiene';
 export * from './logger';
 export * from './redis-names';
 export * from './redis-connection';
