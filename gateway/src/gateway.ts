@@ -214,7 +214,11 @@ export function createGateway({
       }
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
       if (lateBlockMs !== undefined) {
-        return closeWith(CloseCode.TryAgainLater, 'failed-auth-limit', encodeReconnectHint({ retryAfterMs: lateBlockMs, cause: 'overload' }));
+        return closeWith(
+          CloseCode.TryAgainLater,
+          'failed-auth-limit',
+          encodeReconnectHint({ retryAfterMs: lateBlockMs, cause: 'overload' }),
+        );
       }
       if (!result.ok) {
         logger.info(

@@ -28,7 +28,17 @@ const DASHBOARD_MOUNT = '/dashboard/';
  * Plain HTTP: /healthz (liveness, no Redis), /readyz, /metrics, /debug (needs
  * Authorization: Bearer — never a token in the URL), /dashboard/.
  */
-export function createHttpHandler({ config, hub, auth, failedAuth, clientAddress, metrics, isReady, dashboardDir, logger }: HttpRoutesOptions) {
+export function createHttpHandler({
+  config,
+  hub,
+  auth,
+  failedAuth,
+  clientAddress,
+  metrics,
+  isReady,
+  dashboardDir,
+  logger,
+}: HttpRoutesOptions) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = pathOf(req.url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });

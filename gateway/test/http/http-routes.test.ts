@@ -40,9 +40,20 @@ describe('the gateway’s plain HTTP routes', () => {
     now = 0;
     failedAuth = new FailedAuthLimiter({ limit: 3, now: () => now });
     // The address a test says it comes from (a trusted proxy's X-Forwarded-For, as the gateway resolves it).
-    const clientAddress = (req: { headers: Record<string, string | string[] | undefined> }) => String(req.headers['x-test-client'] ?? '192.0.2.1');
+    const clientAddress = (req: { headers: Record<string, string | string[] | undefined> }) =>
+      String(req.headers['x-test-client'] ?? '192.0.2.1');
     server = createServer(
-      createHttpHandler({ config, hub, auth, failedAuth, clientAddress, metrics, isReady: () => ready, dashboardDir, logger: silentLogger }),
+      createHttpHandler({
+        config,
+        hub,
+        auth,
+        failedAuth,
+        clientAddress,
+        metrics,
+        isReady: () => ready,
+        dashboardDir,
+        logger: silentLogger,
+      }),
     );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
