@@ -22,6 +22,7 @@ import type { FleetRegistry } from './fleet/fleet-registry';
 import { OldestFirstShedder } from './fleet/oldest-first-shedder';
 import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limits';
 import { FailedAuthLimiter } from './admission/failed-auth-limiter';
+import { LOG_DOCS } from './log-docs';
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
@@ -198,7 +199,10 @@ export function createGateway({
     const lateBlockMs = result?.ok === true ? failedAuth.blockedFor(ip) : undefined;
     if (result?.ok === true && lateBlockMs === undefined) paceMs = pacer.take();
     if (result?.ok === false && result.reason === 'invalid' && failedAuth.fail(ip)) {
-      logger.warn({ ip, failures: config.failedAuthPerIp }, 'too many wrong tokens: address refused until its minute ends');
+      logger.warn(
+        { ip, failures: config.failedAuthPerIp, docs: LOG_DOCS.failedTokens },
+        'too many wrong tokens: address refused until its minute ends',
+      );
     }
     if (socket.destroyed) return;
     if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
@@ -327,7 +331,7 @@ export function createGateway({
         resolve();
       });
     });
-    for (const warning of config.warnings) logger.warn({ docs: 'docs/OPERATIONS.md#security' }, warning);
+    for (const warning of config.warnings) logger.warn({ docs: LOG_DOCS.startUpChecks }, warning);
     if (config.demo) logger.info('demo mode (MATOMO_LIVE_DEMO): the public demo token is accepted');
     if (addresses.hasHostNames) {
       await addresses.refreshHosts();

@@ -14,4 +14,8 @@ export const LOG_DOCS = {
   visitEvents: 'docs/PROTOCOL.md#visit-events',
   /** The fleet registry and rebalancing. */
   fleetDynamics: 'docs/OPERATIONS.md#fleet-dynamics-scale-out-kills-drains-storms',
+  /** Wrong tokens per address (FAILED_AUTH_PER_IP) and NAT. */
+  failedTokens: 'docs/OPERATIONS.md#limits-against-guessing-and-floods',
+  /** The demo token, short tokens. */
+  startUpChecks: 'docs/OPERATIONS.md#start-up-checks',
 } as const;

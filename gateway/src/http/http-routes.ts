@@ -6,6 +6,7 @@ import type { SnapshotHub } from '../snapshots/snapshot-hub';
 import { plain, serveStatic } from './static-files';
 import { grantAllows, type TokenAuth } from '../admission/token-auth';
 import type { FailedAuthLimiter } from '../admission/failed-auth-limiter';
+import { LOG_DOCS } from '../log-docs';
 
 export interface HttpRoutesOptions {
   config: GatewayConfig;
@@ -85,7 +86,10 @@ export function createHttpHandler({
     if (!result.ok) {
       metrics.authFailures.inc({ reason: `debug-${result.reason}` });
       if (result.reason === 'invalid' && failedAuth.fail(ip)) {
-        logger.warn({ ip, failures: config.failedAuthPerIp }, 'too many wrong tokens: address refused until its minute ends');
+        logger.warn(
+          { ip, failures: config.failedAuthPerIp, docs: LOG_DOCS.failedTokens },
+          'too many wrong tokens: address refused until its minute ends',
+        );
       }
       return plain(res, 401, 'Send Authorization: Bearer <token>', { 'WWW-Authenticate': 'Bearer' });
     }
