@@ -163,6 +163,8 @@ describe('the public demo token of .env.example', () => {
       HOST: '127.0.0.1',
       REDIS_URL: 'redis://127.0.0.1:1',
       VALID_TOKENS: PUBLIC_DEMO_TOKEN,
+      // Set empty: a developer's .env (read from the working directory) may say the demo runs.
+      MATOMO_LIVE_DEMO: '',
     });
     expect(await gw.exited).toBe(78);
     const lines = gw.output().trim().split('\n');
