@@ -109,6 +109,11 @@ export function createGateway({
         { host, err: (error as Error).message, docs: 'docs/OPERATIONS.md#security' },
         'TRUST_PROXY host name does not resolve; keeping its last addresses',
       ),
+    onIgnoredForwardedFor: (peer) =>
+      logger.warn(
+        { peer, docs: LOG_DOCS.failedTokens },
+        'X-Forwarded-For from a peer not in TRUST_PROXY is ignored: if it is a proxy, every client behind it shares its address for the per-address limits',
+      ),
   });
   let proxyRefresh: unknown;
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
