@@ -221,10 +221,12 @@ describe('one config source', () => {
     REDIS_PASSWORD: 'a Secret mount plus REDIS_PASSWORD_FILE (components/redis-sentinel, components/redis-cluster)',
     REDIS_SENTINEL_PASSWORD: 'a Secret mount plus REDIS_SENTINEL_PASSWORD_FILE (components/redis-sentinel)',
   };
+  const DEMO = { MATOMO_LIVE_DEMO: 'the demo runs in compose (.env.example) and npm run demo, never in a cluster' };
   const K8S_EXCEPTIONS: Record<ServiceName, Record<string, string>> = {
-    poller: { ...REDIS_SECRETS },
+    poller: { ...REDIS_SECRETS, ...DEMO },
     gateway: {
       ...REDIS_SECRETS,
+      ...DEMO,
       HOST: 'pods listen on all interfaces for the Service and the probes',
       SSL_KEY: 'TLS ends at the ingress or Gateway',
       SSL_CERT: 'TLS ends at the ingress or Gateway',

@@ -21,6 +21,8 @@ import { createHttpHandler } from './http/http-routes';
 import type { FleetRegistry } from './fleet/fleet-registry';
 import { OldestFirstShedder } from './fleet/oldest-first-shedder';
 import { KeyedCounter, TokenBucket, WindowCounter } from './admission/rate-limits';
+import { FailedAuthLimiter } from './admission/failed-auth-limiter';
+import { LOG_DOCS } from './log-docs';
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
@@ -133,9 +135,15 @@ export function createGateway({
         { host, err: (error as Error).message, docs: 'docs/OPERATIONS.md#security' },
         'TRUST_PROXY host name does not resolve; keeping its last addresses',
       ),
+    onIgnoredForwardedFor: (peer) =>
+      logger.warn(
+        { peer, docs: LOG_DOCS.failedTokens },
+        'X-Forwarded-For from a peer not in TRUST_PROXY is ignored: if it is a proxy, every client behind it shares its address for the per-address limits',
+      ),
   });
   let proxyRefresh: unknown;
   const attemptsPerIp = new WindowCounter(config.connectRatePerIp, 60_000, now);
+  const failedAuth = new FailedAuthLimiter({ limit: config.failedAuthPerIp, now });
   const perToken = new KeyedCounter(config.maxConnectionsPerToken);
   const pacer = new AcceptPacer(config.acceptRate, now, random);
   /** In insertion order: the oldest connections first (the ones a rebalance moves). */
@@ -181,7 +189,8 @@ export function createGateway({
   const isReady = () => !draining && !disposed && feed.isReady();
   const dashboardDir = resolveDashboardDir(config.dashboardDir);
   const server: Server = config.tls ? createHttpsServer({ key: config.tls.key, cert: config.tls.cert }) : createHttpServer();
-  server.on('request', createHttpHandler({ config, hub, auth: tokens, metrics, isReady, dashboardDir, logger }));
+  const clientAddress = (req: IncomingMessage) => addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+  server.on('request', createHttpHandler({ config, hub, auth: tokens, failedAuth, clientAddress, metrics, isReady, dashboardDir, logger }));
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void handleUpgrade(req, socket, head).catch((error: Error) => {
@@ -190,8 +199,8 @@ export function createGateway({
     });
   });
 
-  function refuse(socket: Socket, status: number, text: string): void {
-    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  function refuse(socket: Socket, status: number, text: string, extraHeaders = ''): void {
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\n${extraHeaders}Connection: close\r\nContent-Length: 0\r\n\r\n`);
   }
 
   async function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
@@ -209,12 +218,28 @@ export function createGateway({
       metrics.authFailures.inc({ reason: 'origin' });
       return refuse(socket, 403, 'Forbidden');
     }
-    const ip = addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const ip = clientAddress(req);
+    const blockedMs = failedAuth.blockedFor(ip);
+    if (blockedMs !== undefined) {
+      metrics.authFailures.inc({ reason: 'failed-auth-limit' });
+      return refuse(socket, 429, 'Too Many Requests', `Retry-After: ${Math.ceil(blockedMs / 1000)}\r\n`);
+    }
     const request = parseConnectRequest(req.url, req.headers);
     const overRate = !attemptsPerIp.take(ip);
-    // Before the token check: a refused storm costs no verification.
-    const paceMs = overRate ? undefined : pacer.take();
+    // Before the token check: a refused storm costs no verification. The slot
+    // itself is taken only for a valid token (wrong ones must not use up the
+    // rate of valid clients).
+    let paceMs = overRate || pacer.hasRoom() ? undefined : pacer.take();
     const result = overRate || paceMs !== undefined ? undefined : await tokens.verify(request.token);
+    // Another attempt of this address may have reached the limit while this token was checked.
+    const lateBlockMs = result?.ok === true ? failedAuth.blockedFor(ip) : undefined;
+    if (result?.ok === true && lateBlockMs === undefined) paceMs = pacer.take();
+    if (result?.ok === false && result.reason === 'invalid' && failedAuth.fail(ip)) {
+      logger.warn(
+        { ip, failures: config.failedAuthPerIp, docs: LOG_DOCS.failedTokens },
+        'too many wrong tokens: address refused until its minute ends',
+      );
+    }
     if (socket.destroyed) return;
     if (draining || disposed) return refuse(socket, 503, 'Service Unavailable');
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -228,6 +253,13 @@ export function createGateway({
         return closeWith(CloseCode.TryAgainLater, 'accept-rate', encodeReconnectHint({ retryAfterMs: paceMs, cause: 'overload' }));
       }
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
+      if (lateBlockMs !== undefined) {
+        return closeWith(
+          CloseCode.TryAgainLater,
+          'failed-auth-limit',
+          encodeReconnectHint({ retryAfterMs: lateBlockMs, cause: 'overload' }),
+        );
+      }
       if (!result.ok) {
         logger.info(
           { ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) },
@@ -359,6 +391,8 @@ export function createGateway({
         resolve();
       });
     });
+    for (const warning of config.warnings) logger.warn({ docs: LOG_DOCS.startUpChecks }, warning);
+    if (config.demo) logger.info('demo mode (MATOMO_LIVE_DEMO): the public demo token is accepted');
     if (addresses.hasHostNames) {
       await addresses.refreshHosts();
       proxyRefresh = clock.setInterval(() => void addresses.refreshHosts(), TRUST_PROXY_REFRESH_MS);

@@ -16,4 +16,8 @@ export const LOG_DOCS = {
   fleetDynamics: 'docs/OPERATIONS.md#fleet-dynamics-scale-out-kills-drains-storms',
   /** Token and key rotation: the files, SIGHUP, JWT_JWKS_URL. */
   rotation: 'docs/OPERATIONS.md#rotation',
+  /** Wrong tokens per address (FAILED_AUTH_PER_IP) and NAT. */
+  failedTokens: 'docs/OPERATIONS.md#limits-against-guessing-and-floods',
+  /** The demo token, short tokens. */
+  startUpChecks: 'docs/OPERATIONS.md#start-up-checks',
 } as const;

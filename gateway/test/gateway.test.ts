@@ -10,6 +10,7 @@ import { capturedLogger } from '@matomo-live/test-support/logger';
 import { CloseCode } from '@matomo-live/gateway';
 import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { waitFor } from '@matomo-live/test-support/wait-for';
+import { attempt, type AttemptOutcome } from '@matomo-live/test-support/ws-client';
 import { parseReconnectHint } from '@matomo-live/protocol';
 import { content, httpGet, redisWorld, TestClient, testConfig, TOKEN } from './support/harness';
 
@@ -335,6 +336,47 @@ describe('gateway over a real Redis', () => {
     await connect(`${g.url}?token=${TOKEN}`).opened;
     await connect(`${g.url}?token=${TOKEN}`).opened;
     expect((await connect(`${g.url}?token=${TOKEN}`).closed).code).toBe(CloseCode.TryAgainLater);
+  });
+
+  it('refuses an address with HTTP 429 + Retry-After after FAILED_AUTH_PER_IP wrong tokens, valid tokens included; others go on', async () => {
+    await world.publisher.store(1, 3);
+    // Loopback is the trusted proxy: X-Forwarded-For names each test client.
+    const g = await gatewayWith({ FAILED_AUTH_PER_IP: '5', TRUST_PROXY: 'loopback' });
+    const from = (address: string) => ({ headers: { 'X-Forwarded-For': address } });
+    const wrong: AttemptOutcome[] = [];
+    for (let i = 0; i < 8; i++) wrong.push(await attempt(`${g.url}?token=wrong-${i}`, from('198.51.100.7')));
+    expect(wrong.slice(0, 5)).toEqual(
+      Array.from({ length: 5 }, () => expect.objectContaining({ kind: 'close', code: CloseCode.InvalidToken })),
+    );
+    for (const outcome of wrong.slice(5)) {
+      expect(outcome).toMatchObject({ kind: 'http', status: 429 });
+      const seconds = Number((outcome as { retryAfter: string }).retryAfter);
+      expect(seconds).toBeGreaterThanOrEqual(1);
+      expect(seconds).toBeLessThanOrEqual(60);
+    }
+    expect(await attempt(`${g.url}?token=${TOKEN}`, from('198.51.100.7'))).toMatchObject({ kind: 'http', status: 429 });
+    // The token in a header form is refused the same; another address is not.
+    expect(await attempt(g.url, { ...from('198.51.100.7'), protocols: ['matomo-live.v1', `token.${TOKEN}`] })).toMatchObject({
+      status: 429,
+    });
+    expect(await attempt(`${g.url}?token=${TOKEN}`, from('198.51.100.8'))).toMatchObject({ kind: 'message' });
+    // A missing token is not a guess: it does not count.
+    for (let i = 0; i < 6; i++)
+      expect(await attempt(g.url, from('198.51.100.9'))).toMatchObject({ kind: 'close', code: CloseCode.InvalidToken });
+    expect(await attempt(`${g.url}?token=${TOKEN}`, from('198.51.100.9'))).toMatchObject({ kind: 'message' });
+    const metrics = (await httpGet(g.port, '/metrics')).body;
+    expect(metrics).toMatch(/matomo_live_gateway_auth_failures_total\{reason="failed-auth-limit"\} 5/);
+  });
+
+  it('wrong tokens do not use up ACCEPT_RATE: valid clients after a burst of them are all accepted', async () => {
+    await world.publisher.store(1, 3);
+    const g = await gatewayWith({ ACCEPT_RATE: '4', TRUST_PROXY: 'loopback' });
+    const wrong = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => attempt(`${g.url}?token=wrong-${i}`, { headers: { 'X-Forwarded-For': `198.51.100.${i}` } })),
+    );
+    expect(wrong.map((o) => (o.kind === 'close' ? o.code : o.kind))).toEqual(Array.from({ length: 12 }, () => CloseCode.InvalidToken));
+    const valid = await Promise.all(Array.from({ length: 4 }, () => attempt(`${g.url}?token=${TOKEN}`)));
+    expect(valid.map((o) => o.kind)).toEqual(['message', 'message', 'message', 'message']);
   });
 
   it('serves wss when SSL_KEY and SSL_CERT are set', async () => {

@@ -20,6 +20,7 @@ export interface PollerProcess {
 export async function startPollerProcess(env: RawEnv = process.env): Promise<PollerProcess> {
   const config = loadOrExit(() => loadPollerConfig(env));
   const logger = createLogger({ name: 'poller', level: config.logLevel, pretty: config.logPretty });
+  for (const warning of config.warnings) logger.warn(warning);
   // The loader requires one Redis mode here (requireRedis defaults to true).
   const metrics = new PollerMetrics({ siteIds: config.siteIds, defaultMetrics: true });
   const { poller, redis, leases, close } = createRedisPoller({ config, redis: config.redis!, logger, metrics });

@@ -41,6 +41,26 @@ describe('node poller/dist/main.js', () => {
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining('REDIS_URL')]);
   });
 
+  it('warns at start, without the token, when MATOMO_URL is plain http:// to another host', async () => {
+    const poller = startService(
+      MAIN,
+      {
+        ...baseEnv,
+        MATOMO_URL: 'http://matomo.invalid/',
+        MATOMO_TOKEN: 'poller-main-secret-token',
+        REDIS_URL: 'redis://127.0.0.1:1',
+        POLLER_HEALTH_PORT: '0',
+      },
+      { cwd: __dirname },
+    );
+    try {
+      await poller.waitForOutput(/"level":40[^\n]*MATOMO_URL: plain http:\/\/ to matomo\.invalid[^\n]*use https/);
+      expect(poller.output()).not.toContain('poller-main-secret-token');
+    } finally {
+      await poller.kill();
+    }
+  });
+
   it('keeps running when Redis is down at start and publishes once it comes up', async () => {
     const sim = await startMatomoSim({ token: SIM_TOKEN });
     const redis = await spawnRedisServer();

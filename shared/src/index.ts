@@ -8,6 +8,7 @@ export * from './config/poller-config';
 export * from './config/gateway-config';
 export * from './config/token-settings';
 export * from './config/token-scope';
+export * from './config/token-hygiene';
 export * from './logger';
 export * from './redis-names';
 export * from './redis-connection';

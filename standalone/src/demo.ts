@@ -57,6 +57,8 @@ export async function startDemo({
     // when its archives are rebuilt, hence the 60 s default.
     SUMMARY_INTERVAL: '5000',
     VALID_TOKENS: token,
+    // The demo is what runs: its public token is fine (a gateway refuses .env.example's one otherwise).
+    MATOMO_LIVE_DEMO: '1',
     PORT: String(port),
     HOST: host,
     POLLER_HEALTH_PORT: '0',

@@ -39,6 +39,8 @@ export interface SingleProcess {
 export async function startSingleProcess(env: RawEnv = process.env, options: ReadEnvOptions = {}): Promise<SingleProcess> {
   const { pollerConfig, gatewayConfig } = loadOrExit(() => loadBoth(env, options));
   const logger = createLogger({ name: 'matomo-live', level: gatewayConfig.logLevel, pretty: gatewayConfig.logPretty });
+  // The gateway logs its own warnings when it starts listening.
+  for (const warning of pollerConfig.warnings) logger.warn(warning);
   const closers: Array<() => Promise<void>> = [];
   const redis = gatewayConfig.redis;
   const bus = redis === undefined ? 'memory' : 'redis';

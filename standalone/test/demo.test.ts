@@ -4,6 +4,7 @@
  */
 import { once } from 'node:events';
 import WebSocket from 'ws';
+import { PUBLIC_DEMO_TOKEN } from '@matomo-live/shared';
 import { freePort } from '@matomo-live/test-support/net';
 import { requireBuilt, startService } from '@matomo-live/test-support/processes';
 
@@ -38,5 +39,31 @@ describe('npm run demo', () => {
       () => true,
     );
     expect(refused).toBe(true);
+  });
+
+  it(".env.example's public token works in the demo (it says so: MATOMO_LIVE_DEMO), and npm start refuses it (exit 78)", async () => {
+    requireBuilt('standalone/dist/demo.js', 'standalone/dist/main.js');
+    const port = await freePort();
+    const demo = startService('standalone/dist/demo.js', { PORT: String(port), DEMO_TOKEN: PUBLIC_DEMO_TOKEN });
+    try {
+      await demo.waitForOutput(/dashboard\s+http:/);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, ['matomo-live.v1', `token.${PUBLIC_DEMO_TOKEN}`]);
+      const [data] = (await once(ws, 'message')) as [Buffer];
+      expect(JSON.parse(data.toString())).toMatchObject({ site: 1 });
+      ws.close();
+    } finally {
+      demo.child.kill('SIGINT');
+      expect(await demo.exited).toBe(0);
+    }
+    const start = startService('standalone/dist/main.js', {
+      MATOMO_URL: 'http://127.0.0.1:1/',
+      MATOMO_TOKEN: 'demo-matomo-token',
+      VALID_TOKENS: PUBLIC_DEMO_TOKEN,
+      PORT: '0',
+      // Set empty: a developer's .env (read from the working directory) may say the demo runs.
+      MATOMO_LIVE_DEMO: '',
+    });
+    expect(await start.exited).toBe(78);
+    expect(start.output().trim()).toMatch(/^config error: VALID_TOKENS: holds the public demo token of \.env\.example[^\n]*$/);
   });
 });

@@ -61,3 +61,30 @@ export class TestClient {
     for (const w of waiters) w();
   }
 }
+
+/** How one WebSocket attempt ended: refused in HTTP before the upgrade, closed after it, or open with a first message. */
+export type AttemptOutcome =
+  | { kind: 'http'; status: number; retryAfter: string | undefined }
+  | { kind: 'close'; code: number; reason: string }
+  | { kind: 'message'; message: string };
+
+/** One WebSocket attempt, to its first outcome; the connection is then cut. */
+export async function attempt(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}): Promise<AttemptOutcome> {
+  const client = TestClient.connect(url, options);
+  const refused = new Promise<AttemptOutcome>((resolve) =>
+    client.ws.once('unexpected-response', (req, res) => {
+      res.resume();
+      req.destroy();
+      resolve({ kind: 'http', status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+    }),
+  );
+  const message = new Promise<AttemptOutcome>((resolve) =>
+    client.ws.once('message', (data) => resolve({ kind: 'message', message: data.toString() })),
+  );
+  const closed = client.closed.then(({ code, reason }): AttemptOutcome => ({ kind: 'close', code, reason }));
+  try {
+    return await Promise.race([refused, message, closed]);
+  } finally {
+    client.ws.terminate();
+  }
+}

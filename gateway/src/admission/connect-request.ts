@@ -94,7 +94,17 @@ export interface ClientAddressResolverOptions {
   lookup?: (host: string) => Promise<string[]>;
   /** Called when a host name does not resolve; its last good addresses stay trusted. Default: nothing. */
   onLookupError?: (host: string, error: unknown) => void;
+  /**
+   * Called the first time a peer that is not a trusted proxy sends
+   * X-Forwarded-For (for a few peers per process): most likely a proxy missing
+   * from TRUST_PROXY, behind which every client shares one address for the
+   * per-address limits. Default: nothing.
+   */
+  onIgnoredForwardedFor?: (peer: string) => void;
 }
+
+/** Peers reported by onIgnoredForwardedFor, at most: a direct client sending the header must not grow a list or flood the log. */
+const IGNORED_PEERS_REPORTED = 16;
 
 export class ClientAddressResolver {
   private trusted = new BlockList();
@@ -105,14 +115,23 @@ export class ClientAddressResolver {
   private readonly hostAddresses = new Map<string, string[]>();
   private readonly lookup: (host: string) => Promise<string[]>;
   private readonly onLookupError: (host: string, error: unknown) => void;
+  private readonly onIgnoredForwardedFor: ((peer: string) => void) | undefined;
+  /** Peers seen sending X-Forwarded-For untrusted → the host-name refresh round of the first sighting; -1 once reported. */
+  private readonly ignoredPeers = new Map<string, number>();
+  /** Completed refreshHosts rounds. */
+  private refreshes = 0;
 
   /** @param trustedProxies CIDR ranges ("10.0.0.5/32") and host names ("nginx"), as the config validator gives them. */
-  constructor(trustedProxies: readonly string[], { lookup = lookupAll, onLookupError = () => {} }: ClientAddressResolverOptions = {}) {
+  constructor(
+    trustedProxies: readonly string[],
+    { lookup = lookupAll, onLookupError = () => {}, onIgnoredForwardedFor }: ClientAddressResolverOptions = {},
+  ) {
     this.any = trustedProxies.length > 0;
     this.ranges = trustedProxies.filter((entry) => entry.includes('/'));
     this.hosts = trustedProxies.filter((entry) => !entry.includes('/'));
     this.lookup = lookup;
     this.onLookupError = onLookupError;
+    this.onIgnoredForwardedFor = onIgnoredForwardedFor;
     this.rebuild();
   }
 
@@ -128,6 +147,7 @@ export class ClientAddressResolver {
         }
       }),
     );
+    this.refreshes += 1;
     this.rebuild();
   }
 
@@ -138,7 +158,11 @@ export class ClientAddressResolver {
 
   resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
     let address = normalize(socketAddress ?? '');
-    if (!this.any || !this.isTrusted(address) || forwardedFor === undefined) return address;
+    if (forwardedFor === undefined) return address;
+    if (!this.any || !this.isTrusted(address)) {
+      this.reportIgnored(address);
+      return address;
+    }
     // From the right: each hop was appended by the proxy before it, so the
     // first address that is not one of our proxies is the client; anything
     // to its left was written by the client and proves nothing.
@@ -150,6 +174,24 @@ export class ClientAddressResolver {
       if (!this.isTrusted(hop)) break;
     }
     return address;
+  }
+
+  /**
+   * With host names in TRUST_PROXY, a peer is reported only if it is still
+   * untrusted after a refresh that came after its first request: the proxy
+   * may have started after this process (compose starts nginx once the
+   * gateways are healthy) and not be resolved yet.
+   */
+  private reportIgnored(peer: string): void {
+    if (this.onIgnoredForwardedFor === undefined) return;
+    const seenAt = this.ignoredPeers.get(peer);
+    if (seenAt === undefined) {
+      if (this.ignoredPeers.size >= IGNORED_PEERS_REPORTED) return;
+      this.ignoredPeers.set(peer, this.refreshes);
+    } else if (seenAt < 0 || seenAt === this.refreshes) return;
+    if (this.hosts.length > 0 && seenAt === undefined) return;
+    this.ignoredPeers.set(peer, -1);
+    this.onIgnoredForwardedFor(peer);
   }
 
   private rebuild(): void {

@@ -58,6 +58,15 @@ export class AcceptPacer {
     this.last = now();
   }
 
+  /**
+   * Whether take() would accept now; takes nothing. The gateway checks a
+   * token only when its client would find room, and takes the slot only for a
+   * valid one: wrong tokens never use up the rate of valid clients.
+   */
+  hasRoom(): boolean {
+    return Math.min(this.rate, this.tokens + ((this.now() - this.last) / 1000) * this.rate) >= 1;
+  }
+
   /** undefined: accept now. A number: refuse, and come back after this many ms. */
   take(): number | undefined {
     const t = this.now();

@@ -6,11 +6,17 @@ import type { SnapshotHub } from '../snapshots/snapshot-hub';
 import { plain, serveStatic } from './static-files';
 import { grantAllows } from '../admission/token-auth';
 import type { TokenVerifier } from '../admission/token-sources';
+import type { FailedAuthLimiter } from '../admission/failed-auth-limiter';
+import { LOG_DOCS } from '../log-docs';
 
 export interface HttpRoutesOptions {
   config: GatewayConfig;
   hub: SnapshotHub;
   auth: TokenVerifier;
+  /** Wrong tokens per client address, shared with the WebSocket upgrades. */
+  failedAuth: FailedAuthLimiter;
+  /** The client's address (TRUST_PROXY applied). */
+  clientAddress: (req: IncomingMessage) => string;
   metrics: GatewayMetrics;
   isReady: () => boolean;
   /** Served at /dashboard/; null = off. */
@@ -24,7 +30,17 @@ const DASHBOARD_MOUNT = '/dashboard/';
  * Plain HTTP: /healthz (liveness, no Redis), /readyz, /metrics, /debug (needs
  * Authorization: Bearer — never a token in the URL), /dashboard/.
  */
-export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboardDir, logger }: HttpRoutesOptions) {
+export function createHttpHandler({
+  config,
+  hub,
+  auth,
+  failedAuth,
+  clientAddress,
+  metrics,
+  isReady,
+  dashboardDir,
+  logger,
+}: HttpRoutesOptions) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = pathOf(req.url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'Method not allowed', { Allow: 'GET, HEAD' });
@@ -59,11 +75,23 @@ export function createHttpHandler({ config, hub, auth, metrics, isReady, dashboa
     return plain(res, 404, 'Not found');
   };
 
-  /** The reference's current-snapshot page, behind a token. */
+  /** The reference's current-snapshot page, behind a token; wrong tokens count against the address as at the upgrade. */
   async function debugPage(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ip = clientAddress(req);
+    const blockedMs = failedAuth.blockedFor(ip);
+    if (blockedMs !== undefined) {
+      metrics.authFailures.inc({ reason: 'debug-failed-auth-limit' });
+      return plain(res, 429, 'Too many wrong tokens from this address', { 'Retry-After': String(Math.ceil(blockedMs / 1000)) });
+    }
     const result = await auth.verify(bearerToken(req.headers.authorization));
     if (!result.ok) {
       metrics.authFailures.inc({ reason: `debug-${result.reason}` });
+      if (result.reason === 'invalid' && failedAuth.fail(ip)) {
+        logger.warn(
+          { ip, failures: config.failedAuthPerIp, docs: LOG_DOCS.failedTokens },
+          'too many wrong tokens: address refused until its minute ends',
+        );
+      }
       return plain(res, 401, 'Send Authorization: Bearer <token>', { 'WWW-Authenticate': 'Bearer' });
     }
     const siteText = new URL(req.url ?? '/', 'http://gateway.invalid').searchParams.get('site');

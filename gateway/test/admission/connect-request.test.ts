@@ -75,6 +75,42 @@ describe('ClientAddressResolver', () => {
     expect(resolver.resolve('172.18.0.9', '1.2.3.4')).toBe('1.2.3.4');
   });
 
+  it('reports a peer sending X-Forwarded-For that is not trusted (a proxy missing from TRUST_PROXY) once, and at most 16 peers', () => {
+    const reported: string[] = [];
+    const resolver = new ClientAddressResolver(['10.0.0.1/32'], { onIgnoredForwardedFor: (peer) => reported.push(peer) });
+    resolver.resolve('10.0.0.1', '1.2.3.4');
+    resolver.resolve('10.0.0.2', undefined);
+    expect(reported).toEqual([]);
+    resolver.resolve('::ffff:10.0.0.2', '1.2.3.4');
+    resolver.resolve('10.0.0.2', '5.6.7.8');
+    expect(reported).toEqual(['10.0.0.2']);
+    for (let i = 0; i < 40; i++) resolver.resolve(`192.0.2.${i}`, '1.2.3.4');
+    expect(reported).toHaveLength(16);
+  });
+
+  it('with host names, reports a peer only if it is still untrusted after a lookup that followed its first request', async () => {
+    const reported: string[] = [];
+    let nginx: string[] = [];
+    const resolver = new ClientAddressResolver(['nginx'], {
+      lookup: async () => nginx,
+      onIgnoredForwardedFor: (peer) => reported.push(peer),
+    });
+    await resolver.refreshHosts();
+    // nginx started after the gateway: its first requests come before the next lookup.
+    expect(resolver.resolve('172.18.0.5', '1.2.3.4')).toBe('172.18.0.5');
+    expect(resolver.resolve('172.18.0.5', '1.2.3.4')).toBe('172.18.0.5');
+    nginx = ['172.18.0.5'];
+    await resolver.refreshHosts();
+    expect(resolver.resolve('172.18.0.5', '1.2.3.4')).toBe('1.2.3.4');
+    expect(reported).toEqual([]);
+    // Another peer, still untrusted after a later lookup: reported.
+    resolver.resolve('172.18.0.7', '1.2.3.4');
+    await resolver.refreshHosts();
+    resolver.resolve('172.18.0.7', '1.2.3.4');
+    resolver.resolve('172.18.0.7', '1.2.3.4');
+    expect(reported).toEqual(['172.18.0.7']);
+  });
+
   it('resolves a real host name through the system resolver', async () => {
     const resolver = new ClientAddressResolver(['localhost']);
     await resolver.refreshHosts();

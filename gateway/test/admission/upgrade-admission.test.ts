@@ -53,6 +53,23 @@ describe('AcceptPacer', () => {
     now = 60_000;
     expect(Array.from({ length: 11 }, () => pacer.take()).filter((h) => h === undefined)).toHaveLength(10);
   });
+
+  it('hasRoom says whether take() would accept, and takes nothing', () => {
+    let now = 0;
+    const pacer = new AcceptPacer(
+      2,
+      () => now,
+      () => 0,
+    );
+    expect([pacer.hasRoom(), pacer.hasRoom(), pacer.hasRoom()]).toEqual([true, true, true]);
+    expect([pacer.take(), pacer.take()]).toEqual([undefined, undefined]);
+    expect(pacer.hasRoom()).toBe(false);
+    now = 499;
+    expect(pacer.hasRoom()).toBe(false);
+    now = 500;
+    expect(pacer.hasRoom()).toBe(true);
+    expect([pacer.take(), pacer.hasRoom()]).toEqual([undefined, false]);
+  });
 });
 
 describe('fullGatewayHintMs', () => {

@@ -7,6 +7,7 @@ import { encodeSnapshot } from '@matomo-live/shared';
 import { gatewayConfigFrom } from '@matomo-live/test-support/gateway';
 import { silentLogger } from '@matomo-live/test-support/logger';
 import { TokenAuth } from '../../src/admission/token-auth';
+import { FailedAuthLimiter } from '../../src/admission/failed-auth-limiter';
 import { createHttpHandler } from '../../src/http/http-routes';
 import { GatewayMetrics } from '../../src/metrics/gateway-metrics';
 import { SnapshotHub } from '../../src/snapshots/snapshot-hub';
@@ -21,6 +22,8 @@ describe('the gateway’s plain HTTP routes', () => {
   let hub: SnapshotHub;
   let metrics: GatewayMetrics;
   let dashboardDir: string;
+  let failedAuth: FailedAuthLimiter;
+  let now: number;
 
   beforeAll(() => {
     dashboardDir = mkdtempSync(join(tmpdir(), 'http-routes-'));
@@ -34,7 +37,24 @@ describe('the gateway’s plain HTTP routes', () => {
     hub = new SnapshotHub({ siteIds: config.siteIds, logger: silentLogger });
     metrics = new GatewayMetrics();
     const auth = new TokenAuth({ validTokens: config.validTokens, jwt: config.jwt });
-    server = createServer(createHttpHandler({ config, hub, auth, metrics, isReady: () => ready, dashboardDir, logger: silentLogger }));
+    now = 0;
+    failedAuth = new FailedAuthLimiter({ limit: 3, now: () => now });
+    // The address a test says it comes from (a trusted proxy's X-Forwarded-For, as the gateway resolves it).
+    const clientAddress = (req: { headers: Record<string, string | string[] | undefined> }) =>
+      String(req.headers['x-test-client'] ?? '192.0.2.1');
+    server = createServer(
+      createHttpHandler({
+        config,
+        hub,
+        auth,
+        failedAuth,
+        clientAddress,
+        metrics,
+        isReady: () => ready,
+        dashboardDir,
+        logger: silentLogger,
+      }),
+    );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     port = (server.address() as { port: number }).port;
@@ -74,6 +94,26 @@ describe('the gateway’s plain HTTP routes', () => {
     expect((await httpGet(port, '/debug?site=999', { Authorization: `Bearer ${TOKEN}` })).status).toBe(404);
     const failures = await metrics.authFailures.get();
     expect(failures.values.some((v) => String(v.labels.reason).startsWith('debug-') && v.value === 1)).toBe(true);
+  });
+
+  it('limits wrong /debug tokens per address: 429 with Retry-After for the rest of the minute, a valid token included', async () => {
+    hub.accept(site, encodeSnapshot(content(site, 1), 3, new Date()));
+    const attacker = { 'X-Test-Client': '198.51.100.7' };
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await httpGet(port, '/debug', { ...attacker, Authorization: `Bearer wrong-${i}` })).status);
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    now = 45_000;
+    const valid = await httpGet(port, '/debug', { ...attacker, Authorization: `Bearer ${TOKEN}` });
+    expect(valid.status).toBe(429);
+    expect(valid.headers['retry-after']).toBe('15');
+    // No Authorization at all is not a wrong token; another address is unaffected.
+    expect((await httpGet(port, '/debug', { 'X-Test-Client': '198.51.100.8' })).status).toBe(401);
+    expect((await httpGet(port, '/debug', { 'X-Test-Client': '198.51.100.8', Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    expect(failedAuth.blockedFor('198.51.100.8')).toBeUndefined();
+    now = 60_000;
+    expect((await httpGet(port, '/debug', { ...attacker, Authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    const refusals = (await metrics.authFailures.get()).values.find((v) => v.labels.reason === 'debug-failed-auth-limit');
+    expect(refusals?.value).toBe(4);
   });
 
   it('serves the dashboard, redirects its bare path, and names the WebSocket endpoint', async () => {

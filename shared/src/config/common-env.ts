@@ -1,4 +1,4 @@
-import { str } from 'envalid';
+import { bool, str } from 'envalid';
 import type { ReadEnvOptions } from './read-env';
 import { redisEnvSpec } from './redis-env';
 import { logLevels, prettyLogs } from './validators';
@@ -14,6 +14,10 @@ export const commonEnvSpec = {
     choices: logLevels,
     default: 'info',
     desc: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`',
+  }),
+  MATOMO_LIVE_DEMO: bool({
+    default: false,
+    desc: "`1` only where the demo runs (`.env.example`'s demo block, `npm run demo`): the gateway accepts the public demo token of `.env.example` (otherwise it refuses to start with it) and the poller does not warn about the simulator's plain `http://`; never in production",
   }),
   LOG_PRETTY: prettyLogs({
     default: false,

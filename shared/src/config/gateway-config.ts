@@ -8,7 +8,8 @@ import { readEnv, type RawEnv } from './read-env';
 import { jwtKeyErrors, tokenFilesOf, tokenSettingsOf, type TokenFiles, type TokenSettings } from './token-settings';
 import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
 import { parseTokenEntries } from './token-scope';
-import { durationSeconds, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
+import { demoRequested, demoTokenError, shortTokenWarning } from './token-hygiene';
+import { commaList, durationSeconds, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 
 /** "https://a.example, http://b.example:8080" → normalized origins (scheme://host[:port]). */
 export const originList = makeValidator<string[]>((input) =>
@@ -155,6 +156,13 @@ export const gatewayEnvSpec = {
   MAX_CONNECTIONS: intIn(1, 10_000_000)({ default: 100_000, desc: 'open WebSocket connections per process; beyond: close 1013' }),
   MAX_CONNECTIONS_PER_TOKEN: intIn(1, 10_000_000)({ default: 10_000, desc: 'open connections per token per process; beyond: close 1013' }),
   CONNECT_RATE_PER_IP: intIn(1, 10_000_000)({ default: 6000, desc: 'connection attempts per client IP per minute; beyond: close 1013' }),
+  FAILED_AUTH_PER_IP: intIn(
+    1,
+    10_000_000,
+  )({
+    default: 30,
+    desc: 'wrong tokens a client address (IPv6: its /64) may try per minute, WebSocket upgrades and `/debug` together; beyond, that address is refused with HTTP 429 and `Retry-After` until its minute ends, valid tokens included. Many screens behind one NAT (an office): raise it',
+  }),
   ACCEPT_RATE: intIn(
     1,
     10_000_000,
@@ -267,6 +275,8 @@ export interface GatewayConfig {
   maxConnectionsPerToken: number;
   /** Connection attempts per client IP per minute. Default 6000. */
   connectRatePerIp: number;
+  /** Wrong tokens per client address (IPv6: /64) per minute before it is refused (HTTP 429) for the rest of that minute. Default 30. */
+  failedAuthPerIp: number;
   /** New connections per second per process before close 1013 with a hint. Default 2000. */
   acceptRate: number;
   /** Take part in rebalancing (needs Redis). Default true. */
@@ -303,6 +313,10 @@ export interface GatewayConfig {
   logLevel: LogLevel;
   /** Pretty logs. Default false. */
   logPretty: boolean;
+  /** The demo runs (MATOMO_LIVE_DEMO): the public demo token is accepted. Default false. */
+  demo: boolean;
+  /** Start-up warnings: settings that work but are risky (logged once by the gateway, never a token's text). Default []. */
+  warnings: string[];
 }
 
 /** How long a gateway's shutdown may take before it is cut short: the drain window plus 5 s for the rest. */
@@ -322,6 +336,9 @@ export function loadGatewayConfig(
   const raw = readEnv({ ...env, SSL_CERT_FILE: undefined, SSL_KEY_FILE: undefined }, { ...options, names: Object.keys(gatewayEnvSpec) });
   // Checks across variables run on the raw values too, so one run reports every bad line.
   const errors = crossCheck(raw, options.requireRedis ?? true);
+  const demo = demoRequested(raw.MATOMO_LIVE_DEMO);
+  const demoError = demoTokenError(raw.VALID_TOKENS, demo);
+  if (demoError !== undefined) errors.push(demoError);
   const e = cleanOrThrowWith(raw, gatewayEnvSpec, errors);
   const { validTokens, jwt } = tokenSettingsOf(e);
   const tls = loadTls(e.SSL_KEY, e.SSL_CERT, options.readPem, errors);
@@ -342,6 +359,7 @@ export function loadGatewayConfig(
     maxConnections: e.MAX_CONNECTIONS,
     maxConnectionsPerToken: e.MAX_CONNECTIONS_PER_TOKEN,
     connectRatePerIp: e.CONNECT_RATE_PER_IP,
+    failedAuthPerIp: e.FAILED_AUTH_PER_IP,
     acceptRate: e.ACCEPT_RATE,
     rebalance: e.REBALANCE,
     rebalanceMargin: e.REBALANCE_MARGIN / 100,
@@ -361,6 +379,9 @@ export function loadGatewayConfig(
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
+    demo: e.MATOMO_LIVE_DEMO,
+    // The demo's token is public by design: no warning that it is short.
+    warnings: demo ? [] : [shortTokenWarning(raw.VALID_TOKENS)].filter((w): w is string => w !== undefined),
   };
 }
 

@@ -103,6 +103,8 @@ export interface PollerConfig {
   logLevel: LogLevel;
   /** Pretty logs. Default false. */
   logPretty: boolean;
+  /** Start-up warnings: settings that work but are risky (logged once at start). Default []. */
+  warnings: string[];
 }
 
 /** Reads, validates and defaults the poller's configuration; throws ConfigError. */
@@ -134,5 +136,19 @@ export function loadPollerConfig(env: RawEnv = process.env, options: LoadConfigO
     redisPrefix: e.REDIS_PREFIX,
     logLevel: e.LOG_LEVEL,
     logPretty: e.LOG_PRETTY,
+    warnings: e.MATOMO_LIVE_DEMO ? [] : [plainHttpWarning(e.MATOMO_URL)].filter((w): w is string => w !== undefined),
   };
+}
+
+/** A warning when MATOMO_URL is plain http:// to a host other than this machine: the token_auth would cross the network in clear. */
+export function plainHttpWarning(matomoUrl: string): string | undefined {
+  const url = new URL(matomoUrl);
+  if (url.protocol !== 'http:' || isLoopbackHost(url.hostname)) return undefined;
+  return `MATOMO_URL: plain http:// to ${url.hostname}, not this machine: MATOMO_TOKEN travels in clear on the network; use https://`;
+}
+
+/** localhost, 127.0.0.0/8 or ::1 (as URL.hostname spells them). */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]';
 }

@@ -31,6 +31,38 @@ describe('loadGatewayConfig', () => {
     });
   });
 
+  it('limits wrong tokens to 30 per address and minute by default (FAILED_AUTH_PER_IP)', () => {
+    expect(loadGatewayConfig(base, noDotenv).failedAuthPerIp).toBe(30);
+    expect(loadGatewayConfig({ ...base, FAILED_AUTH_PER_IP: '500' }, noDotenv).failedAuthPerIp).toBe(500);
+    expect(errorLines({ ...base, FAILED_AUTH_PER_IP: '0' })).toEqual([expect.stringMatching(/^FAILED_AUTH_PER_IP: /)]);
+  });
+
+  it('refuses the public demo token of .env.example unless MATOMO_LIVE_DEMO says the demo runs', () => {
+    const demoToken = 'demo-token-public-not-secret';
+    expect(errorLines({ ...base, VALID_TOKENS: demoToken })).toEqual([expect.stringMatching(/^VALID_TOKENS: holds the public demo token/)]);
+    // Reported with the other bad lines of the same run.
+    expect(
+      errorLines({ ...base, VALID_TOKENS: demoToken, PORT: 'http' })
+        .map((l) => l.split(':')[0])
+        .sort(),
+    ).toEqual(['PORT', 'VALID_TOKENS']);
+    const demo = loadGatewayConfig({ ...base, VALID_TOKENS: demoToken, MATOMO_LIVE_DEMO: '1' }, noDotenv);
+    expect(demo).toMatchObject({ demo: true, validTokens: [demoToken], warnings: [] });
+    const dir = mkdtempSync(join(tmpdir(), 'demo-token-'));
+    writeFileSync(join(dir, 'tokens'), `${demoToken}\n`);
+    expect(errorLines({ ...base, VALID_TOKENS: undefined, VALID_TOKENS_FILE: join(dir, 'tokens') })).toEqual([
+      expect.stringMatching(/^VALID_TOKENS: holds the public demo token/),
+    ]);
+  });
+
+  it('warns (without the token) about short static tokens, except in the demo', () => {
+    expect(loadGatewayConfig({ ...base, VALID_TOKENS: 'a-long-screen-token-0123' }, noDotenv).warnings).toEqual([]);
+    const { warnings, demo } = loadGatewayConfig({ ...base, VALID_TOKENS: 'tok' }, noDotenv);
+    expect(demo).toBe(false);
+    expect(warnings).toEqual([expect.stringMatching(/^VALID_TOKENS: 1 static token is shorter than 16 characters/)]);
+    expect(loadGatewayConfig({ ...base, VALID_TOKENS: 'tok', MATOMO_LIVE_DEMO: 'true' }, noDotenv).warnings).toEqual([]);
+  });
+
   it('trims VALID_TOKENS as the reference did and takes the first of MATOMO_SITE_IDS as the default site', () => {
     const config = loadGatewayConfig({ ...base, VALID_TOKENS: ' a, b ,,c ', MATOMO_SITE_IDS: '4,2' }, noDotenv);
     expect(config.validTokens).toEqual(['a', 'b', 'c']);

@@ -16,6 +16,28 @@ describe('loadPollerConfig', () => {
     expect(config.todayIntervalMs).toBe(10_000);
   });
 
+  it.each([
+    [
+      'http://matomo.example.org/',
+      ['MATOMO_URL: plain http:// to matomo.example.org, not this machine: MATOMO_TOKEN travels in clear on the network; use https://'],
+    ],
+    ['http://10.1.2.3:8080/', [expect.stringMatching(/^MATOMO_URL: plain http:\/\/ to 10\.1\.2\.3,/)]],
+    ['http://[2001:db8::1]/', [expect.stringMatching(/^MATOMO_URL: plain http:\/\/ to \[2001:db8::1\],/)]],
+    ['https://matomo.example.org/', []],
+    ['http://localhost:8090/', []],
+    ['http://127.0.0.1:8090/', []],
+    ['http://127.8.9.10/', []],
+    ['http://[::1]:8090/', []],
+  ])('MATOMO_URL %s: start-up warnings %j', (url, warnings) => {
+    const config = loadPollerConfig({ ...base, MATOMO_URL: url }, noDotenv);
+    expect(config.warnings).toEqual(warnings);
+    expect(config.warnings.join()).not.toContain(base.MATOMO_TOKEN);
+  });
+
+  it('no plain-http warning for the demo (MATOMO_LIVE_DEMO: the simulator inside the stack)', () => {
+    expect(loadPollerConfig({ ...base, MATOMO_URL: 'http://matomo-sim:8090/', MATOMO_LIVE_DEMO: '1' }, noDotenv).warnings).toEqual([]);
+  });
+
   it('TODAY_INTERVAL is 0 (off) or at least 1000 ms', () => {
     expect(loadPollerConfig({ ...base, TODAY_INTERVAL: '0' }, noDotenv).todayIntervalMs).toBe(0);
     expect(loadPollerConfig({ ...base, TODAY_INTERVAL: '30000' }, noDotenv).todayIntervalMs).toBe(30_000);
