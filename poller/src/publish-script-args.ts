@@ -1,5 +1,12 @@
 import type { EventsWrite, RedisNames } from '@matomo-live/shared';
 
+/**
+ * The highest seq the poller publishes (10^15 − 1 ms: the year 33658), far below 2^53 − 1. A stored seq at or
+ * above it, or not digits, is corrupt (set by hand or by an attacker on Redis's network): it is overwritten
+ * instead of followed, so a site is never wedged behind a seq no poller can pass.
+ */
+export const MAX_SEQ = 999_999_999_999_999;
+
 /** Everything the publish script reads, by name; `publishScriptArgs` puts it in the script's order. */
 export interface PublishScriptInput {
   /** The site's keys and channels (redisNames). */
@@ -46,6 +53,7 @@ export const PUBLISH_ARGV = [
   'entryCount',
   'rememberedCount',
   'forgottenCount',
+  'maxSeq',
 ] as const;
 
 type ArgvName = (typeof PUBLISH_ARGV)[number];
@@ -73,6 +81,7 @@ export function publishScriptArgs(input: PublishScriptInput): { keys: string[]; 
     entryCount: String(events?.entries.length ?? 0),
     rememberedCount: String(events?.cursor.set.length ?? 0),
     forgottenCount: String(events?.cursor.forget.length ?? 0),
+    maxSeq: String(MAX_SEQ),
   };
   const tail = events
     ? [

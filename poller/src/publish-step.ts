@@ -8,6 +8,7 @@ import {
   type SnapshotPublisher,
 } from '@matomo-live/shared';
 import { cursorAfterIso, forgetLeadState, type SiteState } from './site-state';
+import { MAX_SEQ } from './publish-script-args';
 import { PublishError } from './tick-failure';
 import { cursorFromStore, type CursorStep } from './visit-cursor';
 
@@ -50,7 +51,8 @@ export async function publishSite(
   }
   let pending = step;
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-    const seq = Math.max(clock.now(), state.lastSeq + 1);
+    // Past MAX_SEQ (only a poisoned store leads there) the seq starts again from the clock: clients follow a reset.
+    const seq = state.lastSeq + 1 > MAX_SEQ ? clock.now() : Math.max(clock.now(), state.lastSeq + 1);
     const bytes = encodeSnapshot(content, seq, new Date(state.digestSeenAt));
     const events = pending && eventsWrite(pending, state, deps.config);
     // Without events to write (none enabled, or nothing moved) the step is ours at once.
@@ -64,6 +66,14 @@ export async function publishSite(
       });
     switch (outcome.kind) {
       case 'published':
+        if (outcome.corrupt) {
+          log.error(
+            { siteId, corrupt: outcome.corrupt, seq, docs: 'docs/POLLER.md#poisoned-state' },
+            outcome.corrupt === 'seq'
+              ? 'stored seq was not a valid seq (written by hand or by someone on the Redis network); overwritten'
+              : 'stored snapshot was not the one published (written by hand or by someone on the Redis network); overwritten',
+          );
+        }
         if (pending) commitStep(deps, state, pending, outcome.events?.cursorVersion);
         state.lastSeq = seq;
         state.lastPublishedAt = clock.now();

@@ -43,6 +43,7 @@ describe('publishScriptArgs', () => {
       '0',
       '0',
       '0',
+      '999999999999999',
     ]);
     expect(argv).toHaveLength(PUBLISH_ARGV.length);
   });
@@ -72,6 +73,7 @@ describe('publishScriptArgs', () => {
       '2',
       '1',
       '2',
+      '999999999999999',
       'visit',
       '{"a":1}',
       'reset',

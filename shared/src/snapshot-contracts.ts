@@ -21,7 +21,14 @@ export interface EventsOutcome {
 
 export type PublishOutcome =
   /** Stored and published; `receivers`: subscribers that got it where the transport tells (Redis: on the publishing node). */
-  | { kind: 'published'; seq: number; receivers?: number; events?: EventsOutcome }
+  | {
+      kind: 'published';
+      seq: number;
+      receivers?: number;
+      events?: EventsOutcome;
+      /** The stored state could not be trusted (a seq no poller can pass, a snapshot key not as stored) and was overwritten. */
+      corrupt?: 'seq' | 'snapshot';
+    }
   /** The stored snapshot has this digest already: nothing stored or published (the events, if any, were). */
   | { kind: 'unchanged'; seq: number; events?: EventsOutcome }
   /** The stored cursor's version is not the one the request expected (a failover rolled it back, or another poller wrote): nothing written. */
