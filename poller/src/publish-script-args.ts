@@ -54,6 +54,7 @@ export const PUBLISH_ARGV = [
   'rememberedCount',
   'forgottenCount',
   'maxSeq',
+  'cursorHistoryUntil',
 ] as const;
 
 type ArgvName = (typeof PUBLISH_ARGV)[number];
@@ -82,6 +83,8 @@ export function publishScriptArgs(input: PublishScriptInput): { keys: string[]; 
     rememberedCount: String(events?.cursor.set.length ?? 0),
     forgottenCount: String(events?.cursor.forget.length ?? 0),
     maxSeq: String(MAX_SEQ),
+    // "0": no history mark (the usual case).
+    cursorHistoryUntil: String(events?.cursor.historyUntil ?? 0),
   };
   const tail = events
     ? [

@@ -80,7 +80,7 @@ if ARGV[9] ~= '' then
     return {'cursor-stale', tostring(held), '0', '', corrupt}
   end
   local n, nset, nforget = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
-  local i = 19
+  local i = 20
   local prev = state[3] or '0-0'
   local parts = {}
   for k = 1, n do
@@ -100,7 +100,7 @@ if ARGV[9] ~= '' then
     redis.call(ARGV[6], ARGV[8], '{"site":' .. ARGV[14] .. ',"events":[' .. table.concat(parts, ',') .. ']}')
   end
   version = tostring(held + 1)
-  redis.call('HSET', KEYS[5], 'after', ARGV[10], 'offset', ARGV[11], 'version', version)
+  redis.call('HSET', KEYS[5], 'after', ARGV[10], 'offset', ARGV[11], 'version', version, 'history_until', ARGV[19])
   local batch = {}
   for k = 1, nset do
     batch[#batch + 1] = 'v:' .. ARGV[i]
@@ -171,7 +171,8 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
       const id = field.startsWith('v:') ? number(field.slice(2)) : undefined;
       if (id !== undefined) seen.push([id, value]);
     }
-    return { after, offset, version, seen };
+    const historyUntil = number(fields.history_until);
+    return { after, offset, version, seen, ...(historyUntil ? { historyUntil } : {}) };
   }
 
   async publish(siteId: number, { digest, seq, bytes, leaseOwner, knownSeq = 0, events }: PublishRequest): Promise<PublishOutcome> {

@@ -44,6 +44,7 @@ describe('publishScriptArgs', () => {
       '0',
       '0',
       '999999999999999',
+      '0',
     ]);
     expect(argv).toHaveLength(PUBLISH_ARGV.length);
   });
@@ -74,6 +75,7 @@ describe('publishScriptArgs', () => {
       '1',
       '2',
       '999999999999999',
+      '0',
       'visit',
       '{"a":1}',
       'reset',

@@ -309,6 +309,14 @@ describe('RedisSnapshotPublisher: visit events', () => {
     expect(length).toBeLessThanOrEqual(300);
   });
 
+  it('stores the history mark of a cursor restarted after a loss, and forgets it once the cursor is past it', async () => {
+    const marked = eventsWrite(0, ['Old'], 100);
+    await publisher.publish(1, { ...request(content('A'), 10), events: { ...marked, cursor: { ...marked.cursor, historyUntil: 150 } } });
+    expect(await publisher.readCursor(1)).toMatchObject({ after: 100, version: 1, historyUntil: 150 });
+    await publisher.publish(1, { ...request(content('A'), 11), events: eventsWrite(1, ['New'], 160) });
+    expect(await publisher.readCursor(1)).not.toHaveProperty('historyUntil');
+  });
+
   it('readCursor is null when no cursor was written', async () => {
     expect(await publisher.readCursor(1)).toBeNull();
   });
