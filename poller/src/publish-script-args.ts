@@ -22,6 +22,8 @@ export interface PublishScriptInput {
   knownSeq: number;
   /** undefined = no events part (the cursor is left alone). */
   events: EventsWrite | undefined;
+  /** Without events: the cursor version to check (undefined = none). */
+  cursorVersion?: number | undefined;
 }
 
 /**
@@ -55,6 +57,7 @@ export const PUBLISH_ARGV = [
   'forgottenCount',
   'maxSeq',
   'cursorHistoryUntil',
+  'heldCursorVersion',
 ] as const;
 
 type ArgvName = (typeof PUBLISH_ARGV)[number];
@@ -85,6 +88,8 @@ export function publishScriptArgs(input: PublishScriptInput): { keys: string[]; 
     maxSeq: String(MAX_SEQ),
     // "0": no history mark (the usual case).
     cursorHistoryUntil: String(events?.cursor.historyUntil ?? 0),
+    // "": no check (there are events, whose write checks the version itself, or no cursor is held).
+    heldCursorVersion: events || input.cursorVersion === undefined ? '' : String(input.cursorVersion),
   };
   const tail = events
     ? [

@@ -60,7 +60,15 @@ export async function publishSite(
     if (!events) pending = undefined;
     const outcome = await publisher
       // knownSeq: a stored state below what we saw stored was rolled back (failover) and is republished.
-      .publish(siteId, { digest, seq, bytes, leaseOwner: deps.leaseOwner, knownSeq: state.lastSeq, events })
+      .publish(siteId, {
+        digest,
+        seq,
+        bytes,
+        leaseOwner: deps.leaseOwner,
+        knownSeq: state.lastSeq,
+        events,
+        cursorVersion: heldVersion(deps, state, events),
+      })
       .catch((error: unknown) => {
         throw PublishError.of(error);
       });
@@ -115,6 +123,11 @@ export async function publishSite(
     }
   }
   throw new PublishError('seq kept falling behind the stored one');
+}
+
+/** Without an events write, the stored cursor version to check (a cursor lost with Redis is noticed at once). */
+function heldVersion(deps: PublishDeps, state: SiteState, events: EventsWrite | undefined): number | undefined {
+  return events || deps.config.eventsRetentionMs <= 0 ? undefined : state.cursorState?.version;
 }
 
 /** The events write of a step, or undefined when there is nothing to store (events off, or the cursor stands still). */

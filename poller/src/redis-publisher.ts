@@ -74,13 +74,20 @@ if not unchanged and stored and stored >= tonumber(ARGV[2]) then
 end
 local version = ''
 local ids = {}
+if ARGV[9] == '' and ARGV[20] ~= '' then
+  -- No events this tick, but a held cursor: one that vanished (Redis came back empty) must be noticed now.
+  local held = tonumber(redis.call('HGET', KEYS[5], 'version') or '0')
+  if held ~= tonumber(ARGV[20]) then
+    return {'cursor-stale', tostring(held), '0', '', corrupt}
+  end
+end
 if ARGV[9] ~= '' then
   local held = tonumber(redis.call('HGET', KEYS[5], 'version') or '0')
   if held ~= tonumber(ARGV[9]) then
     return {'cursor-stale', tostring(held), '0', '', corrupt}
   end
   local n, nset, nforget = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
-  local i = 20
+  local i = 21
   local prev = state[3] or '0-0'
   local parts = {}
   for k = 1, n do
@@ -175,7 +182,10 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
     return { after, offset, version, seen, ...(historyUntil ? { historyUntil } : {}) };
   }
 
-  async publish(siteId: number, { digest, seq, bytes, leaseOwner, knownSeq = 0, events }: PublishRequest): Promise<PublishOutcome> {
+  async publish(
+    siteId: number,
+    { digest, seq, bytes, leaseOwner, knownSeq = 0, events, cursorVersion }: PublishRequest,
+  ): Promise<PublishOutcome> {
     const { keys, argv } = publishScriptArgs({
       names: redisNames(this.prefix, siteId),
       siteId,
@@ -186,6 +196,7 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
       publishCommand: this.publishCommand,
       knownSeq,
       events,
+      cursorVersion,
     });
     const [kind = '', storedSeq = '0', receivers = '0', version = '', corrupt = '', ...ids] = await this.publishScript(...keys, ...argv);
     const eventsOutcome = version === '' ? undefined : { ids, cursorVersion: Number(version) };

@@ -317,6 +317,16 @@ describe('RedisSnapshotPublisher: visit events', () => {
     expect(await publisher.readCursor(1)).not.toHaveProperty('historyUntil');
   });
 
+  it('notices a cursor lost with Redis even on a tick without events: cursor-stale, nothing written', async () => {
+    await publisher.publish(1, { ...request(content('A'), 10), events: eventsWrite(0, ['One'], 100) });
+    expect(await publisher.publish(1, { ...request(content('A'), 11), cursorVersion: 1 })).toMatchObject({ kind: 'unchanged' });
+    await watch.command.del(redisNames(watch.prefix, 1).cursorKey);
+    expect(await publisher.publish(1, { ...request(content('B'), 12), cursorVersion: 1 })).toEqual({ kind: 'cursor-stale', version: 0 });
+    expect(await publisher.readState(1)).toMatchObject({ seq: 10 });
+    // Without a held cursor (events off, or not loaded yet) nothing is checked.
+    expect(await publisher.publish(1, request(content('B'), 13))).toMatchObject({ kind: 'published', seq: 13 });
+  });
+
   it('readCursor is null when no cursor was written', async () => {
     expect(await publisher.readCursor(1)).toBeNull();
   });

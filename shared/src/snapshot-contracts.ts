@@ -39,6 +39,12 @@ export type PublishOutcome =
   | { kind: 'not-leader' };
 
 export interface PublishRequest {
+  /**
+   * Without `events`: the cursor version the caller holds, checked anyway. A stored cursor that vanished (Redis
+   * came back empty) or moved answers `cursor-stale` (nothing written), so the loss is noticed on the next tick,
+   * not at the next visit. Default: no check.
+   */
+  cursorVersion?: number;
   /** contentDigest() of the content inside `bytes`. */
   digest: string;
   /** The seq inside `bytes`. */
