@@ -1,11 +1,7 @@
-import type { EventsWrite, RedisNames } from '@matomo-live/shared';
+import { MAX_SEQ, type EventsWrite, type RedisNames } from '@matomo-live/shared';
 
-/**
- * The highest seq the poller publishes (10^15 − 1 ms: the year 33658), far below 2^53 − 1. A stored seq at or
- * above it, or not digits, is corrupt (set by hand or by an attacker on Redis's network): it is overwritten
- * instead of followed, so a site is never wedged behind a seq no poller can pass.
- */
-export const MAX_SEQ = 999_999_999_999_999;
+/** A stored seq at or above MAX_SEQ, or not digits, is corrupt: overwritten instead of followed (docs/POLLER.md, "Poisoned state"). */
+export { MAX_SEQ };
 
 /** Everything the publish script reads, by name; `publishScriptArgs` puts it in the script's order. */
 export interface PublishScriptInput {

@@ -53,7 +53,7 @@ export interface CursorState {
   /** The stored version this state corresponds to. */
   version: number;
   /**
-   * Visits whose last action is at or before this (Unix s) may have been announced as new already: the stored
+   * Visits whose last action is before this second (Unix s) may have been announced as new already: the stored
    * cursor was missing (Redis came back empty, or a first start) and this one restarted from the retention.
    * Their events carry `history: true` (clients do not show them as new). Undefined once the cursor is past it.
    */
@@ -89,7 +89,7 @@ export function cursorFromStore(stored: StoredCursor): CursorState {
     const match = /^(\d+):(\d+)$/.exec(value);
     if (match && Number.isSafeInteger(id)) seen.set(id, { actions: Number(match[1]), at: Number(match[2]) });
   }
-  const history = stored.historyUntil !== undefined && stored.historyUntil > stored.after ? { historyUntil: stored.historyUntil } : {};
+  const history = stored.historyUntil !== undefined && stored.after < stored.historyUntil - 1 ? { historyUntil: stored.historyUntil } : {};
   return { after: stored.after, offset: stored.offset, seen, version: stored.version, ...history };
 }
 
@@ -142,7 +142,9 @@ export function advanceCursor(
     }
     remember(row, row.actions);
     if (eventsWanted) {
-      const history = state.historyUntil !== undefined && row.lastActionTimestamp <= state.historyUntil;
+      // Strictly before the restart's second: a visit of that very second may be new (at most a second of visits may
+      // be announced twice, rather than a new visit shown as history).
+      const history = state.historyUntil !== undefined && row.lastActionTimestamp < state.historyUntil;
       const visit: EventVisit = { ...row.visit, idVisit: row.idVisit, ...(history ? { history: true as const } : {}) };
       events.push({ kind: 'visit', data: JSON.stringify(visit) });
     }
@@ -170,8 +172,8 @@ export function advanceCursor(
       forget.push(id);
     }
   }
-  // Past the mark, every row is new: the mark is dropped (and no longer stored).
-  const historyUntil = state.historyUntil !== undefined && after < state.historyUntil ? { historyUntil: state.historyUntil } : {};
+  // Rows come after `after`: once it reaches the mark's second − 1, every row is new; the mark is dropped (and no longer stored).
+  const historyUntil = state.historyUntil !== undefined && after < state.historyUntil - 1 ? { historyUntil: state.historyUntil } : {};
   return {
     events,
     rows: processed,

@@ -46,7 +46,7 @@ export interface StoredCursor {
   /** Recent visits already turned into events: idVisit → "<actions>:<last action s>". */
   seen: Array<[number, string]>;
   /**
-   * Visits whose last action is at or before this (Unix s) may have been announced already: the cursor was
+   * Visits whose last action is before this second (Unix s) may have been announced already: the cursor was
    * missing (Redis came back empty) and restarted from the retention. Their events are marked history.
    */
   historyUntil?: number;
