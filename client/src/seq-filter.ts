@@ -1,36 +1,29 @@
 /** What to do with a snapshot, given its seq. */
-export type SeqVerdict = 'deliver' | 'duplicate' | 'stale' | 'reset';
+export type SeqVerdict = 'deliver' | 'duplicate' | 'reset';
 
 /**
- * Keeps the last delivered seq. Within one connection seq only grows, so a
- * repeat or a lower seq is dropped. The first snapshot of a new connection is
- * the gateway's current one: equal to the last seq means we have it already;
- * lower means the stream was reset (Redis flushed, new site state), and the
- * new, lower stream is the truth from then on.
+ * Keeps the last delivered seq. A repeat is dropped; a higher seq is new. A
+ * lower seq is a reset: the gateway sends seqs in order and repeats only the
+ * current snapshot on a new connection, so a lower one means the stream
+ * started over (Redis came back empty, or a poisoned seq was overwritten) and
+ * the new, lower stream is the truth from then on — within a connection too,
+ * or one bad seq would silence the client until it reconnects.
  */
 export class SeqFilter {
   private last: number | null = null;
-  private firstOfConnection = true;
 
-  /** Call when a new connection opens. */
-  newConnection(): void {
-    this.firstOfConnection = true;
-  }
+  /** Call when a new connection opens (kept for callers: the verdicts no longer depend on it). */
+  newConnection(): void {}
 
   judge(seq: number): SeqVerdict {
-    const first = this.firstOfConnection;
-    this.firstOfConnection = false;
     const last = this.last;
     if (last === null || seq > last) {
       this.last = seq;
       return 'deliver';
     }
     if (seq === last) return 'duplicate';
-    if (first) {
-      this.last = seq;
-      return 'reset';
-    }
-    return 'stale';
+    this.last = seq;
+    return 'reset';
   }
 
   get lastSeq(): number | null {

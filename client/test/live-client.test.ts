@@ -49,15 +49,15 @@ describe('LiveClient against a scripted ws server', () => {
     expect(run.statuses.map((s) => s.state)).toEqual(['connecting', 'live']);
   });
 
-  it('drops duplicate and older seqs within a connection, and ignores junk frames', async () => {
+  it('drops duplicate seqs within a connection, follows a lower one as a reset, and ignores junk frames', async () => {
     server = await ScriptedServer.start((c) => {
-      for (const message of [frame(5), frame(5), frame(3), 'not json', '{"type":"pong"}', '{"seq":"7"}', frame(6), frame(4), frame(8)])
+      for (const message of [frame(5), frame(5), 'not json', '{"type":"pong"}', '{"seq":"7"}', frame(6), frame(6), frame(3), frame(8)])
         c.socket.send(message);
     });
     const run = recordingClient({ url: server.url, token: 'tok' });
     client = run.client;
     await waitFor(() => run.seqs.includes(8), 'seq 8');
-    expect(run.seqs).toEqual([5, 6, 8]);
+    expect(run.seqs).toEqual([5, 6, 3, 8]);
     expect(client.snapshot?.seq).toBe(8);
   });
 

@@ -228,11 +228,21 @@ function coordinate(value: unknown, min: number, max: number, what: string): num
   return n;
 }
 
-/** A text field; Matomo sends null for some empty ones (e.g. referrerName of a direct entry). */
+/**
+ * Longest text field published, in UTF-16 units. Every text field (city, country, OS, browser, source…) is read
+ * here: a tracker can set a 1 MiB "city" or referrer, which would otherwise reach every snapshot, event and
+ * client (and close slow ones at the send-buffer limit).
+ */
+export const MAX_TEXT_LENGTH = 200;
+
+/** A text field, cut to MAX_TEXT_LENGTH; Matomo sends null for some empty ones (e.g. referrerName of a direct entry). */
 function text(value: unknown, what: string): string {
   if (value === null) return '';
   if (typeof value !== 'string') throw new AnswerShapeError(what, `expected a string, got ${kind(value)}`);
-  return value;
+  if (value.length <= MAX_TEXT_LENGTH) return value;
+  // Never leave half a surrogate pair at the end (invalid UTF-16, replaced by U+FFFD on the wire).
+  const cut = value.slice(0, MAX_TEXT_LENGTH);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 function kind(value: unknown): string {

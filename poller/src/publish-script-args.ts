@@ -1,4 +1,7 @@
-import type { EventsWrite, RedisNames } from '@matomo-live/shared';
+import { MAX_SEQ, type EventsWrite, type RedisNames } from '@matomo-live/shared';
+
+/** A stored seq at or above MAX_SEQ, or not digits, is corrupt: overwritten instead of followed (docs/POLLER.md, "Poisoned state"). */
+export { MAX_SEQ };
 
 /** Everything the publish script reads, by name; `publishScriptArgs` puts it in the script's order. */
 export interface PublishScriptInput {
@@ -15,6 +18,8 @@ export interface PublishScriptInput {
   knownSeq: number;
   /** undefined = no events part (the cursor is left alone). */
   events: EventsWrite | undefined;
+  /** Without events: the cursor version to check (undefined = none). */
+  cursorVersion?: number | undefined;
 }
 
 /**
@@ -46,6 +51,9 @@ export const PUBLISH_ARGV = [
   'entryCount',
   'rememberedCount',
   'forgottenCount',
+  'maxSeq',
+  'cursorHistoryUntil',
+  'heldCursorVersion',
 ] as const;
 
 type ArgvName = (typeof PUBLISH_ARGV)[number];
@@ -73,6 +81,11 @@ export function publishScriptArgs(input: PublishScriptInput): { keys: string[]; 
     entryCount: String(events?.entries.length ?? 0),
     rememberedCount: String(events?.cursor.set.length ?? 0),
     forgottenCount: String(events?.cursor.forget.length ?? 0),
+    maxSeq: String(MAX_SEQ),
+    // "0": no history mark (the usual case).
+    cursorHistoryUntil: String(events?.cursor.historyUntil ?? 0),
+    // "": no check (there are events, whose write checks the version itself, or no cursor is held).
+    heldCursorVersion: events || input.cursorVersion === undefined ? '' : String(input.cursorVersion),
   };
   const tail = events
     ? [

@@ -8,6 +8,7 @@ import {
   type SnapshotPublisher,
 } from '@matomo-live/shared';
 import { cursorAfterIso, forgetLeadState, type SiteState } from './site-state';
+import { MAX_SEQ } from './publish-script-args';
 import { PublishError } from './tick-failure';
 import { cursorFromStore, type CursorStep } from './visit-cursor';
 
@@ -54,7 +55,8 @@ export async function publishSite(
   }
   let pending = step;
   for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-    const seq = Math.max(clock.now(), state.lastSeq + 1);
+    // Past MAX_SEQ (only a poisoned store leads there) the seq starts again from the clock: clients follow a reset.
+    const seq = state.lastSeq + 1 > MAX_SEQ ? clock.now() : Math.max(clock.now(), state.lastSeq + 1);
     const bytes = encodeSnapshot(content, seq, new Date(state.digestSeenAt));
     const events = pending && eventsWrite(pending, state, deps.config);
     // Without events to write (none enabled, or nothing moved) the step is ours at once.
@@ -62,12 +64,28 @@ export async function publishSite(
     if (!events) pending = undefined;
     const outcome = await publisher
       // knownSeq: a stored state below what we saw stored was rolled back (failover) and is republished.
-      .publish(siteId, { digest, seq, bytes, leaseOwner: deps.leaseOwner, knownSeq: state.lastSeq, events })
+      .publish(siteId, {
+        digest,
+        seq,
+        bytes,
+        leaseOwner: deps.leaseOwner,
+        knownSeq: state.lastSeq,
+        events,
+        cursorVersion: heldVersion(deps, state, events),
+      })
       .catch((error: unknown) => {
         throw PublishError.of(error);
       });
     switch (outcome.kind) {
       case 'published':
+        if (outcome.corrupt) {
+          log.error(
+            { siteId, corrupt: outcome.corrupt, seq, docs: 'docs/POLLER.md#poisoned-state' },
+            outcome.corrupt === 'seq'
+              ? 'stored seq was not a valid seq (written by hand or by someone on the Redis network); overwritten'
+              : 'stored snapshot was not the one published (written by hand or by someone on the Redis network); overwritten',
+          );
+        }
         if (pending) commitStep(deps, state, pending, outcome.events?.cursorVersion);
         state.lastSeq = seq;
         state.lastPublishedAt = clock.now();
@@ -109,6 +127,11 @@ export async function publishSite(
     }
   }
   throw new PublishError('seq kept falling behind the stored one');
+}
+
+/** Without an events write, the stored cursor version to check (a cursor lost with Redis is noticed at once). */
+function heldVersion(deps: PublishDeps, state: SiteState, events: EventsWrite | undefined): number | undefined {
+  return events || deps.config.eventsRetentionMs <= 0 ? undefined : state.cursorState?.version;
 }
 
 /** The events write of a step, or undefined when there is nothing to store (events off, or the cursor stands still). */

@@ -34,27 +34,60 @@ import { PUBLISH_KEYS, publishScriptArgs } from './publish-script-args';
  * exactly the cursor that produced the last stored event.
  *
  * KEYS and ARGV: named and ordered in publish-script-args.ts (PUBLISH_KEYS, PUBLISH_ARGV, publishScriptArgs).
- * Returns {outcome, stored or published seq, receivers ("0" when none), cursor version ("" without events), event ids…}.
+ * Returns {outcome, stored or published seq, receivers ("0" when none), cursor version ("" without events),
+ * corrupt ("seq" / "snapshot" when the stored state could not be trusted and was overwritten, else ""), event ids…}.
+ *
+ * Poisoned state (anyone on Redis's network can write it) must not wedge a site: a stored seq that is not digits
+ * below maxSeq counts as absent, and a snapshot key whose sha1 is not the one stored with it (`sha`) as changed.
  */
 const PUBLISH_LUA = `
 if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then
   return {'not-leader', '0', '0', ''}
 end
-local state = redis.call('HMGET', KEYS[2], 'digest', 'seq', 'events_last')
-local stored = tonumber(state[2])
-local unchanged = state[1] == ARGV[1] and stored and stored >= tonumber(ARGV[7]) and redis.call('EXISTS', KEYS[1]) == 1
+local state = redis.call('HMGET', KEYS[2], 'digest', 'seq', 'events_last', 'sha')
+local corrupt = ''
+local stored = nil
+if state[2] then
+  -- Digits only, at most 15 of them, below maxSeq: anything else (2^53-1, -5, "abc", "inf", 1e300) would wedge the
+  -- site behind a seq no poller can pass, so it is treated as absent and overwritten by this publish.
+  if string.match(state[2], '^%d+$') and #state[2] <= 15 and tonumber(state[2]) < tonumber(ARGV[18]) then
+    stored = tonumber(state[2])
+  else
+    corrupt = 'seq'
+  end
+end
+local unchanged = state[1] == ARGV[1] and stored and stored >= tonumber(ARGV[7])
+if unchanged then
+  -- The key must hold exactly the bytes last stored (their sha1): a key that was overwritten or cut does not decode.
+  local cached = redis.call('GET', KEYS[1])
+  if not cached then
+    unchanged = false
+  elseif state[4] and redis.sha1hex(cached) ~= state[4] then
+    unchanged = false
+    corrupt = 'snapshot'
+  elseif not state[4] then
+    unchanged = false
+  end
+end
 if not unchanged and stored and stored >= tonumber(ARGV[2]) then
-  return {'seq-behind', state[2], '0', ''}
+  return {'seq-behind', state[2], '0', '', corrupt}
 end
 local version = ''
 local ids = {}
+if ARGV[9] == '' and ARGV[20] ~= '' then
+  -- No events this tick, but a held cursor: one that vanished (Redis came back empty) must be noticed now.
+  local held = tonumber(redis.call('HGET', KEYS[5], 'version') or '0')
+  if held ~= tonumber(ARGV[20]) then
+    return {'cursor-stale', tostring(held), '0', '', corrupt}
+  end
+end
 if ARGV[9] ~= '' then
   local held = tonumber(redis.call('HGET', KEYS[5], 'version') or '0')
   if held ~= tonumber(ARGV[9]) then
-    return {'cursor-stale', tostring(held), '0', ''}
+    return {'cursor-stale', tostring(held), '0', '', corrupt}
   end
   local n, nset, nforget = tonumber(ARGV[15]), tonumber(ARGV[16]), tonumber(ARGV[17])
-  local i = 18
+  local i = 21
   local prev = state[3] or '0-0'
   local parts = {}
   for k = 1, n do
@@ -74,7 +107,7 @@ if ARGV[9] ~= '' then
     redis.call(ARGV[6], ARGV[8], '{"site":' .. ARGV[14] .. ',"events":[' .. table.concat(parts, ',') .. ']}')
   end
   version = tostring(held + 1)
-  redis.call('HSET', KEYS[5], 'after', ARGV[10], 'offset', ARGV[11], 'version', version)
+  redis.call('HSET', KEYS[5], 'after', ARGV[10], 'offset', ARGV[11], 'version', version, 'history_until', ARGV[19])
   local batch = {}
   for k = 1, nset do
     batch[#batch + 1] = 'v:' .. ARGV[i]
@@ -96,12 +129,12 @@ if ARGV[9] ~= '' then
 end
 local head = {}
 if unchanged then
-  head = {'unchanged', state[2], '0', version}
+  head = {'unchanged', state[2], '0', version, corrupt}
 else
   local receivers = redis.call(ARGV[6], ARGV[5], ARGV[3])
   redis.call('SET', KEYS[1], ARGV[3])
-  redis.call('HSET', KEYS[2], 'digest', ARGV[1], 'seq', ARGV[2])
-  head = {'published', ARGV[2], tostring(receivers), version}
+  redis.call('HSET', KEYS[2], 'digest', ARGV[1], 'seq', ARGV[2], 'sha', redis.sha1hex(ARGV[3]))
+  head = {'published', ARGV[2], tostring(receivers), version, corrupt}
 end
 for k = 1, #ids do head[#head + 1] = ids[k] end
 return head
@@ -145,10 +178,14 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
       const id = field.startsWith('v:') ? number(field.slice(2)) : undefined;
       if (id !== undefined) seen.push([id, value]);
     }
-    return { after, offset, version, seen };
+    const historyUntil = number(fields.history_until);
+    return { after, offset, version, seen, ...(historyUntil ? { historyUntil } : {}) };
   }
 
-  async publish(siteId: number, { digest, seq, bytes, leaseOwner, knownSeq = 0, events }: PublishRequest): Promise<PublishOutcome> {
+  async publish(
+    siteId: number,
+    { digest, seq, bytes, leaseOwner, knownSeq = 0, events, cursorVersion }: PublishRequest,
+  ): Promise<PublishOutcome> {
     const { keys, argv } = publishScriptArgs({
       names: redisNames(this.prefix, siteId),
       siteId,
@@ -159,12 +196,19 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
       publishCommand: this.publishCommand,
       knownSeq,
       events,
+      cursorVersion,
     });
-    const [kind = '', storedSeq = '0', receivers = '0', version = '', ...ids] = await this.publishScript(...keys, ...argv);
+    const [kind = '', storedSeq = '0', receivers = '0', version = '', corrupt = '', ...ids] = await this.publishScript(...keys, ...argv);
     const eventsOutcome = version === '' ? undefined : { ids, cursorVersion: Number(version) };
     switch (kind) {
       case 'published':
-        return { kind, seq, receivers: Number(receivers), events: eventsOutcome };
+        return {
+          kind,
+          seq,
+          receivers: Number(receivers),
+          events: eventsOutcome,
+          ...(corrupt === 'seq' || corrupt === 'snapshot' ? { corrupt } : {}),
+        };
       case 'unchanged':
         return { kind, seq: Number(storedSeq), events: eventsOutcome };
       case 'seq-behind':

@@ -52,6 +52,12 @@ export interface CursorState {
   seen: Map<number, SeenVisit>;
   /** The stored version this state corresponds to. */
   version: number;
+  /**
+   * Visits whose last action is before this second (Unix s) may have been announced as new already: the stored
+   * cursor was missing (Redis came back empty, or a first start) and this one restarted from the retention.
+   * Their events carry `history: true` (clients do not show them as new). Undefined once the cursor is past it.
+   */
+  historyUntil?: number;
 }
 
 /** One tick's outcome: the events, the next state, and its change as written to the store. */
@@ -67,9 +73,13 @@ export interface CursorStep {
   jumped: boolean;
 }
 
-/** A fresh cursor: nothing stored yet. Starts `retentionS` back so the stream begins with the recent history. */
+/**
+ * A fresh cursor: nothing stored (a first start, or Redis came back empty). Starts `retentionS` back so the
+ * stream begins with the recent history, and marks the visits up to now as history: this poller or another
+ * may have announced them already, and a screen must not show them as new again.
+ */
 export function freshCursor(matomoNowS: number, retentionS: number): CursorState {
-  return { after: matomoNowS - retentionS, offset: 0, seen: new Map(), version: 0 };
+  return { after: matomoNowS - retentionS, offset: 0, seen: new Map(), version: 0, historyUntil: matomoNowS };
 }
 
 /** The state a stored cursor describes (entries that do not parse are dropped: they only cost a repeated event). */
@@ -79,7 +89,8 @@ export function cursorFromStore(stored: StoredCursor): CursorState {
     const match = /^(\d+):(\d+)$/.exec(value);
     if (match && Number.isSafeInteger(id)) seen.set(id, { actions: Number(match[1]), at: Number(match[2]) });
   }
-  return { after: stored.after, offset: stored.offset, seen, version: stored.version };
+  const history = stored.historyUntil !== undefined && stored.after < stored.historyUntil - 1 ? { historyUntil: stored.historyUntil } : {};
+  return { after: stored.after, offset: stored.offset, seen, version: stored.version, ...history };
 }
 
 /** Query parameters of the cursor's sub-request (after a possible jump, see startOf). */
@@ -131,7 +142,10 @@ export function advanceCursor(
     }
     remember(row, row.actions);
     if (eventsWanted) {
-      const visit: EventVisit = { ...row.visit, idVisit: row.idVisit };
+      // Strictly before the restart's second: a visit of that very second may be new (at most a second of visits may
+      // be announced twice, rather than a new visit shown as history).
+      const history = state.historyUntil !== undefined && row.lastActionTimestamp < state.historyUntil;
+      const visit: EventVisit = { ...row.visit, idVisit: row.idVisit, ...(history ? { history: true as const } : {}) };
       events.push({ kind: 'visit', data: JSON.stringify(visit) });
     }
   }
@@ -158,11 +172,13 @@ export function advanceCursor(
       forget.push(id);
     }
   }
+  // Rows come after `after`: once it reaches the mark's second − 1, every row is new; the mark is dropped (and no longer stored).
+  const historyUntil = state.historyUntil !== undefined && after < state.historyUntil - 1 ? { historyUntil: state.historyUntil } : {};
   return {
     events,
     rows: processed,
-    next: { after, offset, seen, version: state.version + 1 },
-    write: { expectedVersion: state.version, after, offset, set, forget },
+    next: { after, offset, seen, version: state.version + 1, ...historyUntil },
+    write: { expectedVersion: state.version, after, offset, set, forget, ...historyUntil },
     capHit,
     jumped,
   };

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseSiteTimezone } from '@matomo-live/shared';
+import { encodeSnapshot, parseSiteTimezone } from '@matomo-live/shared';
 import {
   AnswerShapeError,
   hhmmss,
+  MAX_TEXT_LENGTH,
   readCounters,
   readSiteTimezone,
   readSummary,
@@ -55,6 +56,27 @@ describe('readVisits', () => {
 
   it('reads null text fields as ""', () => {
     expect(readVisits([{ ...realVisit, referrerName: null }], paris, defaults)[0]!.source).toBe('');
+  });
+
+  it('cuts every text field to MAX_TEXT_LENGTH, so a 1 MiB city leaves a snapshot of a few KiB', () => {
+    const huge = 'é'.repeat(1 << 20);
+    const hostile = { ...realVisit, city: huge, country: huge, countryCode: huge, operatingSystem: huge, browserName: huge };
+    const [visit] = readVisits([{ ...hostile, referrerName: huge, visitIp: huge }], paris, { ...defaults, publishVisitorIp: true });
+    for (const field of ['city', 'country', 'countryCode', 'operatingSystem', 'browserName', 'source', 'visitIp'] as const) {
+      expect(visit![field]).toBe('é'.repeat(MAX_TEXT_LENGTH));
+    }
+    const summary = {
+      today: { visits: 0, time_spent: '00:00:00' },
+      yesterday: { visits: 0, time_spent: '00:00:00' },
+      day_before: { visits: 0, time_spent: '00:00:00' },
+    };
+    const content = { visits_live: [visit!], summary, counters: null, site: 1, timezone: 'Europe/Paris' };
+    expect(encodeSnapshot(content as never, 1, new Date(0)).length).toBeLessThan(4096);
+  });
+
+  it('never cuts a surrogate pair in half', () => {
+    const city = `${'a'.repeat(MAX_TEXT_LENGTH - 1)}😀😀`;
+    expect(readVisits([{ ...realVisit, city }], paris, defaults)[0]!.city).toBe('a'.repeat(MAX_TEXT_LENGTH - 1));
   });
 
   it.each([

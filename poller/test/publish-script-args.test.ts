@@ -17,6 +17,11 @@ const base: PublishScriptInput = {
 const arg = (argv: Array<string | Buffer>, name: (typeof PUBLISH_ARGV)[number]) => argv[PUBLISH_ARGV.indexOf(name)];
 
 describe('publishScriptArgs', () => {
+  it('without events, asks the script to check the held cursor version when one is given', () => {
+    expect(arg(publishScriptArgs({ ...base, cursorVersion: 7 }).argv, 'heldCursorVersion')).toBe('7');
+    expect(arg(publishScriptArgs(base).argv, 'heldCursorVersion')).toBe('');
+  });
+
   it('puts the keys in the order the script reads them', () => {
     const { keys } = publishScriptArgs(base);
     expect(keys).toEqual([names.snapshotKey, names.stateKey, names.leaseKey, names.eventsKey, names.cursorKey]);
@@ -43,6 +48,9 @@ describe('publishScriptArgs', () => {
       '0',
       '0',
       '0',
+      '999999999999999',
+      '0',
+      '',
     ]);
     expect(argv).toHaveLength(PUBLISH_ARGV.length);
   });
@@ -72,6 +80,9 @@ describe('publishScriptArgs', () => {
       '2',
       '1',
       '2',
+      '999999999999999',
+      '0',
+      '',
       'visit',
       '{"a":1}',
       'reset',

@@ -1,5 +1,5 @@
 import { systemClock } from '@matomo-live/protocol';
-import { redisNames } from '@matomo-live/shared';
+import { MAX_SEQ, redisNames } from '@matomo-live/shared';
 import { capturedLogger } from '@matomo-live/test-support/logger';
 import { eventsWrite, publishSite, type PublishDeps } from '../src/publish-step';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
@@ -84,6 +84,20 @@ describe('publishSite', () => {
     await watch.command.hset(redisNames(watch.prefix, 1).stateKey, 'digest', 'other', 'seq', String(ahead));
     await publishSite(deps(), 1, state, content, Date.now());
     expect(state.lastSeq).toBe(ahead + 1);
+  });
+
+  it('a stored seq at MAX_SEQ is overwritten with one error line, and the seq starts again from the clock', async () => {
+    const { state, content } = siteWithContent();
+    await watch.command.hset(redisNames(watch.prefix, 1).stateKey, 'digest', 'other', 'seq', String(MAX_SEQ));
+    // What a poller that followed a poisoned store would hold: a seq no publish may exceed.
+    state.lastSeq = MAX_SEQ;
+    const log = capturedLogger();
+    const before = Date.now();
+    await publishSite({ ...deps(), log: log.logger }, 1, state, content, Date.now());
+    expect(state.lastSeq).toBeGreaterThanOrEqual(before);
+    expect(state.lastSeq).toBeLessThan(MAX_SEQ);
+    expect(await watch.command.hget(redisNames(watch.prefix, 1).stateKey, 'seq')).toBe(String(state.lastSeq));
+    expect(log.lines().filter((l) => l.level === 50)).toEqual([expect.objectContaining({ siteId: 1, corrupt: 'seq' })]);
   });
 
   it('refused without the lease: leadership and the lead state are dropped, nothing published', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decodeSnapshot, type SnapshotContent } from '@matomo-live/protocol';
 import {
   contentDigest,
@@ -115,7 +116,7 @@ describe('RedisSnapshotPublisher', () => {
     await watch.command
       .multi()
       .set(names.snapshotKey, old!)
-      .hset(names.stateKey, 'digest', contentDigest(content('A')), 'seq', '10')
+      .hset(names.stateKey, 'digest', contentDigest(content('A')), 'seq', '10', 'sha', createHash('sha1').update(old!).digest('hex'))
       .exec();
     // Without knownSeq the digest matches the rolled-back state: nothing would be republished.
     expect(await publisher.publish(1, request(content('A'), 30))).toEqual({ kind: 'unchanged', seq: 10 });
@@ -130,6 +131,38 @@ describe('RedisSnapshotPublisher', () => {
     // And when the state hash was lost entirely.
     await watch.command.del(names.stateKey);
     expect(await publisher.publish(1, { ...request(content('A'), 40), knownSeq: 30 })).toMatchObject({ kind: 'published', seq: 40 });
+  });
+
+  it.each(['9007199254740991', '999999999999999', '1000000000000000', '-5', 'abc', 'inf', 'nan', '1e300', ''])(
+    'overwrites a poisoned stored seq %j instead of waiting behind it, and says so',
+    async (poison) => {
+      const names = redisNames(watch.prefix, 1);
+      await publisher.publish(1, request(content('A'), 1_700_000_000_000));
+      await watch.command.hset(names.stateKey, 'seq', poison);
+      expect(await publisher.publish(1, request(content('A'), 1_700_000_000_001))).toEqual({
+        kind: 'published',
+        seq: 1_700_000_000_001,
+        receivers: 1,
+        corrupt: 'seq',
+      });
+      expect(await publisher.readState(1)).toEqual({ digest: contentDigest(content('A')), seq: 1_700_000_000_001 });
+      expect(await publisher.publish(1, request(content('A'), 1_700_000_000_002))).toEqual({ kind: 'unchanged', seq: 1_700_000_000_001 });
+    },
+  );
+
+  it('overwrites a snapshot key that is not the one published (cut, or written by someone else), same digest', async () => {
+    const names = redisNames(watch.prefix, 1);
+    const first = request(content('A'), 100);
+    await publisher.publish(1, first);
+    await watch.command.set(names.snapshotKey, first.bytes.subarray(0, 20));
+    expect(await publisher.publish(1, request(content('A'), 101))).toEqual({
+      kind: 'published',
+      seq: 101,
+      receivers: 1,
+      corrupt: 'snapshot',
+    });
+    expect(decodeSnapshot((await watch.command.getBuffer(names.snapshotKey))!)).toMatchObject({ header: { site: 1, seq: 101 } });
+    expect(await publisher.publish(1, request(content('A'), 102))).toEqual({ kind: 'unchanged', seq: 101 });
   });
 
   it('publishes with SPUBLISH when told (Cluster mode) and reports how many subscribers got it', async () => {
@@ -274,6 +307,24 @@ describe('RedisSnapshotPublisher: visit events', () => {
     const length = await watch.command.xlen(names.eventsKey);
     expect(length).toBeGreaterThanOrEqual(150);
     expect(length).toBeLessThanOrEqual(300);
+  });
+
+  it('stores the history mark of a cursor restarted after a loss, and forgets it once the cursor is past it', async () => {
+    const marked = eventsWrite(0, ['Old'], 100);
+    await publisher.publish(1, { ...request(content('A'), 10), events: { ...marked, cursor: { ...marked.cursor, historyUntil: 150 } } });
+    expect(await publisher.readCursor(1)).toMatchObject({ after: 100, version: 1, historyUntil: 150 });
+    await publisher.publish(1, { ...request(content('A'), 11), events: eventsWrite(1, ['New'], 160) });
+    expect(await publisher.readCursor(1)).not.toHaveProperty('historyUntil');
+  });
+
+  it('notices a cursor lost with Redis even on a tick without events: cursor-stale, nothing written', async () => {
+    await publisher.publish(1, { ...request(content('A'), 10), events: eventsWrite(0, ['One'], 100) });
+    expect(await publisher.publish(1, { ...request(content('A'), 11), cursorVersion: 1 })).toMatchObject({ kind: 'unchanged' });
+    await watch.command.del(redisNames(watch.prefix, 1).cursorKey);
+    expect(await publisher.publish(1, { ...request(content('B'), 12), cursorVersion: 1 })).toEqual({ kind: 'cursor-stale', version: 0 });
+    expect(await publisher.readState(1)).toMatchObject({ seq: 10 });
+    // Without a held cursor (events off, or not loaded yet) nothing is checked.
+    expect(await publisher.publish(1, request(content('B'), 13))).toMatchObject({ kind: 'published', seq: 13 });
   });
 
   it('readCursor is null when no cursor was written', async () => {

@@ -45,6 +45,24 @@ const visitsOf = (events: Array<{ kind: string; data: string }>) =>
   events.map((e) => (e.kind === 'visit' ? (JSON.parse(e.data) as { idVisit: number; actions: number }) : e.kind));
 
 describe('advanceCursor', () => {
+  it('after a lost cursor: marks the visits up to the mark history, later ones new, and drops the mark once past it', () => {
+    const fresh = freshCursor(T, 1800);
+    // Whole seconds: the restart's own second (T) counts as new, so at most a second of visits is announced twice.
+    const first = advanceCursor(fresh, [row(1, T - 600), row(2, T - 1), row(3, T)], 100, false, true);
+    expect(visitsOf(first.events)).toEqual([
+      expect.objectContaining({ idVisit: 1, history: true }),
+      expect.objectContaining({ idVisit: 2, history: true }),
+      expect.not.objectContaining({ history: expect.anything() }),
+    ]);
+    // The cursor re-reads T's second: every row from now on is new, the mark is neither kept nor written.
+    expect(first.next).not.toHaveProperty('historyUntil');
+    expect(first.write).not.toHaveProperty('historyUntil');
+    // A catch-up that stops before the mark (EVENTS_PER_TICK) keeps it, in memory and in the store.
+    const capped = advanceCursor(fresh, [row(1, T - 600), row(2, T - 500)], 1, false, true);
+    expect(capped.next.historyUntil).toBe(T);
+    expect(capped.write.historyUntil).toBe(T);
+  });
+
   it('turns every row into an event, oldest first, and re-reads the last second next time', () => {
     const step = advanceCursor(state(T), [row(1, T + 1), row(2, T + 1), row(3, T + 5)], 100, false, true);
     expect(visitsOf(step.events)).toEqual([
@@ -147,8 +165,13 @@ describe('startOf / freshCursor / cursorFromStore', () => {
     expect(startOf(state(T - 2000, 5), T, 1800)).toEqual({ state: { ...state(T - 1800), offset: 0 }, jumped: true });
   });
 
-  it('starts a fresh cursor one retention back (the stream begins with the recent history)', () => {
-    expect(freshCursor(T, 1800)).toEqual({ after: T - 1800, offset: 0, seen: new Map(), version: 0 });
+  it('starts a fresh cursor one retention back (the stream begins with the recent history), marked history up to now', () => {
+    expect(freshCursor(T, 1800)).toEqual({ after: T - 1800, offset: 0, seen: new Map(), version: 0, historyUntil: T });
+  });
+
+  it('keeps a stored history mark while the cursor is before it', () => {
+    expect(cursorFromStore({ after: T, offset: 0, version: 1, seen: [], historyUntil: T + 5 })).toMatchObject({ historyUntil: T + 5 });
+    expect(cursorFromStore({ after: T, offset: 0, version: 1, seen: [], historyUntil: T + 1 })).not.toHaveProperty('historyUntil');
   });
 
   it('reads a stored cursor, dropping entries it cannot parse', () => {

@@ -24,6 +24,11 @@ export type EventStream = (typeof EVENT_STREAMS)[number];
 /** A visit as the snapshot shows it, plus Matomo's visit id (`actions` is already there). */
 export interface EventVisit extends LiveVisit {
   idVisit: number;
+  /**
+   * Present (true) on visits that may have been announced already: the poller's cursor was lost (Redis came
+   * back empty) and it re-read the retained window. Draw them, but not as new (no "new visit" animation).
+   */
+  history?: true;
 }
 
 /** One new or updated visit. An update (more actions) carries the same `idVisit` and the whole visit again. */

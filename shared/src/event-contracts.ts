@@ -45,6 +45,11 @@ export interface StoredCursor {
   version: number;
   /** Recent visits already turned into events: idVisit → "<actions>:<last action s>". */
   seen: Array<[number, string]>;
+  /**
+   * Visits whose last action is before this second (Unix s) may have been announced already: the cursor was
+   * missing (Redis came back empty) and restarted from the retention. Their events are marked history.
+   */
+  historyUntil?: number;
 }
 
 /** The cursor's change written with a tick's events. */
@@ -57,6 +62,8 @@ export interface CursorWrite {
   set: Array<[number, string]>;
   /** Visits to forget (too old to matter). */
   forget: number[];
+  /** See StoredCursor.historyUntil; absent once the cursor is past it. */
+  historyUntil?: number;
 }
 
 /** What a publish appends to the site's events. */
@@ -142,7 +149,13 @@ export class InMemoryEventStreams implements EventSource {
     const seen = new Map(site.cursor?.seen ?? []);
     for (const [id, value] of write.cursor.set) seen.set(id, value);
     for (const id of write.cursor.forget) seen.delete(id);
-    site.cursor = { after: write.cursor.after, offset: write.cursor.offset, version: write.cursor.expectedVersion + 1, seen: [...seen] };
+    site.cursor = {
+      after: write.cursor.after,
+      offset: write.cursor.offset,
+      version: write.cursor.expectedVersion + 1,
+      seen: [...seen],
+      ...(write.cursor.historyUntil !== undefined ? { historyUntil: write.cursor.historyUntil } : {}),
+    };
     if (appended.length > 0) this.listeners.get(siteId)?.(appended);
     return ids;
   }

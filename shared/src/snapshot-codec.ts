@@ -6,6 +6,13 @@ import { decodeSnapshot, type Snapshot, type SnapshotContent } from '@matomo-liv
  * decodes it): the published bytes and the digest that decides "changed".
  */
 
+/**
+ * The highest seq a poller publishes (10^15 − 1 ms: the year 33658), far below 2^53 − 1. A seq at or above it
+ * was set by hand or by an attacker on Redis's network: the poller overwrites such a stored seq instead of
+ * following it, and a gateway does not let one hold back the snapshots after it.
+ */
+export const MAX_SEQ = 999_999_999_999_999;
+
 /** sha256 of the content with keys sorted at every level: equal content ⇔ equal digest. */
 export function contentDigest(content: SnapshotContent): string {
   return createHash('sha256').update(canonicalJson(content)).digest('hex');

@@ -21,7 +21,14 @@ export interface EventsOutcome {
 
 export type PublishOutcome =
   /** Stored and published; `receivers`: subscribers that got it where the transport tells (Redis: on the publishing node). */
-  | { kind: 'published'; seq: number; receivers?: number; events?: EventsOutcome }
+  | {
+      kind: 'published';
+      seq: number;
+      receivers?: number;
+      events?: EventsOutcome;
+      /** The stored state could not be trusted (a seq no poller can pass, a snapshot key not as stored) and was overwritten. */
+      corrupt?: 'seq' | 'snapshot';
+    }
   /** The stored snapshot has this digest already: nothing stored or published (the events, if any, were). */
   | { kind: 'unchanged'; seq: number; events?: EventsOutcome }
   /** The stored cursor's version is not the one the request expected (a failover rolled it back, or another poller wrote): nothing written. */
@@ -32,6 +39,12 @@ export type PublishOutcome =
   | { kind: 'not-leader' };
 
 export interface PublishRequest {
+  /**
+   * Without `events`: the cursor version the caller holds, checked anyway. A stored cursor that vanished (Redis
+   * came back empty) or moved answers `cursor-stale` (nothing written), so the loss is noticed on the next tick,
+   * not at the next visit. Default: no check.
+   */
+  cursorVersion?: number;
   /** contentDigest() of the content inside `bytes`. */
   digest: string;
   /** The seq inside `bytes`. */

@@ -12,7 +12,11 @@ import { gatewayUrlFor, parseFragment } from './fragment-params';
  */
 /** Most dots on the map, and how many of the latest events a new page asks for to draw the last 30 minutes. */
 const MAP_DOTS = 500;
-/** After a first connection's start, events for this long are history being replayed: drawn without the new-visit pulse. */
+/**
+ * After any events_reset (a first connection's start, a `since` too old, events lost upstream: Redis came back
+ * empty), events for this long are history being replayed: drawn without the new-visit pulse. Visits the
+ * poller marks `history` (re-read after its cursor was lost) are never drawn as new.
+ */
 const HISTORY_MS = 1500;
 
 function boot(): void {
@@ -36,10 +40,10 @@ function boot(): void {
       return;
     }
     client.on('snapshot', (snapshot) => view.showSnapshot(snapshot));
-    client.on('events_reset', (reset) => {
-      if (reset.reason === 'start') historyUntil = Date.now() + HISTORY_MS;
+    client.on('events_reset', () => {
+      historyUntil = Date.now() + HISTORY_MS;
     });
-    client.on('visit', (event) => view.showVisit(event.visit, Date.now() > historyUntil));
+    client.on('visit', (event) => view.showVisit(event.visit, event.visit.history !== true && Date.now() > historyUntil));
     client.on('status', (status) => {
       view.showStatus(status);
       if (status.authFailed) {

@@ -1,4 +1,5 @@
 import {
+  MAX_SEQ,
   redisNames,
   resubscribeRetryDelay,
   siteIdOfChannel,
@@ -143,7 +144,9 @@ export class RedisSnapshotFeed implements SnapshotFeed {
   private takeIfNewer(site: SiteFeed, bytes: Buffer | null): boolean {
     if (bytes === null) return false;
     const seq = snapshotSeq(bytes);
-    if (seq === undefined || (site.lastSeq !== undefined && seq <= site.lastSeq)) return false;
+    // A delivered seq past MAX_SEQ was poisoned (no poller publishes one): it must not hold back the real ones.
+    const trusted = site.lastSeq !== undefined && site.lastSeq <= MAX_SEQ;
+    if (seq === undefined || (trusted && seq <= site.lastSeq!)) return false;
     site.lastSeq = seq;
     return true;
   }
@@ -234,7 +237,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
       return;
     }
     // Never "!=": a stored seq below the delivered one is a rolled-back Redis, which the poller republishes over.
-    if (!Number.isSafeInteger(stored) || stored <= (site.lastSeq ?? 0)) {
+    if (!Number.isSafeInteger(stored) || stored > MAX_SEQ || (stored <= (site.lastSeq ?? 0) && (site.lastSeq ?? 0) <= MAX_SEQ)) {
       site.suspectSeq = undefined;
       return;
     }

@@ -150,6 +150,19 @@ describe('RedisSnapshotFeed', () => {
       expect(feed.stats?.().gapsHealed).toEqual({});
     });
 
+    it('does not let a poisoned seq (past MAX_SEQ) hold back the real snapshot stored after it', async () => {
+      const prefix = uniquePrefix('poison');
+      const publisher = publisherFor(prefix);
+      const feed = await feedWithCheck(prefix, 100);
+      const received: Buffer[] = [];
+      await feed.subscribe(1, (b) => received.push(b));
+      await publisher.publish(1, Number.MAX_SAFE_INTEGER);
+      await waitFor(() => received.length === 1, 'the poisoned message');
+      // The poller overwrote it, and that message was lost: the seq check still brings the real one.
+      const real = await storeSilently(publisher, prefix, 1, 1_796_000_000_000);
+      await waitFor(() => received.some((b) => b.equals(real)), 'the real snapshot, re-read', 5000);
+    });
+
     it('a gateway reports healed gaps on /metrics', async () => {
       const prefix = uniquePrefix('gap-metrics');
       const publisher = publisherFor(prefix);
