@@ -9,7 +9,7 @@ import { jwtKeyErrors, tokenFilesOf, tokenSettingsOf, type TokenFiles, type Toke
 import { redisCombinationErrors, redisConnectionConfig, type RedisConnectionConfig } from './redis-env';
 import { parseTokenEntries } from './token-scope';
 import { demoRequested, demoTokenError, shortTokenWarning } from './token-hygiene';
-import { commaList, durationSeconds, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
+import { durationSeconds, intIn, milliseconds, siteIdList, splitCommaList, type LogLevel } from './validators';
 
 /** "https://a.example, http://b.example:8080" → normalized origins (scheme://host[:port]). */
 export const originList = makeValidator<string[]>((input) =>
