@@ -27,11 +27,9 @@ import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
 import { resolveDashboardDir } from './http/static-files';
 import { grantAllows, type TokenGrant } from './admission/token-auth';
-import { TokenSources } from './admission/token-sources';
-import { OpenTokens } from './admission/token-recheck';
-import { TokenMetrics } from './metrics/token-metrics';
+import type { TokenSources } from './admission/token-sources';
+import { GatewayTokens } from './admission/gateway-tokens';
 import { createBroadcastWriter, type BroadcastWriter } from './sessions/broadcast-writer';
-import { SessionTokens } from './sessions/session-tokens';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -114,21 +112,8 @@ export function createGateway({
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
   metrics.initialise({ maxConnections: config.maxConnections, siteIds: config.siteIds });
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
-  const tokenMetrics = new TokenMetrics(metrics.registry);
-  const tokens = new TokenSources({ settings: config, files: config.tokenFiles, logger, clock, fetch, metrics: tokenMetrics });
-  const openTokens = new OpenTokens<ClientSession>();
-  // A rotation re-checks the open connections against the new set (no fetch: the set just swapped in).
-  tokens.onChange((auth) => {
-    void openTokens.recheck(auth, (session, code) => {
-      tokenMetrics.revoked.inc();
-      logger.info(
-        { ip: session.info.ip, tokenId: session.info.tokenId, site: session.info.siteId, code },
-        'token no longer accepted; closing',
-      );
-      session.close(code);
-    });
-  });
-  const sessionTokens = new SessionTokens<ClientSession>({ verify: (token) => tokens.verify(token), clock, metrics, logger });
+  const sessionTokens = new GatewayTokens({ config, logger, clock, metrics, fetch });
+  const tokens = sessionTokens.sources;
   const addresses = new ClientAddressResolver(config.trustProxy, {
     onLookupError: (host, error) =>
       logger.warn(
@@ -303,26 +288,17 @@ export function createGateway({
         metrics.slowClientCloses.inc();
         logger.warn({ ip: s.info.ip, tokenId: s.info.tokenId, site: s.info.siteId }, 'slow consumer closed');
       },
-      onAuth: (s, token) =>
-        void sessionTokens.refresh(s, token).then((accepted) => {
-          // A rotation re-checks the token the session holds now, not the one it opened with.
-          if (accepted) {
-            openTokens.remove(s);
-            openTokens.add(s, token);
-          }
-        }),
+      onAuth: (s, token) => void sessionTokens.refresh(s, token),
       onClosed: (s) => {
         sessionTokens.forget(s);
         sessions.delete(s);
-        openTokens.remove(s);
         shedder.closed(s);
         perToken.release(s.info.tokenKey);
         metrics.connections.dec({ site: s.info.siteId });
       },
     });
     sessions.add(session);
-    openTokens.add(session, token as string);
-    sessionTokens.track(session, grant);
+    sessionTokens.track(session, token as string, grant);
     metrics.connections.inc({ site: info.siteId });
     session.membership = hub.join(info.siteId, fields, session);
     logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');

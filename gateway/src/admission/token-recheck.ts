@@ -4,7 +4,7 @@ import type { TokenVerifier } from './token-sources';
 
 /** What a re-check needs of a connection. */
 export interface TokenHolder {
-  readonly info: { readonly tokenKey: string; readonly siteId: number };
+  readonly info: { readonly siteId: number };
 }
 
 /** Distinct tokens verified between two turns of the event loop (a re-check of 100k connections must not stall deliveries). */
@@ -18,25 +18,33 @@ const BATCH = 200;
  * like the configured ones, and never logged.
  */
 export class OpenTokens<S extends TokenHolder> {
-  private readonly byKey = new Map<string, { token: string; sessions: Set<S> }>();
+  // Keyed by the token itself, not the session's tokenKey: a session that refreshed in-band holds another token
+  // than the one it was admitted with (and the key it was counted under), and must be judged by that one.
+  private readonly byToken = new Map<string, Set<S>>();
+  private readonly tokenOf = new Map<S, string>();
   private running: Promise<number> = Promise.resolve(0);
 
+  /** The session holds `token` now (admitted with it, or refreshed to it). */
   add(session: S, token: string): void {
-    const entry = this.byKey.get(session.info.tokenKey);
-    if (entry !== undefined) entry.sessions.add(session);
-    else this.byKey.set(session.info.tokenKey, { token, sessions: new Set([session]) });
+    this.remove(session);
+    this.tokenOf.set(session, token);
+    const sessions = this.byToken.get(token);
+    if (sessions !== undefined) sessions.add(session);
+    else this.byToken.set(token, new Set([session]));
   }
 
   remove(session: S): void {
-    const entry = this.byKey.get(session.info.tokenKey);
-    if (entry === undefined) return;
-    entry.sessions.delete(session);
-    if (entry.sessions.size === 0) this.byKey.delete(session.info.tokenKey);
+    const token = this.tokenOf.get(session);
+    if (token === undefined) return;
+    this.tokenOf.delete(session);
+    const sessions = this.byToken.get(token);
+    sessions?.delete(session);
+    if (sessions?.size === 0) this.byToken.delete(token);
   }
 
   /** Distinct tokens held. */
   get size(): number {
-    return this.byKey.size;
+    return this.byToken.size;
   }
 
   /**
@@ -52,11 +60,11 @@ export class OpenTokens<S extends TokenHolder> {
   private async run(verifier: TokenVerifier, close: (session: S, code: CloseCode) => void): Promise<number> {
     let closed = 0;
     let done = 0;
-    for (const [tokenKey, entry] of [...this.byKey]) {
+    for (const [token, sessions] of [...this.byToken]) {
       if (++done % BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
-      const result = await verifier.verify(entry.token);
-      if (this.byKey.get(tokenKey) !== entry) continue;
-      for (const session of [...entry.sessions]) {
+      const result = await verifier.verify(token);
+      if (this.byToken.get(token) !== sessions) continue;
+      for (const session of [...sessions]) {
         const code = !result.ok ? result.code : grantAllows(result.grant, session.info.siteId) ? undefined : CloseCode.SiteNotAllowed;
         if (code === undefined) continue;
         this.remove(session);

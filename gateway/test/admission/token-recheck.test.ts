@@ -3,9 +3,10 @@ import { OpenTokens, type TokenHolder } from '../../src/admission/token-recheck'
 import { TokenAuth } from '../../src/admission/token-auth';
 import { createHash } from 'node:crypto';
 
-const holder = (token: string, siteId = 1): TokenHolder & { token: string } => ({
+const holder = (token: string, siteId = 1): TokenHolder & { token: string; tokenKey: string } => ({
   token,
-  info: { tokenKey: createHash('sha256').update(token).digest('hex'), siteId },
+  tokenKey: createHash('sha256').update(token).digest('hex'),
+  info: { siteId },
 });
 
 describe('OpenTokens', () => {
@@ -32,7 +33,7 @@ describe('OpenTokens', () => {
     const s = holder('scoped', 2);
     open.add(s, s.token);
     const narrowed = {
-      verify: async () => ({ ok: true as const, grant: { tokenKey: s.info.tokenKey, sites: [1], kind: 'static' as const } }),
+      verify: async () => ({ ok: true as const, grant: { tokenKey: s.tokenKey, sites: [1], kind: 'static' as const } }),
     };
     const codes: CloseCode[] = [];
     await open.recheck(narrowed, (_s, code) => codes.push(code));
