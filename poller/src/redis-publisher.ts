@@ -160,6 +160,15 @@ export class RedisSnapshotPublisher implements SnapshotPublisher {
     this.publishScript = (redis as unknown as Record<string, PublishCommand>).matomoLivePublish!.bind(redis);
   }
 
+  /** SET with PX, then (S)PUBLISH: both name the site's tag, so in a Cluster they go to the one node of its slot. */
+  async publishHeartbeat(siteId: number, bytes: Buffer, ttlMs: number): Promise<void> {
+    const { heartbeatKey, heartbeatChannel } = redisNames(this.prefix, siteId);
+    await this.redis.set(heartbeatKey, bytes, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    if (this.publishCommand === 'SPUBLISH')
+      await (this.redis as unknown as { spublish(c: string, m: Buffer): Promise<number> }).spublish(heartbeatChannel, bytes);
+    else await this.redis.publish(heartbeatChannel, bytes);
+  }
+
   async readState(siteId: number): Promise<StoredState | null> {
     const [digest = null, seq = null] = await this.redis.hmget(redisNames(this.prefix, siteId).stateKey, 'digest', 'seq');
     if (digest === null || seq === null || !/^\d+$/.test(seq)) return null;

@@ -595,6 +595,7 @@ describe('failure kinds in the status and on /healthz', () => {
   it('a publisher that rejects (Redis) is a publish failure', async () => {
     const publisher = {
       readState: async () => null,
+      publishHeartbeat: async () => {},
       readCursor: async () => null,
       publish: async () => Promise.reject(new Error("READONLY You can't write against a read only replica")),
     };
@@ -607,6 +608,7 @@ describe('failure kinds in the status and on /healthz', () => {
     let redisDown = true;
     const publisher = {
       readState: async () => null,
+      publishHeartbeat: async () => {},
       readCursor: async () => null,
       publish: async () =>
         redisDown ? Promise.reject(new Error('CLUSTERDOWN The cluster is down')) : { kind: 'published' as const, seq: 1 },
@@ -627,6 +629,7 @@ describe('failure kinds in the status and on /healthz', () => {
   it('an exception nothing expected is an internal failure, logged at error level with its stack', async () => {
     const publisher = {
       readState: async () => null,
+      publishHeartbeat: async () => {},
       readCursor: async () => null,
       publish: (): never => {
         throw new TypeError('publisher bug');

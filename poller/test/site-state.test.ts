@@ -41,6 +41,7 @@ describe('site state', () => {
 describe('loadCursors', () => {
   const publisher = (stored: Awaited<ReturnType<SnapshotPublisher['readCursor']>> | Error): SnapshotPublisher => ({
     readState: async () => null,
+    publishHeartbeat: async () => {},
     readCursor: async () => {
       if (stored instanceof Error) throw stored;
       return stored;

@@ -6,6 +6,7 @@
 export * from './snapshot';
 export * from './control';
 export * from './events';
+export * from './status';
 export * from './close-codes';
 export * from './subprotocol';
 export * from './backoff';

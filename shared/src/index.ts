@@ -16,5 +16,6 @@ export * from './redis-pubsub';
 export * from './site-time';
 export * from './snapshot-codec';
 export * from './snapshot-contracts';
+export * from './site-heartbeat';
 export * from './event-contracts';
 export * from './shutdown';

@@ -11,6 +11,8 @@
  * | {matomo-live:site:1}:events             | stream  | poller     | visit events (fields `prev`, `kind`, `data`), trimmed to EVENTS_RETENTION / EVENTS_MAXLEN |
  * | {matomo-live:site:1}:events (channel)   | pub/sub | poller     | one message per tick with events: their ids, `prev` ids and data; gateways subscribe only while a client wants events |
  * | {matomo-live:site:1}:cursor             | hash    | poller     | the incremental fetch's cursor (`after`, `offset`, `version`) and `v:<idVisit>` → `<actions>:<last action s>` of recent visits |
+ * | {matomo-live:site:1}:heartbeat          | string  | poller     | the latest heartbeat (shared/src/site-heartbeat.ts), expiring after the stale threshold |
+ * | {matomo-live:site:1}:heartbeat (channel)| pub/sub | poller     | the leading poller's heartbeat every few seconds, changed or not: how fresh the data is, what keeps it from being fresh |
  *
  * Everything of one site shares the hash tag `{<prefix>site:<id>}`, in every
  * mode: in a Redis Cluster it all lives in one slot, so the publish script
@@ -34,6 +36,10 @@ export interface RedisNames {
   eventsChannel: string;
   /** Hash of the incremental fetch's cursor, written with the events. */
   cursorKey: string;
+  /** The latest heartbeat, with a TTL: a gateway that starts reads it instead of waiting for the next one. */
+  heartbeatKey: string;
+  /** Pub/sub channel of the leading poller's heartbeats (SPUBLISH in Cluster mode, like the snapshots). */
+  heartbeatChannel: string;
 }
 
 export function redisNames(prefix: string, siteId: number): RedisNames {
@@ -47,12 +53,19 @@ export function redisNames(prefix: string, siteId: number): RedisNames {
     eventsKey: `${tag}:events`,
     eventsChannel: `${tag}:events`,
     cursorKey: `${tag}:cursor`,
+    heartbeatKey: `${tag}:heartbeat`,
+    heartbeatChannel: `${tag}:heartbeat`,
   };
 }
 
 /** The site id a snapshot channel belongs to, or undefined for another channel. */
 export function siteIdOfChannel(prefix: string, channel: string): number | undefined {
   return siteIdOf(prefix, channel, '}:snapshot');
+}
+
+/** The site id a heartbeat channel belongs to, or undefined for another channel. */
+export function siteIdOfHeartbeatChannel(prefix: string, channel: string): number | undefined {
+  return siteIdOf(prefix, channel, '}:heartbeat');
 }
 
 /** The site id an events channel belongs to, or undefined for another channel. */

@@ -82,6 +82,11 @@ export interface SnapshotPublisher {
    * events channel — or refuse everything with `cursor-stale`.
    */
   publish(siteId: number, request: PublishRequest): Promise<PublishOutcome>;
+  /**
+   * Stores `bytes` (an encoded SiteHeartbeat) as the site's latest heartbeat
+   * for `ttlMs` and publishes them once on the site's heartbeat channel.
+   */
+  publishHeartbeat(siteId: number, bytes: Buffer, ttlMs: number): Promise<void>;
 }
 
 /** The gateway's side. */
@@ -94,6 +99,13 @@ export interface SnapshotFeed {
    * the same snapshot may arrive more than once, consumers drop repeats by seq.
    */
   subscribe(siteId: number, onSnapshot: (bytes: Buffer) => void): Promise<Buffer | null>;
+  /**
+   * Starts delivering the site's heartbeats to `onHeartbeat` and resolves with
+   * the stored one (null when none, or expired). Like `subscribe`, the key is
+   * read after the subscription is in place. Optional until every feed has it:
+   * a gateway whose feed lacks it sends no status messages.
+   */
+  watchHeartbeat?(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null>;
   /** True while subscribed and connected (readiness). */
   isReady(): boolean;
   /** Counters of the feed's repairs, for metrics; absent where nothing can be lost (in memory). */
@@ -119,6 +131,10 @@ export interface FeedStats {
 export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
   private readonly stored = new Map<number, { bytes: Buffer; state: StoredState }>();
   private readonly listeners = new Map<number, (bytes: Buffer) => void>();
+  private readonly heartbeats = new Map<number, { bytes: Buffer; expiresAt: number }>();
+  private readonly heartbeatListeners = new Map<number, (bytes: Buffer) => void>();
+  /** Heartbeat TTLs count on this clock (ms). */
+  constructor(private readonly now: () => number = Date.now) {}
   /** The gateway's EventSource in this process. */
   readonly events = new InMemoryEventStreams();
 
@@ -151,12 +167,24 @@ export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
     return this.stored.get(siteId)?.bytes ?? null;
   }
 
+  async publishHeartbeat(siteId: number, bytes: Buffer, ttlMs: number): Promise<void> {
+    this.heartbeats.set(siteId, { bytes, expiresAt: this.now() + ttlMs });
+    this.heartbeatListeners.get(siteId)?.(bytes);
+  }
+
+  async watchHeartbeat(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null> {
+    this.heartbeatListeners.set(siteId, onHeartbeat);
+    const stored = this.heartbeats.get(siteId);
+    return stored !== undefined && this.now() < stored.expiresAt ? stored.bytes : null;
+  }
+
   isReady(): boolean {
     return true;
   }
 
   async close(): Promise<void> {
     this.listeners.clear();
+    this.heartbeatListeners.clear();
     this.events.close();
   }
 }

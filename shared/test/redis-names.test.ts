@@ -1,4 +1,4 @@
-import { redisKeyPattern, redisNames, siteIdOfChannel, siteIdOfEventsChannel } from '../src/redis-names';
+import { redisKeyPattern, redisNames, siteIdOfChannel, siteIdOfEventsChannel, siteIdOfHeartbeatChannel } from '../src/redis-names';
 
 describe('redis names', () => {
   it('puts every key and channel of a site under one hash tag', () => {
@@ -12,6 +12,8 @@ describe('redis names', () => {
       eventsKey: '{matomo-live:site:1}:events',
       eventsChannel: '{matomo-live:site:1}:events',
       cursorKey: '{matomo-live:site:1}:cursor',
+      heartbeatKey: '{matomo-live:site:1}:heartbeat',
+      heartbeatChannel: '{matomo-live:site:1}:heartbeat',
     });
   });
 
@@ -21,6 +23,9 @@ describe('redis names', () => {
     expect(siteIdOfEventsChannel('p:', names.eventsChannel)).toBe(27);
     expect(siteIdOfChannel('p:', names.eventsChannel)).toBeUndefined();
     expect(siteIdOfEventsChannel('p:', names.snapshotChannel)).toBeUndefined();
+    expect(siteIdOfHeartbeatChannel('p:', names.heartbeatChannel)).toBe(27);
+    expect(siteIdOfHeartbeatChannel('p:', names.snapshotChannel)).toBeUndefined();
+    expect(siteIdOfChannel('p:', names.heartbeatChannel)).toBeUndefined();
     expect(siteIdOfChannel('other:', names.snapshotChannel)).toBeUndefined();
     for (const bad of [
       '{p:site:0}:snapshot',

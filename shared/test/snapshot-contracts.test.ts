@@ -55,4 +55,18 @@ describe('InMemorySnapshotBus (both sides of the snapshot contract in one proces
     await bus.publish(1, request(1, 'a'));
     expect(delivered).toEqual([]);
   });
+
+  it('keeps the latest heartbeat until its TTL and delivers each one to the watcher', async () => {
+    let now = 1_000;
+    const bus = new InMemorySnapshotBus(() => now);
+    expect(await bus.watchHeartbeat(1, () => undefined)).toBeNull();
+    const heard: string[] = [];
+    await bus.publishHeartbeat(1, Buffer.from('h1'), 15_000);
+    expect((await bus.watchHeartbeat(1, (b) => heard.push(b.toString())))?.toString()).toBe('h1');
+    await bus.publishHeartbeat(1, Buffer.from('h2'), 15_000);
+    await bus.publishHeartbeat(2, Buffer.from('other site'), 15_000);
+    expect(heard).toEqual(['h2']);
+    now += 15_000;
+    expect(await bus.watchHeartbeat(1, () => undefined)).toBeNull();
+  });
 });
