@@ -194,6 +194,9 @@ export class RedisSnapshotFeed implements SnapshotFeed {
       if (failed) this.scheduleRetry();
       else {
         this.retryAttempts = 0;
+        // A retry still pending from the outage would only resync (and say so) again.
+        clearTimeout(this.retryTimer);
+        this.retryTimer = undefined;
         this.logger.info({ sites: [...this.sites.keys()] }, 'subscribed to snapshots');
       }
     })().finally(() => (this.resyncing = undefined));

@@ -195,8 +195,10 @@ describe('RedisSnapshotFeed', () => {
     await expect(feed.subscribe(1, () => undefined)).rejects.toThrow();
     await waitFor(() => feed.stats().resyncs >= 3, 'three failed retry rounds', 20_000);
     await redis.start();
-    await waitFor(() => feed.isReady(), 'subscribed once Redis is there', 20_000);
     const byMessage = (msg: string) => captured.lines().filter((l) => l.msg === msg);
+    // isReady() turns true once subscribed, a moment before the re-read ends and the line is written.
+    await waitFor(() => byMessage('subscribed to snapshots').length > 0, 'subscribed once Redis is there', 20_000);
+    expect(feed.isReady()).toBe(true);
     expect(byMessage('resubscribe or re-read failed again').length).toBeGreaterThanOrEqual(2);
     expect(captured.lines().filter((l) => (l.level as number) >= 40)).toEqual([]);
     expect(byMessage('subscribed to snapshots')).toHaveLength(1);
