@@ -97,12 +97,22 @@ describe('RedisSnapshotFeed', () => {
   describe('the seq check (messages lost without a reconnect)', () => {
     async function feedWithCheck(prefix: string, seqCheckIntervalMs: number) {
       const clients = createRedisClients(singleNode(redis.url), { logger: silentLogger });
-      const feed = new RedisSnapshotFeed({ ...clients, prefix, logger: silentLogger, seqCheckIntervalMs });
+      const captured = capturedLogger('info');
+      const feed = new RedisSnapshotFeed({ ...clients, prefix, logger: captured.logger, seqCheckIntervalMs });
       cleanup.push(async () => {
         await feed.close();
         await clients.close();
       });
-      return feed;
+      return { feed, captured };
+    }
+
+    /**
+     * The subscriber's first `ready` re-reads every site: a snapshot stored silently before that round ends is
+     * delivered by it (uncounted), not by the seq check under test. Wait for the round (its info line).
+     */
+    async function subscribeSettled(feed: RedisSnapshotFeed, captured: ReturnType<typeof capturedLogger>, onSnapshot: (b: Buffer) => void) {
+      await feed.subscribe(1, onSnapshot);
+      await waitFor(() => captured.lines().some((l) => l.msg === 'subscribed to snapshots'), 'the first resync round');
     }
 
     /** Stores a snapshot as the poller does (key + state) but without publishing it: the message is "lost". */
@@ -117,9 +127,9 @@ describe('RedisSnapshotFeed', () => {
       const prefix = uniquePrefix('gap');
       const publisher = publisherFor(prefix);
       await publisher.publish(1, 10);
-      const feed = await feedWithCheck(prefix, 200);
+      const { feed, captured } = await feedWithCheck(prefix, 200);
       const received: Buffer[] = [];
-      await feed.subscribe(1, (b) => received.push(b));
+      await subscribeSettled(feed, captured, (b) => received.push(b));
       const lost = await storeSilently(publisher, prefix, 1, 11);
       await waitFor(() => received.some((b) => b.equals(lost)), 'the lost snapshot, re-read', 5000);
       expect(feed.stats?.()).toMatchObject({ gapsHealed: { 1: 1 }, resubscribes: 0 });
@@ -137,9 +147,9 @@ describe('RedisSnapshotFeed', () => {
     it('leaves a stored seq below the delivered one alone (a rolled-back Redis is the poller’s to fix)', async () => {
       const prefix = uniquePrefix('rollback');
       const publisher = publisherFor(prefix);
-      const feed = await feedWithCheck(prefix, 100);
+      const { feed, captured } = await feedWithCheck(prefix, 100);
       const received: Buffer[] = [];
-      await feed.subscribe(1, (b) => received.push(b));
+      await subscribeSettled(feed, captured, (b) => received.push(b));
       await publisher.publish(1, 20);
       await waitFor(() => received.length === 1, 'the message');
       await storeSilently(publisher, prefix, 1, 19);
@@ -153,9 +163,9 @@ describe('RedisSnapshotFeed', () => {
     it('does not let a poisoned seq (past MAX_SEQ) hold back the real snapshot stored after it', async () => {
       const prefix = uniquePrefix('poison');
       const publisher = publisherFor(prefix);
-      const feed = await feedWithCheck(prefix, 100);
+      const { feed, captured } = await feedWithCheck(prefix, 100);
       const received: Buffer[] = [];
-      await feed.subscribe(1, (b) => received.push(b));
+      await subscribeSettled(feed, captured, (b) => received.push(b));
       await publisher.publish(1, Number.MAX_SAFE_INTEGER);
       await waitFor(() => received.length === 1, 'the poisoned message');
       // The poller overwrote it, and that message was lost: the seq check still brings the real one.
