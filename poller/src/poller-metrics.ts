@@ -137,7 +137,7 @@ export class PollerMetrics {
   });
   readonly redisUp = new Gauge({
     name: 'matomo_live_poller_redis_up',
-    help: "1 while the poller's last Redis command (lease, publish) succeeded, else 0",
+    help: "1 while the poller's last Redis command (lease, publish, heartbeat) succeeded, else 0",
     registers: [this.registry],
   });
   readonly heartbeats = new Counter({
