@@ -159,6 +159,7 @@ export function createGateway({
       : undefined;
   const hint = (cause: ReconnectCause, fromMs: number, toMs: number) =>
     encodeReconnectHint({ retryAfterMs: jitteredDelay(fromMs, toMs, random), cause });
+  const overload = (retryAfterMs: number) => encodeReconnectHint({ retryAfterMs, cause: 'overload' });
 
   // closeTimeout is ws's (8.23) but not yet in @types/ws 8.18: hence the widened type.
   const serverOptions: ServerOptions & { closeTimeout: number } = {
@@ -234,17 +235,9 @@ export function createGateway({
         if (refusal !== undefined) metrics.authFailures.inc({ reason: refusal });
         closeWithCode(ws, code, metrics, closeReason);
       };
-      if (paceMs !== undefined) {
-        return closeWith(CloseCode.TryAgainLater, 'accept-rate', encodeReconnectHint({ retryAfterMs: paceMs, cause: 'overload' }));
-      }
+      if (paceMs !== undefined) return closeWith(CloseCode.TryAgainLater, 'accept-rate', overload(paceMs));
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
-      if (lateBlockMs !== undefined) {
-        return closeWith(
-          CloseCode.TryAgainLater,
-          'failed-auth-limit',
-          encodeReconnectHint({ retryAfterMs: lateBlockMs, cause: 'overload' }),
-        );
-      }
+      if (lateBlockMs !== undefined) return closeWith(CloseCode.TryAgainLater, 'failed-auth-limit', overload(lateBlockMs));
       if (!result.ok) {
         logger.info(
           { ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) },
@@ -260,7 +253,7 @@ export function createGateway({
         const detail = request.eventsError ?? 'events unavailable';
         return closeWith(CloseCode.PolicyViolation, 'bad-events', reasonWithDetail(CloseCode.PolicyViolation, detail));
       }
-      const full = encodeReconnectHint({ retryAfterMs: fullGatewayHintMs(random), cause: 'overload' });
+      const full = overload(fullGatewayHintMs(random));
       if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections', full);
       if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections', full);
       attach(
