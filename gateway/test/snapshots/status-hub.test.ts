@@ -1,4 +1,7 @@
-import { asStatusMessage, type StatusMessage } from '@matomo-live/protocol';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { asStatusMessage, STALE_REASON_TEXT, STALE_REASONS, type StatusMessage } from '@matomo-live/protocol';
+import { REPO_ROOT } from '@matomo-live/test-support/processes';
 import { encodeHeartbeat, InMemorySnapshotBus, type SiteHeartbeat } from '@matomo-live/shared';
 import { silentLogger } from '@matomo-live/test-support/logger';
 import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
@@ -128,6 +131,16 @@ describe('StatusHub', () => {
     expect(clock.timers.size).toBe(1);
     hub.close();
     expect(clock.timers.size).toBe(0);
+  });
+});
+
+describe('docs/PROTOCOL.md, "Status messages"', () => {
+  it('lists every reason with its STALE_REASON_TEXT', () => {
+    const docs = readFileSync(join(REPO_ROOT, 'docs', 'PROTOCOL.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('| `reason` | text (`STALE_REASON_TEXT`) |'), docs.indexOf('## Keep-alive'));
+    const [header, ...rows] = [...section.matchAll(/^\| `([a-z_]+)` \| ([^|]+?) \|/gm)].map((m) => [m[1], m[2]]);
+    expect(header).toEqual(['reason', 'text (`STALE_REASON_TEXT`)']);
+    expect(rows).toEqual(STALE_REASONS.map((reason) => [reason, STALE_REASON_TEXT[reason]]));
   });
 });
 
