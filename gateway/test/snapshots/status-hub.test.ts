@@ -202,6 +202,8 @@ describe('status messages through a real gateway (real Redis, real WebSocket cli
     expect(late.messages[0]).toBe(first.toString());
     expect(statusesOf(late)).toMatchObject([{ state: 'stale', reason: 'matomo_unreachable' }]);
 
+    expect(await refusedStatus.closed).toEqual({ code: 1008, reason: 'Policy violation' });
+    expect(refusedStatus.messages).toEqual([]);
     // Stale data does not make the gateway unready; the metrics say it.
     expect((await httpGet(g.port, '/readyz')).status).toBe(200);
     const metrics = (await httpGet(g.port, '/metrics')).body;
@@ -224,8 +226,6 @@ describe('status messages through a real gateway (real Redis, real WebSocket cli
     await plain.nextMessages(2);
     await opted.until(() => opted.messages.includes(second.toString()), 'the snapshot');
     expect(plain.messages).toEqual([first.toString(), second.toString()]);
-    expect(await refusedStatus.closed).toEqual({ code: 1008, reason: 'Policy violation' });
-    expect(refusedStatus.messages).toEqual([]);
     expect(sample((await httpGet(g.port, '/metrics')).body, 'matomo_live_gateway_site_stale{site="1"}')).toBe(0);
   });
 
