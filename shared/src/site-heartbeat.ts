@@ -66,8 +66,9 @@ export interface FreshnessVerdict {
 /**
  * Whether a site's data is current, from the last heartbeat and how long ago
  * it came. Stale when: no heartbeat for stale_after_ms (`poller_silent`); the
- * poller reports trouble; or the live data is older than stale_after_ms
- * (`data_old`). Pure: the gateway calls it on each heartbeat and at recheckAt.
+ * poller reports trouble; or the live data it reported was older than
+ * stale_after_ms (`data_old`). Pure: the gateway calls it on each heartbeat
+ * and at recheckAt.
  */
 export function judgeFreshness(siteId: number, sighting: HeartbeatSighting, now: number): FreshnessVerdict {
   const { heartbeat, heardAt, since } = sighting;
@@ -82,11 +83,11 @@ export function judgeFreshness(siteId: number, sighting: HeartbeatSighting, now:
   if (silence >= staleAfter) return { status: stale(siteId, 'poller_silent', dataAge, staleAfter), recheckAt: Number.POSITIVE_INFINITY };
   const silentAt = heardAt + staleAfter;
   if (heartbeat.trouble !== null) return { status: stale(siteId, heartbeat.trouble, dataAge, staleAfter), recheckAt: silentAt };
-  if (dataAge === null || dataAge >= staleAfter) return { status: stale(siteId, 'data_old', dataAge, staleAfter), recheckAt: silentAt };
-  return {
-    status: { site: siteId, state: 'live', reason: null, data_age_ms: dataAge, stale_after_ms: staleAfter },
-    recheckAt: Math.min(silentAt, now + (staleAfter - dataAge)),
-  };
+  // The age as the poller reported it: between heartbeats only silence changes the verdict, so a poller that
+  // stops reads as `poller_silent` at once, not as `data_old` a moment before.
+  if (heartbeat.data_age_ms === null || heartbeat.data_age_ms >= staleAfter)
+    return { status: stale(siteId, 'data_old', dataAge, staleAfter), recheckAt: silentAt };
+  return { status: { site: siteId, state: 'live', reason: null, data_age_ms: dataAge, stale_after_ms: staleAfter }, recheckAt: silentAt };
 }
 
 function stale(site: number, reason: StaleReason, dataAge: number | null, staleAfter: number): Omit<StatusMessage, 'type'> {

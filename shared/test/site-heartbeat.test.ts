@@ -40,13 +40,12 @@ describe('judgeFreshness', () => {
     });
   });
 
-  it('is live while heartbeats come and the data is young, and rechecks when either ages out', () => {
+  it('is live while heartbeats come and the reported data is young; only silence changes that between heartbeats', () => {
     const verdict = judgeFreshness(3, { heartbeat: fine, heardAt: since, since }, since + 1_000);
     expect(verdict.status).toEqual({ site: 3, state: 'live', reason: null, data_age_ms: 3_000, stale_after_ms: 15_000 });
-    // The data (3 s old now) reaches 15 s before the silence does.
-    expect(verdict.recheckAt).toBe(since + 13_000);
-    const young = judgeFreshness(3, { heartbeat: { ...fine, data_age_ms: 0 }, heardAt: since, since }, since);
-    expect(young.recheckAt).toBe(since + 15_000);
+    expect(verdict.recheckAt).toBe(since + 15_000);
+    // The data is 16 s old by now, but the poller was heard 14 s ago: still its verdict until it is silent.
+    expect(judgeFreshness(3, { heartbeat: fine, heardAt: since, since }, since + 14_000).status).toMatchObject({ state: 'live' });
   });
 
   it('turns stale with the reason: silence first, then the trouble the poller reports, then old data', () => {
@@ -54,9 +53,9 @@ describe('judgeFreshness', () => {
     expect(judgeFreshness(3, heard, since + 15_000).status).toMatchObject({ state: 'stale', reason: 'poller_silent', data_age_ms: 17_000 });
     const troubled = { ...heard, heartbeat: { ...fine, trouble: 'matomo_unreachable' as const } };
     expect(judgeFreshness(3, troubled, since).status).toMatchObject({ state: 'stale', reason: 'matomo_unreachable', data_age_ms: 2_000 });
-    const old = { ...heard, heartbeat: { ...fine, data_age_ms: 14_000 } };
-    expect(judgeFreshness(3, old, since + 999).status).toMatchObject({ state: 'live' });
-    expect(judgeFreshness(3, old, since + 1_000).status).toMatchObject({ state: 'stale', reason: 'data_old', data_age_ms: 15_000 });
+    expect(judgeFreshness(3, { ...heard, heartbeat: { ...fine, data_age_ms: 14_999 } }, since).status).toMatchObject({ state: 'live' });
+    const old = { ...heard, heartbeat: { ...fine, data_age_ms: 15_000 } };
+    expect(judgeFreshness(3, old, since + 1_000).status).toMatchObject({ state: 'stale', reason: 'data_old', data_age_ms: 16_000 });
     expect(judgeFreshness(3, { ...heard, heartbeat: { ...fine, data_age_ms: null } }, since).status).toMatchObject({ reason: 'data_old' });
   });
 
