@@ -25,6 +25,7 @@ import { FailedAuthLimiter } from './admission/failed-auth-limiter';
 import { LOG_DOCS } from './log-docs';
 import { RebalanceLoop } from './fleet/rebalance-loop';
 import { SnapshotHub } from './snapshots/snapshot-hub';
+import { StatusHub } from './snapshots/status-hub';
 import { resolveDashboardDir } from './http/static-files';
 import { grantAllows, type TokenGrant } from './admission/token-auth';
 import type { TokenSources } from './admission/token-sources';
@@ -65,6 +66,8 @@ export interface Gateway {
   /** The rebalancer, when this gateway takes part in one (tests drive its rounds). */
   readonly rebalancer: RebalanceLoop | undefined;
   readonly hub: SnapshotHub;
+  /** Each site's freshness, for `?status=1` connections. */
+  readonly statuses: StatusHub;
   readonly metrics: GatewayMetrics;
   /** How broadcasts reach the sockets, and how many writes took each way. */
   readonly writer: BroadcastWriter;
@@ -112,6 +115,7 @@ export function createGateway({
   metrics.broadcastFastPath.set(writer.path === 'shared-frame' ? 1 : 0);
   metrics.initialise({ maxConnections: config.maxConnections, siteIds: config.siteIds });
   const hub = new SnapshotHub({ siteIds: config.siteIds, logger, encode: writer.encode, now });
+  const statuses = new StatusHub({ siteIds: config.siteIds, clock, logger, encode: writer.encode, metrics });
   const sessionTokens = new GatewayTokens({ config, logger, clock, metrics, fetch });
   const tokens = sessionTokens.sources;
   const addresses = new ClientAddressResolver(config.trustProxy, {
@@ -159,6 +163,7 @@ export function createGateway({
       : undefined;
   const hint = (cause: ReconnectCause, fromMs: number, toMs: number) =>
     encodeReconnectHint({ retryAfterMs: jitteredDelay(fromMs, toMs, random), cause });
+  const overload = (retryAfterMs: number) => encodeReconnectHint({ retryAfterMs, cause: 'overload' });
 
   // closeTimeout is ws's (8.23) but not yet in @types/ws 8.18: hence the widened type.
   const serverOptions: ServerOptions & { closeTimeout: number } = {
@@ -234,17 +239,9 @@ export function createGateway({
         if (refusal !== undefined) metrics.authFailures.inc({ reason: refusal });
         closeWithCode(ws, code, metrics, closeReason);
       };
-      if (paceMs !== undefined) {
-        return closeWith(CloseCode.TryAgainLater, 'accept-rate', encodeReconnectHint({ retryAfterMs: paceMs, cause: 'overload' }));
-      }
+      if (paceMs !== undefined) return closeWith(CloseCode.TryAgainLater, 'accept-rate', overload(paceMs));
       if (result === undefined) return closeWith(CloseCode.TryAgainLater, 'ip-rate');
-      if (lateBlockMs !== undefined) {
-        return closeWith(
-          CloseCode.TryAgainLater,
-          'failed-auth-limit',
-          encodeReconnectHint({ retryAfterMs: lateBlockMs, cause: 'overload' }),
-        );
-      }
+      if (lateBlockMs !== undefined) return closeWith(CloseCode.TryAgainLater, 'failed-auth-limit', overload(lateBlockMs));
       if (!result.ok) {
         logger.info(
           { ip, reason: result.reason, tokenId: request.token === undefined ? undefined : tokenFingerprint(request.token) },
@@ -256,11 +253,12 @@ export function createGateway({
       if (!hub.hasSite(siteId)) return closeWith(CloseCode.UnknownSite, 'unknown-site');
       if (!grantAllows(result.grant, siteId)) return closeWith(CloseCode.SiteNotAllowed, 'site-not-allowed');
       if (request.fieldsError !== undefined) return closeWith(CloseCode.PolicyViolation, 'bad-fields');
+      if (request.statusError !== undefined) return closeWith(CloseCode.PolicyViolation, 'bad-status');
       if (request.eventsError !== undefined || (request.events && !events)) {
         const detail = request.eventsError ?? 'events unavailable';
         return closeWith(CloseCode.PolicyViolation, 'bad-events', reasonWithDetail(CloseCode.PolicyViolation, detail));
       }
-      const full = encodeReconnectHint({ retryAfterMs: fullGatewayHintMs(random), cause: 'overload' });
+      const full = overload(fullGatewayHintMs(random));
       if (sessions.size >= config.maxConnections) return closeWith(CloseCode.TryAgainLater, 'max-connections', full);
       if (!perToken.tryAcquire(result.grant.tokenKey)) return closeWith(CloseCode.TryAgainLater, 'token-connections', full);
       attach(
@@ -275,7 +273,7 @@ export function createGateway({
   function attach(
     ws: WebSocket,
     info: ClientSession['info'],
-    { fields, events: eventsRequest, token }: ConnectRequest,
+    { fields, events: eventsRequest, status, token }: ConnectRequest,
     grant: TokenGrant,
   ): void {
     const session = new ClientSession(ws, info, {
@@ -303,6 +301,7 @@ export function createGateway({
     session.membership = hub.join(info.siteId, fields, session);
     logger.debug({ ip: info.ip, tokenId: info.tokenId, site: info.siteId }, 'client connected');
     if (session.membership.current !== null) session.deliver(session.membership.current);
+    if (status) session.statusMembership = statuses.join(info.siteId, session);
     if (eventsRequest && events) events.accept(session, eventsRequest);
   }
 
@@ -378,6 +377,7 @@ export function createGateway({
     rebalancer?.start();
     metrics.feedReadiness = () => feed.isReady();
     metrics.feedStats = () => feed.stats?.();
+    statuses.watch(feed);
     for (const siteId of config.siteIds) {
       const deliver = onSnapshot(siteId);
       feed.subscribe(siteId, deliver).then(
@@ -413,6 +413,7 @@ export function createGateway({
     if (proxyRefresh !== undefined) clock.clearInterval(proxyRefresh);
     tokens.stop();
     readiness.stop();
+    statuses.close();
     sessionTokens.dispose();
     await rebalancer?.stop();
     await Promise.all([...sessions].map((session) => closeGoingAway(session, undefined, hint('drain', 0, 1000))));
@@ -434,6 +435,7 @@ export function createGateway({
     tokens,
     rebalancer,
     hub,
+    statuses,
     metrics,
     writer,
     events,

@@ -490,7 +490,8 @@ describe('a gateway that never reached Redis', () => {
       clearInterval: () => undefined,
     };
     // A feed that never subscribes: Redis unreachable from the start.
-    const feed = { subscribe: () => new Promise<Buffer | null>(() => undefined), isReady: () => false, close: async () => undefined };
+    const never = () => new Promise<Buffer | null>(() => undefined);
+    const feed = { subscribe: never, watchHeartbeat: never, isReady: () => false, close: async () => undefined };
     const config = loadGatewayConfig(
       { PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off' },
       { dotenv: false, requireRedis: false },

@@ -137,7 +137,13 @@ export class PollerMetrics {
   });
   readonly redisUp = new Gauge({
     name: 'matomo_live_poller_redis_up',
-    help: "1 while the poller's last Redis command (lease, publish) succeeded, else 0",
+    help: "1 while the poller's last Redis command (lease, publish, heartbeat) succeeded, else 0",
+    registers: [this.registry],
+  });
+  readonly heartbeats = new Counter({
+    name: 'matomo_live_poller_heartbeats_total',
+    help: 'Site heartbeats published (ok) or not (error: Redis refused or unreachable)',
+    labelNames: ['result'],
     registers: [this.registry],
   });
   /** Events already added to the counter, per site (the poller keeps running totals). */
@@ -162,6 +168,7 @@ export class PollerMetrics {
       this.leaseHeld.set({ site }, 0);
     }
     this.redisUp.set(0);
+    for (const result of ['ok', 'error']) this.heartbeats.inc({ result }, 0);
   }
 
   /** The poller hands its sites over once; scrapes read them. */
@@ -198,6 +205,11 @@ export class PollerMetrics {
   siteOutcome(siteId: number, outcome: 'published' | 'unchanged' | 'not-leader'): void {
     if (outcome === 'published') this.published.inc({ site: String(siteId) });
     else if (outcome === 'unchanged') this.unchanged.inc({ site: String(siteId) });
+  }
+
+  /** One site heartbeat published, or not. */
+  heartbeatPublished(result: 'ok' | 'error'): void {
+    this.heartbeats.inc({ result });
   }
 
   /**

@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from '@matomo-live/protocol';
 import type { Logger, PollerConfig, SnapshotPublisher } from '@matomo-live/shared';
 import { buildBulkRequest, type BulkRequest, type SiteSlots } from './bulk-request';
+import { HeartbeatLoop } from './heartbeat-loop';
 import { LeaseLoop } from './lease-loop';
 import type { TodayWindow } from './live-today';
 import { estimateMatomoOffset, offsetChanged } from './matomo-clock';
@@ -11,7 +12,7 @@ import type { Poller, PollerStatus } from './poller-status';
 import { publishSite, type PublishDeps } from './publish-step';
 import type { LeaseManager } from './redis-lease';
 import { readSiteAnswer, type TickTimes } from './site-answer';
-import { createSiteState, loadCursors, siteStatus, type SiteState } from './site-state';
+import { createSiteState, loadCursors, noteAttempt, siteStatus, type SiteState } from './site-state';
 import { PublishError, TickFailure } from './tick-failure';
 import { afterTick, initialTickHealth, type TickHealth } from './tick-health';
 import { planSite, type CursorPlan } from './tick-plan';
@@ -35,6 +36,11 @@ export interface PollerTiming {
   unhealthyAfterMs: number;
   /** Lease renew/acquire period, ms. Default LEASE_TTL / 3. */
   leaseRefreshMs: number;
+  /**
+   * Heartbeats of the led sites: after each tick, and at least once per this long, ms. Default min(FETCH_INTERVAL, 5000).
+   * 0: after ticks only (tests whose hand-driven clock counts the pending timers).
+   */
+  heartbeatMs: number;
   /** Randomness of the jitter. Default Math.random. */
   random: () => number;
 }
@@ -73,6 +79,7 @@ class SnapshotPoller implements Poller {
   private readonly sites = new Map<number, SiteState>();
   private readonly leaseLoop: LeaseLoop | undefined;
   private readonly publishDeps: PublishDeps;
+  private readonly heartbeats: HeartbeatLoop;
   private running = false;
   private stopped = false;
   private tickTimer: unknown;
@@ -99,6 +106,7 @@ class SnapshotPoller implements Poller {
       authRetryMs: 300_000,
       unhealthyAfterMs: Math.max(60_000, 3 * interval),
       leaseRefreshMs: Math.max(1, Math.floor(this.config.leaseTtlMs / 3)),
+      heartbeatMs: Math.min(interval, 5000),
       random: Math.random,
       ...options.timing,
     };
@@ -127,6 +135,16 @@ class SnapshotPoller implements Poller {
       config: this.config,
       onPublished: () => this.counters.published++,
     };
+    this.heartbeats = new HeartbeatLoop({
+      publisher: options.publisher,
+      sites: this.sites,
+      clock: this.clock,
+      log: this.log,
+      fetchIntervalMs: interval,
+      periodMs: this.timing.heartbeatMs,
+      authBlocked: () => this.health.authBlocked,
+      onPublished: (result) => options.metrics?.heartbeatPublished(result),
+    });
     options.metrics?.watch(() => ({ sites: this.sites, eventsEnabled: this.eventsEnabled, matomoOffsetMs: this.matomoOffsetMs }));
   }
 
@@ -147,6 +165,7 @@ class SnapshotPoller implements Poller {
       'poller starting',
     );
     if (this.leaseLoop) await this.leaseLoop.run();
+    this.heartbeats.start();
     this.scheduleTick(0);
   }
 
@@ -157,7 +176,7 @@ class SnapshotPoller implements Poller {
     this.clock.clearTimeout(this.tickTimer);
     const leaseRound = this.leaseLoop?.stop();
     this.abort.abort();
-    await Promise.all([this.inFlight, leaseRound]);
+    await Promise.all([this.inFlight, leaseRound, this.heartbeats.stop()]);
     await this.leaseLoop?.releaseHeld();
     if (this.ownsDispatcher) await this.dispatcher.close();
     this.log.info('poller stopped');
@@ -236,7 +255,10 @@ class SnapshotPoller implements Poller {
       }
     } catch (error) {
       if (!this.running) return;
-      failures.push(TickFailure.of(error, error instanceof MatomoRequestError ? error.kind : undefined));
+      const failure = TickFailure.of(error, error instanceof MatomoRequestError ? error.kind : undefined);
+      failures.push(failure);
+      // The request failed as a whole: every site asked about failed with it.
+      for (const [, state] of led) noteAttempt(state, this.clock.now(), failure);
     }
     if (!this.running) return;
     if (asked) this.options.metrics?.tickDone((this.clock.now() - startedAt) / 1000);
@@ -295,6 +317,7 @@ class SnapshotPoller implements Poller {
       const done = await publishSite(this.publishDeps, siteId, state, outcome.content, times.now, outcome.step);
       this.options.metrics?.siteOutcome(siteId, done);
       state.lastError = undefined;
+      noteAttempt(state, this.clock.now(), undefined);
       return undefined;
     } catch (error) {
       const failure = error instanceof PublishError ? TickFailure.of(error, 'publish', 'publish: ') : TickFailure.of(error, undefined);
@@ -304,6 +327,7 @@ class SnapshotPoller implements Poller {
 
   private siteFailed(state: SiteState, failure: TickFailure): TickFailure {
     state.lastError = failure.message;
+    noteAttempt(state, this.clock.now(), failure);
     return failure;
   }
 
@@ -344,5 +368,7 @@ class SnapshotPoller implements Poller {
       }
     }
     this.scheduleTick(verdict.delayMs);
+    // After the health above: an auth block shows in this very heartbeat.
+    this.heartbeats.beat();
   }
 }

@@ -3,7 +3,7 @@ import type { Logger, SiteTimezone, SnapshotPublisher } from '@matomo-live/share
 import { LatestVisits } from './latest-visits';
 import type { LiveToday, TimedCounters, TodayFloor } from './live-today';
 import { PartState } from './part-state';
-import type { FailingPart, SiteStatus } from './poller-status';
+import type { FailingPart, SiteStatus, TickFailureKind } from './poller-status';
 import { cursorFromStore, freshCursor, type CursorState } from './visit-cursor';
 
 /** What the poller knows about one site: each part of Matomo's answer, the cursor, and what was published. */
@@ -37,6 +37,18 @@ export interface SiteState {
   digestSeenAt: number;
   lastPublishedAt: number | undefined;
   lastError: string | undefined;
+  /**
+   * The latest attempt at the site while leading (the heartbeat's `trouble`): when it ended, and why it failed —
+   * the site's own failure, or the whole tick's when the Matomo request failed; undefined when it was published.
+   * Undefined before the first attempt and after leadership changes hands.
+   */
+  lastAttempt: { at: number; failure: AttemptFailure | undefined } | undefined;
+}
+
+/** Why an attempt at a site failed (a TickFailure's kind and message). */
+export interface AttemptFailure {
+  kind: TickFailureKind;
+  message: string;
 }
 
 /** A site's state before anything is known; `leased`: leadership comes from the lease loop, else it is ours for good. */
@@ -59,6 +71,7 @@ export function createSiteState(liveLimit: number, leased: boolean): SiteState {
     digestSeenAt: 0,
     lastPublishedAt: undefined,
     lastError: undefined,
+    lastAttempt: undefined,
   };
 }
 
@@ -67,6 +80,12 @@ export function forgetLeadState(state: SiteState): void {
   state.cursorState = undefined;
   state.latest.clear();
   state.catchingUp = false;
+  state.lastAttempt = undefined;
+}
+
+/** Records how the latest attempt at the site ended: `failure` undefined when it was published. */
+export function noteAttempt(state: SiteState, at: number, failure: AttemptFailure | undefined): void {
+  state.lastAttempt = { at, failure: failure && { kind: failure.kind, message: failure.message } };
 }
 
 /** The instant after which the cursor's next query asks for visits, as ISO text. */

@@ -64,6 +64,8 @@ describe('PollerMetrics', () => {
     expect(sample(text, 'matomo_live_poller_ticks_total')).toBe(0);
     expect(sample(text, 'matomo_live_poller_sites_led')).toBe(0);
     expect(sample(text, 'matomo_live_poller_redis_up')).toBe(0);
+    expect(sample(text, 'matomo_live_poller_heartbeats_total{result="ok"}')).toBe(0);
+    expect(sample(text, 'matomo_live_poller_heartbeats_total{result="error"}')).toBe(0);
     expect(seriesOf(text, 'matomo_live_poller_data_age_seconds')).toEqual([]);
     expect(seriesOf(text, 'matomo_live_poller_cursor_lag_seconds')).toEqual([]);
   });
@@ -143,6 +145,15 @@ describe('PollerMetrics', () => {
     expect(sample(text, 'matomo_live_poller_snapshots_unchanged_total{site="7"}')).toBe(2);
     expect(sample(text, 'matomo_live_poller_snapshots_published_total{site="1"}')).toBe(0);
     expect(sample(text, 'matomo_live_poller_snapshots_unchanged_total{site="1"}')).toBe(0);
+  });
+
+  it('counts heartbeats published and not', async () => {
+    metrics.heartbeatPublished('ok');
+    metrics.heartbeatPublished('ok');
+    metrics.heartbeatPublished('error');
+    const text = await metrics.metrics();
+    expect(sample(text, 'matomo_live_poller_heartbeats_total{result="ok"}')).toBe(2);
+    expect(sample(text, 'matomo_live_poller_heartbeats_total{result="error"}')).toBe(1);
   });
 
   it('adds the events the poller wrote since the last scrape, led or not, and never goes down', async () => {

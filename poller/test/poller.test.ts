@@ -1,12 +1,22 @@
 import { once } from 'node:events';
-import { decodeSnapshot, type Snapshot } from '@matomo-live/protocol';
-import { createRedisClient, formatLocalDateTime, parseSiteTimezone, redisNames, type RedisClient } from '@matomo-live/shared';
+import { decodeSnapshot, staleAfterMs, type Snapshot } from '@matomo-live/protocol';
+import {
+  createRedisClient,
+  decodeHeartbeat,
+  formatLocalDateTime,
+  InMemorySnapshotBus,
+  parseSiteTimezone,
+  redisNames,
+  type RedisClient,
+  type SiteHeartbeat,
+} from '@matomo-live/shared';
 import { startMatomoSim, type FaultInput, type MatomoSim, type RequestRecord } from '@matomo-live/matomo-sim';
 import { capturedLogger, silentLogger } from '@matomo-live/test-support/logger';
 import { spawnRedisServer } from '@matomo-live/test-support/redis';
 import { singleNode } from '@matomo-live/test-support/redis-ha';
 import { startHealthServer } from '../src/health-server';
 import { createPoller, type Poller, type PollerOptions } from '../src/poller';
+import { PollerMetrics } from '../src/poller-metrics';
 import { RedisLeaseManager, type LeaseManager } from '../src/redis-lease';
 import { RedisSnapshotPublisher } from '../src/redis-publisher';
 import type { SitePart as SitePartName } from '../src/bulk-request';
@@ -257,7 +267,8 @@ describe('faults: nothing is published, and the poller recovers by itself', () =
     await sim.close();
     sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
     sim.injectFault({ kind: 'auth', count: -1 });
-    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock, timing: { random: () => 0 } });
+    // heartbeatMs 0: the only timer held is the tick's (heartbeats on their timer: 'heartbeats' below).
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock, timing: { random: () => 0, heartbeatMs: 0 } });
     await waitFor(() => poller.status().authBlocked, 'the auth block');
     expect(sim.stats().requests).toBe(1);
     expectAuthBlocked(poller, clock, log.lines, 'token-refused');
@@ -498,7 +509,7 @@ describe('live "today": raw-log visits and actions since the site\'s midnight', 
     sim.events.on('request', () => clock.advance(300));
     const asked: boolean[] = [];
     sim.events.on('request', (r: RequestRecord) => asked.push(asksToday(r)));
-    await startPoller({ MATOMO_SITE_IDS: '1', FETCH_INTERVAL: '1000', TODAY_INTERVAL: '1000' }, { clock });
+    await startPoller({ MATOMO_SITE_IDS: '1', FETCH_INTERVAL: '1000', TODAY_INTERVAL: '1000' }, { clock, timing: { heartbeatMs: 0 } });
     for (let tick = 1; tick < 6; tick++) {
       await waitFor(() => asked.length === tick && clock.pendingDelays().length === 1, `tick ${tick}`);
       clock.advance(clock.pendingDelays()[0]!);
@@ -545,7 +556,7 @@ describe('auth: a wrong token, a blocked IP', () => {
     const clock = new ManualClock(Date.now(), 50);
     await sim.close();
     sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
-    const first = await startPoller({ MATOMO_SITE_IDS: '1', MATOMO_TOKEN: 'wrong-token' }, { clock });
+    const first = await startPoller({ MATOMO_SITE_IDS: '1', MATOMO_TOKEN: 'wrong-token' }, { clock, timing: { heartbeatMs: 0 } });
     await waitFor(() => first.poller.status().authBlocked, 'the auth block');
     for (let i = 0; i < 11; i++) {
       clock.advance(300_000);
@@ -572,7 +583,7 @@ describe('auth: a wrong token, a blocked IP', () => {
     const query = '?module=API&method=API.getMatomoVersion&format=json';
     for (let i = 0; i < 21; i++)
       await fetch(`${sim.url}index.php${query}`, { method: 'POST', body: new URLSearchParams({ token_auth: 'x' }) });
-    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock });
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock, timing: { heartbeatMs: 0 } });
     await waitFor(() => poller.status().authBlocked, 'the block');
     expectAuthBlocked(poller, clock, log.lines, 'ip-blocked');
     expect(watch.messages()).toHaveLength(0);
@@ -796,5 +807,149 @@ describe('status', () => {
     ]);
     await poller.stop();
     expect(poller.status()).toMatchObject({ running: false, healthy: false });
+  });
+});
+
+describe('heartbeats: how fresh each led site is, whether or not its snapshot changed', () => {
+  const heartbeatKey = (siteId: number) => redisNames(watch.prefix, siteId).heartbeatKey;
+  /** The latest heartbeat of the site, once one satisfies `pass`. */
+  const heartbeatWhere = (siteId: number, pass: (h: SiteHeartbeat) => boolean, what: string) =>
+    waitFor(() => watch.heartbeats(siteId).findLast(pass), what);
+
+  it('one per led site after each tick: no trouble, a small data age, FETCH_INTERVAL; stored for the stale threshold', async () => {
+    const metrics = new PollerMetrics({ siteIds: [1, 2] });
+    await startPoller({}, { metrics });
+    await waitFor(() => watch.messages(1).length === 1 && watch.messages(2).length === 1, 'both snapshots');
+    await waitFor(() => watch.heartbeats(1).length >= 3 && watch.heartbeats(2).length >= 3, 'heartbeats of both sites');
+    for (const siteId of [1, 2]) {
+      const heartbeat = watch.heartbeats(siteId).at(-1)!;
+      expect(heartbeat).toEqual({ site: siteId, fetch_interval_ms: 100, data_age_ms: expect.any(Number), trouble: null });
+      // FETCH_INTERVAL is 100 ms: the live visits were read a tick ago at most (generous for a loaded machine).
+      expect(heartbeat.data_age_ms).toBeLessThan(2000);
+      const ttl = await watch.command.pttl(heartbeatKey(siteId));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(staleAfterMs(100));
+    }
+    // A quiet site: no new snapshot, the heartbeats go on.
+    const before = watch.heartbeats(1).length;
+    await moreRequests(3);
+    await waitFor(() => watch.heartbeats(1).length >= before + 3, 'more heartbeats');
+    expect(watch.messages(1)).toHaveLength(1);
+    expect(await metrics.metrics()).toMatch(/^matomo_live_poller_heartbeats_total\{result="ok"\} [1-9]\d*$/m);
+  });
+
+  const troubles: Array<[string, SiteHeartbeat['trouble'], FaultInput]> = [
+    ['refused connections', 'matomo_unreachable', { kind: 'refused', durationMs: 1500 }],
+    ['HTTP 500', 'matomo_unreachable', { kind: 'http-5xx', status: 500, count: -1 }],
+    ['a timeout', 'matomo_unreachable', { kind: 'timeout', count: -1 }],
+    [
+      "Matomo 5's answer with the Live plugin off",
+      'live_disabled',
+      {
+        kind: 'sub-error',
+        method: 'Live.getLastVisitsDetails',
+        count: -1,
+        message: 'The plugin Live is not enabled. You can activate the plugin on Settings > Plugins page in Matomo.',
+      },
+    ],
+    ['an HTML login page', 'matomo_error', { kind: 'html-login', count: -1 }],
+  ];
+
+  it.each(troubles)('%s: %s until it works again, the data age growing', async (_what, trouble, fault) => {
+    await startPoller({ MATOMO_SITE_IDS: '1', MATOMO_TIMEOUT: '300' });
+    await heartbeatWhere(1, (h) => h.trouble === null, 'a heartbeat without trouble');
+    sim.injectFault(fault);
+    const first = await heartbeatWhere(1, (h) => h.trouble === trouble, `a heartbeat saying ${trouble}`);
+    // Heartbeats keep coming on their timer (between ticks backing off), the data older each time.
+    const later = await heartbeatWhere(1, (h) => h.trouble === trouble && h.data_age_ms! > first.data_age_ms! + 200, 'an older one');
+    expect(later).toMatchObject({ site: 1, fetch_interval_ms: 100 });
+    sim.clearFaults();
+    const after = watch.heartbeats(1).length;
+    await waitFor(
+      () =>
+        watch
+          .heartbeats(1)
+          .slice(after)
+          .some((h) => h.trouble === null && h.data_age_ms! < 2000),
+      'the recovery',
+    );
+  });
+
+  it('a refused token: auth_refused, and heartbeats go on by the clock while the next attempt is 5 minutes away', async () => {
+    // Timers of up to 50 ms run by themselves; the heartbeat period (100 ms) and the auth retry wait for advance().
+    const clock = new ManualClock(Date.now(), 50);
+    await sim.close();
+    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], now: clock.now });
+    sim.injectFault({ kind: 'auth', count: -1 });
+    const { poller } = await startPoller({ MATOMO_SITE_IDS: '1' }, { clock });
+    await waitFor(() => poller.status().authBlocked, 'the auth block');
+    // The one after the tick: auth refused, nothing ever read.
+    await waitFor(() => watch.heartbeats().length === 1, 'the heartbeat after the tick');
+    expect(watch.heartbeats()[0]).toEqual({ site: 1, fetch_interval_ms: 100, data_age_ms: null, trouble: 'auth_refused' });
+    expect(clock.pendingDelays()).toEqual([100, 300_000]);
+    for (let n = 2; n <= 4; n++) {
+      clock.advance(100);
+      await waitFor(() => watch.heartbeats().length === n && clock.pendingDelays()[0] === 100, `heartbeat ${n}`);
+    }
+    expect(watch.heartbeats().map((h) => h.trouble)).toEqual(Array(4).fill('auth_refused'));
+    expect(sim.stats().requests).toBe(1);
+    // The token works again: the next attempt (5 minutes after the first) publishes, the trouble goes.
+    sim.clearFaults();
+    clock.advance(300_000 - 300);
+    await waitFor(() => watch.messages().length === 1, 'the snapshot once the token works');
+    await heartbeatWhere(1, (h) => h.trouble === null && h.data_age_ms === 0, 'a heartbeat without trouble');
+  });
+
+  it('a standby sends none; the sites it leads, it does', async () => {
+    await watch.command.set(redisNames(watch.prefix, 1).leaseKey, 'someone-else', 'PX', 60_000);
+    const { poller } = await startPoller({ LEASE_TTL: '60000' }, { leased: true });
+    await waitFor(() => watch.heartbeats(2).length >= 5, 'five heartbeats of site 2 (led)');
+    expect(poller.status().sites.map((s) => [s.siteId, s.leader])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(watch.heartbeats(1)).toEqual([]);
+    expect(await watch.command.exists(heartbeatKey(1))).toBe(0);
+  });
+
+  it('Redis down: ticks go on, one warning for the whole outage and one line when heartbeats go out again', async () => {
+    const privateRedis = await spawnRedisServer();
+    cleanups.push(() => privateRedis.stop());
+    const { poller, log } = await startPoller({ MATOMO_SITE_IDS: '1' }, { redisUrl: privateRedis.url });
+    const reader = pollerRedis(privateRedis.url);
+    cleanups.push(() => reader.disconnect());
+    const key = heartbeatKey(1);
+    await waitFor(async () => reader.status === 'ready' && (await reader.exists(key)) === 1, 'a heartbeat in the private Redis');
+    // (The poller may have started before its connection was ready: what it said then is not this outage.)
+    const earlier = log.lines().length;
+    const said = () =>
+      log
+        .lines()
+        .slice(earlier)
+        .filter((l) => String(l.msg).startsWith('heartbeat'));
+    await privateRedis.stop();
+    await waitFor(() => poller.status().lastError?.kind === 'publish', 'the publish failure');
+    const requests = sim.stats().requests;
+    await sim.waitForRequests(requests + 5);
+    await privateRedis.start();
+    await waitFor(() => said().length === 2, 'the line saying heartbeats work again', 20_000);
+    expect(said().map((l) => [l.level, l.msg])).toEqual([
+      [40, 'heartbeat not published (Redis unreachable?); retrying'],
+      [30, 'heartbeats published again'],
+    ]);
+    expect(said()[1]!.failedRounds).toBeGreaterThan(1);
+    await waitFor(async () => reader.status === 'ready' && (await reader.exists(key).catch(() => 0)) === 1, 'the heartbeat after', 20_000);
+    expect(poller.status().running).toBe(true);
+  });
+
+  it('through the in-memory bus too (the single process)', async () => {
+    const bus = new InMemorySnapshotBus();
+    const heard: Buffer[] = [];
+    await bus.watchHeartbeat(1, (bytes) => heard.push(bytes));
+    await startPoller({ MATOMO_SITE_IDS: '1' }, { publisher: bus });
+    await waitFor(() => heard.length >= 2, 'two heartbeats');
+    expect(decodeHeartbeat(heard.at(-1)!)).toEqual({
+      heartbeat: { site: 1, fetch_interval_ms: 100, data_age_ms: expect.any(Number), trouble: null },
+    });
   });
 });

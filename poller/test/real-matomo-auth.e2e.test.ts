@@ -72,7 +72,14 @@ suite("the poller's auth back-off against a real Matomo 5 with brute-force detec
     );
     const redis = createRedisClient(singleNode(watch.url), 'poller', { logger: silentLogger });
     const log = capturedLogger('info');
-    const poller = createPoller({ config, publisher: new RedisSnapshotPublisher(redis, watch.prefix), logger: log.logger, clock });
+    // heartbeatMs 0: the only timer the clock holds is the tick's (the tests count them).
+    const poller = createPoller({
+      config,
+      publisher: new RedisSnapshotPublisher(redis, watch.prefix),
+      logger: log.logger,
+      clock,
+      timing: { heartbeatMs: 0 },
+    });
     running.push({ poller, close: () => redis.disconnect() });
     return { poller, log, started: poller.start() };
   }

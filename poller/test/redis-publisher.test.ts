@@ -3,11 +3,13 @@ import { decodeSnapshot, type SnapshotContent } from '@matomo-live/protocol';
 import {
   contentDigest,
   createRedisClient,
+  encodeHeartbeat,
   encodeSnapshot,
   RedisChannelSubscriber,
   redisNames,
   siteIdOfChannel,
   siteIdOfEventsChannel,
+  siteIdOfHeartbeatChannel,
   type EventsWrite,
   type RedisClient,
 } from '@matomo-live/shared';
@@ -194,6 +196,49 @@ describe('RedisSnapshotPublisher', () => {
 
   it('readState is null when nothing is stored', async () => {
     expect(await publisher.readState(1)).toBeNull();
+  });
+});
+
+describe('RedisSnapshotPublisher: heartbeats', () => {
+  const heartbeat = (site: number) => encodeHeartbeat({ site, fetch_interval_ms: 5000, data_age_ms: 1200, trouble: null });
+
+  it.each(['PUBLISH', 'SPUBLISH'] as const)(
+    'stores the heartbeat with a TTL of at most ttlMs and %ses the same bytes on its channel',
+    async (command) => {
+      const names = redisNames(watch.prefix, 1);
+      const subscriber = new Redis(watch.url);
+      try {
+        const got: Buffer[] = [];
+        subscriber.on(command === 'SPUBLISH' ? 'smessageBuffer' : 'messageBuffer', (channel: Buffer, message: Buffer) => {
+          if (channel.toString() === names.heartbeatChannel) got.push(message);
+        });
+        if (command === 'SPUBLISH') await subscriber.ssubscribe(names.heartbeatChannel);
+        else await subscriber.subscribe(names.heartbeatChannel);
+        const bytes = heartbeat(1);
+        await new RedisSnapshotPublisher(watch.command, watch.prefix, command).publishHeartbeat(1, bytes, 15_000);
+        await waitFor(() => got.length === 1, 'the heartbeat');
+        expect(got[0]).toEqual(bytes);
+        expect(await watch.command.getBuffer(names.heartbeatKey)).toEqual(bytes);
+        const ttl = await watch.command.pttl(names.heartbeatKey);
+        expect(ttl).toBeGreaterThan(14_000);
+        expect(ttl).toBeLessThanOrEqual(15_000);
+        // Nothing on the snapshot channel, nor in the snapshot's keys.
+        expect(watch.messages()).toEqual([]);
+        expect(await watch.command.exists(names.snapshotKey, names.stateKey)).toBe(0);
+      } finally {
+        subscriber.disconnect();
+      }
+    },
+  );
+
+  it('a newer heartbeat replaces the stored one and its TTL; the key expires on its own', async () => {
+    const names = redisNames(watch.prefix, 1);
+    await publisher.publishHeartbeat(1, heartbeat(1), 60_000);
+    const newer = encodeHeartbeat({ site: 1, fetch_interval_ms: 5000, data_age_ms: null, trouble: 'auth_refused' });
+    await publisher.publishHeartbeat(1, newer, 50);
+    expect(await watch.command.getBuffer(names.heartbeatKey)).toEqual(newer);
+    expect(await watch.command.pttl(names.heartbeatKey)).toBeLessThanOrEqual(50);
+    await waitFor(async () => (await watch.command.exists(names.heartbeatKey)) === 0, 'the key to expire');
   });
 });
 
@@ -384,6 +429,31 @@ describeHa('RedisSnapshotPublisher and RedisLeaseManager in a Redis Cluster', ()
     await waitFor(() => sites.every((site) => received.get(site)?.length === 1), 'one message per site');
     for (const site of sites) expect(decodeSnapshot(received.get(site)![0]!)).toMatchObject({ header: { site, seq: 1000 + site } });
     for (const site of sites) await leases.release(site);
+  });
+
+  it("stores each site's heartbeat in its slot and SPUBLISHes it to its shard", async () => {
+    const publisher = new RedisSnapshotPublisher(client, prefix, 'SPUBLISH');
+    const heard = new Map<number, Buffer[]>();
+    subscriber.onMessage((channel, message) => {
+      const site = siteIdOfHeartbeatChannel(prefix, channel);
+      if (site !== undefined) heard.set(site, [...(heard.get(site) ?? []), message]);
+    });
+    for (const site of sites) {
+      const n = redisNames(prefix, site);
+      expect(new Set(await Promise.all([n.snapshotKey, n.heartbeatKey, n.heartbeatChannel].map((k) => cluster.slotOf(k)))).size).toBe(1);
+      await subscriber.subscribe(n.heartbeatChannel);
+    }
+    const bytes = (site: number) => encodeHeartbeat({ site, fetch_interval_ms: 1000, data_age_ms: 10, trouble: null });
+    for (const site of sites) await publisher.publishHeartbeat(site, bytes(site), 15_000);
+    await waitFor(() => sites.every((site) => heard.get(site)?.length === 1), 'one heartbeat per site');
+    for (const site of sites) {
+      expect(heard.get(site)![0]).toEqual(bytes(site));
+      const key = redisNames(prefix, site).heartbeatKey;
+      expect(await client.getBuffer(key)).toEqual(bytes(site));
+      const ttl = await client.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(15_000);
+    }
   });
 
   it("appends visit events in the site's slot with the snapshot, SPUBLISHes them to its shard, and reads them back", async () => {

@@ -1,6 +1,6 @@
 import { parseSiteTimezone, type SnapshotPublisher } from '@matomo-live/shared';
 import { capturedLogger } from '@matomo-live/test-support/logger';
-import { createSiteState, forgetLeadState, loadCursors, siteStatus } from '../src/site-state';
+import { createSiteState, forgetLeadState, loadCursors, noteAttempt, siteStatus } from '../src/site-state';
 import { freshCursor } from '../src/visit-cursor';
 
 describe('site state', () => {
@@ -33,8 +33,9 @@ describe('site state', () => {
     s.latest.seed([]);
     s.cursorState = freshCursor(100, 0);
     s.catchingUp = true;
+    noteAttempt(s, 100, { kind: 'http', message: 'HTTP 503' });
     forgetLeadState(s);
-    expect([s.latest.seeded, s.cursorState, s.catchingUp]).toEqual([false, undefined, false]);
+    expect([s.latest.seeded, s.cursorState, s.catchingUp, s.lastAttempt]).toEqual([false, undefined, false, undefined]);
   });
 });
 

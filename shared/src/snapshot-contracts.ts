@@ -102,10 +102,10 @@ export interface SnapshotFeed {
   /**
    * Starts delivering the site's heartbeats to `onHeartbeat` and resolves with
    * the stored one (null when none, or expired). Like `subscribe`, the key is
-   * read after the subscription is in place. Optional until every feed has it:
-   * a gateway whose feed lacks it sends no status messages.
+   * read after the subscription is in place; after a reconnect the feed reads
+   * it again and delivers it (the same heartbeat may arrive more than once).
    */
-  watchHeartbeat?(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null>;
+  watchHeartbeat(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null>;
   /** True while subscribed and connected (readiness). */
   isReady(): boolean;
   /** Counters of the feed's repairs, for metrics; absent where nothing can be lost (in memory). */

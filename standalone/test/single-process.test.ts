@@ -1,4 +1,5 @@
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
+import { asStatusMessage } from '@matomo-live/protocol';
 import { redisNames } from '@matomo-live/shared';
 import { startSingleProcess, type SingleProcess } from '../src/single-process';
 import { redisScope } from '@matomo-live/test-support/redis';
@@ -80,4 +81,21 @@ describe('single-process mode (poller + gateway in one process)', () => {
       await world.close();
     }
   });
+
+  it('watches the poller’s heartbeats on the in-memory bus: a ?status=1 client gets status messages, others none', async () => {
+    running = await startSingleProcess(env());
+    await waitFor(() => running!.gateway.isReady(), 'the gateway to be subscribed');
+    const url = `ws://127.0.0.1:${running.port}/?token=${TOKEN}`;
+    client = TestClient.connect(`${url}&status=1`);
+    const plain = TestClient.connect(url);
+    try {
+      // Live once the poller's heartbeats arrive; without any, poller_silent after 15 s: either way the gateway judged the site.
+      await client.until(() => client!.messages.some((m) => asStatusMessage(JSON.parse(m)) !== undefined), 'a status message', 30_000);
+      expect(running.gateway.statuses.status(1)).toMatchObject({ type: 'status', site: 1 });
+      await plain.nextMessages(1);
+      expect(plain.messages.every((m) => 'summary' in (JSON.parse(m) as object))).toBe(true);
+    } finally {
+      plain.ws.terminate();
+    }
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import {
   parseEventsRequest,
   PROTOCOL_NAME,
   SELECTABLE_FIELDS,
+  STATUS_PARAM,
   TOKEN_PROTOCOL_PREFIX,
   type EventsRequest,
   type SelectableField,
@@ -27,6 +28,10 @@ export interface ConnectRequest {
   events: EventsRequest | undefined;
   /** Error text when `events=`, `since=` or `rewind=` is malformed. */
   eventsError: string | undefined;
+  /** Status messages asked for (`status=1` or `true`); false without `status=`, or with `0` / `false`. */
+  status: boolean;
+  /** Error text when `status=` is anything else. */
+  statusError: string | undefined;
 }
 
 /** A request URL's path: everything before the query. */
@@ -46,7 +51,24 @@ export function parseConnectRequest(url: string | undefined, headers: IncomingHt
   const siteId = siteText === null || siteText === '' ? undefined : /^\d+$/.test(siteText) ? Number(siteText) : Number.NaN;
   const { fields, error } = parseFields(query.get('fields'));
   const events = parseEventsRequest(query.get('events'), query.get('since'), query.get('rewind'));
-  return { token, siteId, fields, fieldsError: error, events: events.request, eventsError: events.error };
+  const status = parseStatus(query.get(STATUS_PARAM));
+  return {
+    token,
+    siteId,
+    fields,
+    fieldsError: error,
+    events: events.request,
+    eventsError: events.error,
+    status: status.wanted,
+    statusError: status.error,
+  };
+}
+
+/** `status=1` / `true` asks for status messages, `0` / `false` (or no `status=`) does not; anything else is an error. */
+function parseStatus(text: string | null): { wanted: boolean; error: string | undefined } {
+  if (text === null || text === '0' || text === 'false') return { wanted: false, error: undefined };
+  if (text === '1' || text === 'true') return { wanted: true, error: undefined };
+  return { wanted: false, error: `unknown status "${text.slice(0, 32)}"` };
 }
 
 export function bearerToken(header: string | undefined): string | undefined {

@@ -18,6 +18,7 @@ export const REFUSAL_REASONS = [
   'site-not-allowed',
   'bad-fields',
   'bad-events',
+  'bad-status',
   'max-connections',
   'token-connections',
 ] as const;
@@ -141,6 +142,18 @@ export class GatewayMetrics {
     name: 'matomo_live_gateway_last_seq',
     help: 'Last snapshot seq per site',
     labelNames: ['site'],
+    registers: [this.registry],
+  });
+  readonly siteStale = new Gauge({
+    name: 'matomo_live_gateway_site_stale',
+    help: "1 while a site's data is stale (as the status messages say), 0 while live; no series until known (at most 15 s after start)",
+    labelNames: ['site'],
+    registers: [this.registry],
+  });
+  readonly siteStaleReason = new Gauge({
+    name: 'matomo_live_gateway_site_stale_reason',
+    help: 'Why a site is stale: 1 on the series of its current reason while stale, no series while live',
+    labelNames: ['site', 'reason'],
     registers: [this.registry],
   });
   readonly snapshotsReceived = new Counter({

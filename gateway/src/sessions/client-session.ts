@@ -2,8 +2,9 @@ import WebSocket from 'ws';
 import { CLOSE_CODE_RULES, CloseCode, PONG_MESSAGE } from '@matomo-live/protocol';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
 import type { TokenBucket } from '../admission/rate-limits';
-import type { BroadcastWriter, MessageSender } from './broadcast-writer';
+import type { BroadcastWriter, FramedMessage, MessageSender } from './broadcast-writer';
 import type { HubMembership, HubSubscriber, OutgoingMessage } from '../snapshots/snapshot-hub';
+import type { StatusMembership, StatusSubscriber } from '../snapshots/status-hub';
 
 const PONG = Buffer.from(PONG_MESSAGE);
 
@@ -44,10 +45,12 @@ export interface ClientSessionOptions {
  * the pending one goes out when the earlier write completes. A client whose
  * unsent bytes pass the limit is closed with 4005, without touching others.
  */
-export class ClientSession implements HubSubscriber {
+export class ClientSession implements HubSubscriber, StatusSubscriber {
   /** Cleared by each heartbeat, set by any pong or message. */
   alive = true;
   membership: HubMembership | null = null;
+  /** Set when the connection asked for status messages (`?status=1`). */
+  statusMembership: StatusMembership | null = null;
   private inFlight = 0;
   private pending: OutgoingMessage | null = null;
   /** Bytes of snapshots replaced while waiting (the client never got them). */
@@ -66,6 +69,7 @@ export class ClientSession implements HubSubscriber {
     ws.once('close', () => {
       this.closing = true;
       this.membership?.leave();
+      this.statusMembership?.leave();
       options.onClosed(this);
     });
   }
@@ -85,6 +89,21 @@ export class ClientSession implements HubSubscriber {
       return;
     }
     this.write(message, false);
+  }
+
+  /**
+   * A status message: rare and small, so written at once and in order, never
+   * latest-wins with the snapshots (a pending snapshot still goes out after
+   * it). Unsent bytes past the limit close the connection with 4005 all the same.
+   */
+  deliverStatus(message: FramedMessage): void {
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount + this.skippedBytes + message.frame.length > this.options.sendBufferLimit) {
+      this.options.onSlow(this);
+      return this.close(CloseCode.SlowConsumer);
+    }
+    this.inFlight += 1;
+    this.send(message, this.onWritten);
   }
 
   /** `hint`: a reconnect hint as the reason (drain, rebalance). */

@@ -3,6 +3,7 @@ import {
   redisNames,
   resubscribeRetryDelay,
   siteIdOfChannel,
+  siteIdOfHeartbeatChannel,
   snapshotSeq,
   type FeedStats,
   type Logger,
@@ -36,6 +37,11 @@ interface SiteFeed {
   healsWithoutMessage: number;
 }
 
+/** A site whose heartbeats are watched (watchHeartbeat). */
+interface HeartbeatWatch {
+  handler: (bytes: Buffer) => void;
+}
+
 /**
  * SnapshotFeed over Redis pub/sub, any mode: one (S)SUBSCRIBE per site per
  * process. Pub/sub is at most once, so two repairs run beside it:
@@ -49,6 +55,11 @@ interface SiteFeed {
  *   failover, a subscriber dropped by Redis's output-buffer limit). A site
  *   healed twice with no message in between is re-subscribed.
  *
+ * Heartbeats (watchHeartbeat) ride on the same subscriber: their channel is
+ * subscribed again and their key re-read and delivered after every reconnect
+ * too. They carry no seq, so a re-read is always delivered (a repeat only
+ * moves when it was last heard). Readiness does not wait for them.
+ *
  * Re-reads deliver only seqs above the last delivered one: a stored seq
  * below it means Redis lost writes in a failover, and republishing is the
  * poller's job. Consumers drop repeats by seq. Ready only while the
@@ -61,6 +72,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
   private readonly logger: Logger;
   private readonly seqCheckIntervalMs: number;
   private readonly sites = new Map<number, SiteFeed>();
+  private readonly heartbeats = new Map<number, HeartbeatWatch>();
   private readonly counters: FeedStats = { gapsHealed: {}, resubscribes: 0, resyncs: 0, seqChecks: 0, seqCheckErrors: 0 };
   private closed = false;
   private resyncing: Promise<void> | undefined;
@@ -100,6 +112,16 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     return this.takeIfNewer(site, cached) ? cached : null;
   }
 
+  async watchHeartbeat(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null> {
+    this.heartbeats.set(siteId, { handler: onHeartbeat });
+    try {
+      return await this.syncHeartbeat(siteId);
+    } catch (error) {
+      this.scheduleRetry();
+      throw error;
+    }
+  }
+
   isReady(): boolean {
     if (this.closed || !this.subscriber.isConnected() || this.sites.size === 0) return false;
     for (const site of this.sites.values()) if (!site.confirmed) return false;
@@ -116,6 +138,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     clearTimeout(this.retryTimer);
     this.subscriber.close();
     this.sites.clear();
+    this.heartbeats.clear();
   }
 
   /** Subscribe, then read the cache: anything published in between arrives on the channel. Returns the cached bytes. */
@@ -128,10 +151,20 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     return this.command.getBuffer(names.snapshotKey);
   }
 
+  /** The same for a heartbeat: subscribe, then read the stored one. */
+  private async syncHeartbeat(siteId: number): Promise<Buffer | null> {
+    const names = redisNames(this.prefix, siteId);
+    await this.subscriber.subscribe(names.heartbeatChannel);
+    if (!this.heartbeats.has(siteId)) return null;
+    return this.command.getBuffer(names.heartbeatKey);
+  }
+
   private readonly onMessage = (channel: string, message: Buffer): void => {
     const siteId = siteIdOfChannel(this.prefix, channel);
     const site = siteId === undefined ? undefined : this.sites.get(siteId);
     if (site === undefined) {
+      const watch = this.heartbeats.get(siteIdOfHeartbeatChannel(this.prefix, channel) ?? Number.NaN);
+      if (watch !== undefined) return watch.handler(message);
       this.logger.debug({ channel }, 'message on an unexpected channel ignored');
       return;
     }
@@ -172,24 +205,29 @@ export class RedisSnapshotFeed implements SnapshotFeed {
         this.resyncAgain = false;
         this.counters.resyncs++;
         const failures: { site: number; err: unknown }[] = [];
-        await Promise.all(
-          [...this.sites.keys()].map(async (siteId) => {
+        await Promise.all([
+          ...[...this.sites.keys()].map(async (siteId) => {
             try {
               this.deliverIfNewer(siteId, await this.sync(siteId));
             } catch (error) {
               failures.push({ site: siteId, err: error });
             }
           }),
-        );
+          ...[...this.heartbeats.keys()].map(async (siteId) => {
+            try {
+              const stored = await this.syncHeartbeat(siteId);
+              if (stored !== null) this.heartbeats.get(siteId)?.handler(stored);
+            } catch (error) {
+              failures.push({ site: siteId, err: error });
+            }
+          }),
+        ]);
         failed = failures.length > 0;
+        const failedSites = [...new Set(failures.map((f) => f.site))];
         // One warning per outage (the first failed round), not one per site every retry: the info line below ends it.
         if (failed && this.retryAttempts === 0)
-          this.logger.warn(
-            { sites: failures.map((f) => f.site), err: failures[0]!.err },
-            'resubscribe or re-read failed; retrying until Redis answers',
-          );
-        else if (failed)
-          this.logger.debug({ sites: failures.map((f) => f.site), attempt: this.retryAttempts }, 'resubscribe or re-read failed again');
+          this.logger.warn({ sites: failedSites, err: failures[0]!.err }, 'resubscribe or re-read failed; retrying until Redis answers');
+        else if (failed) this.logger.debug({ sites: failedSites, attempt: this.retryAttempts }, 'resubscribe or re-read failed again');
       } while (this.resyncAgain && !this.closed);
       if (failed) this.scheduleRetry();
       else {

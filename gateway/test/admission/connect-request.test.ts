@@ -27,6 +27,24 @@ describe('parseConnectRequest', () => {
     expect(parseConnectRequest('/?fields=summary,password', {}).fieldsError).toBe('unknown field "password"');
   });
 
+  it('reads status=: 1 and true ask for status messages, 0, false and none do not, anything else is an error', () => {
+    const status = (query: string) => {
+      const { status: wanted, statusError } = parseConnectRequest(`/?token=t${query}`, {});
+      return { wanted, statusError };
+    };
+    expect(status('')).toEqual({ wanted: false, statusError: undefined });
+    expect(status('&status=1')).toEqual({ wanted: true, statusError: undefined });
+    expect(status('&status=true')).toEqual({ wanted: true, statusError: undefined });
+    expect(status('&status=0')).toEqual({ wanted: false, statusError: undefined });
+    expect(status('&status=false')).toEqual({ wanted: false, statusError: undefined });
+    expect(status('&status=yes')).toEqual({ wanted: false, statusError: 'unknown status "yes"' });
+    expect(status('&status=')).toEqual({ wanted: false, statusError: 'unknown status ""' });
+    expect(status('&status=TRUE').statusError).toBe('unknown status "TRUE"');
+    expect(status(`&status=${'x'.repeat(100)}`).statusError).toBe(`unknown status "${'x'.repeat(32)}"`);
+    // The other options are read as before beside it.
+    expect(parseConnectRequest('/?status=1&fields=summary&site=2', {})).toMatchObject({ siteId: 2, fields: ['summary'], status: true });
+  });
+
   it('accepts upgrades on /, /ws and /ws/ only', () => {
     expect(['/', '/?token=x', '/ws', '/ws/'].map(isWebSocketPath)).toEqual([true, true, true, true]);
     expect(['/wss', '/dashboard/', '/ws/x'].map(isWebSocketPath)).toEqual([false, false, false]);

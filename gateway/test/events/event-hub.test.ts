@@ -247,6 +247,7 @@ describe('visit events in a gateway', () => {
 class MemorySnapshotsWithoutEvents implements SnapshotFeed {
   private readonly bus = new MemorySnapshots();
   subscribe = this.bus.subscribe.bind(this.bus);
+  watchHeartbeat = this.bus.watchHeartbeat.bind(this.bus);
   isReady = this.bus.isReady.bind(this.bus);
   close = this.bus.close.bind(this.bus);
 }

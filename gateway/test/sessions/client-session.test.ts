@@ -93,6 +93,41 @@ describe('ClientSession', () => {
     expect((await metrics.skippedMessages.get()).values[0]?.value).toBe(1);
   });
 
+  it('writes status messages at once and in order beside the snapshots: none replaces, or is replaced by, a snapshot', async () => {
+    const held = heldWriter();
+    const client = session({ writer: held.writer });
+    const status = (state: string) => {
+      const payload = Buffer.from(`{"type":"status","state":"${state}"}`);
+      return { payload, frame: realWriter.encode(payload) };
+    };
+    client.deliver(outgoing(1));
+    client.deliverStatus(status('stale'));
+    client.deliver(outgoing(2));
+    client.deliver(outgoing(3));
+    client.deliverStatus(status('live'));
+    await waitFor(() => held.held() === 3, 'the first snapshot and both statuses handed to the socket');
+    held.release();
+    await waitFor(() => held.held() === 1, 'the newest snapshot written after them');
+    held.release();
+    await waitFor(() => pair.received.length === 4, 'four messages at the client');
+    expect(pair.received.map((t) => JSON.parse(t) as { seq?: number; state?: string }).map((m) => m.seq ?? m.state)).toEqual([
+      1,
+      'stale',
+      'live',
+      3,
+    ]);
+    // Snapshot counters count snapshots.
+    expect(metrics.sent.messages).toBe(2);
+  });
+
+  it('closes with 4005 a client whose unsent bytes a status message would take past the limit', async () => {
+    const payload = Buffer.from('{"type":"status","state":"live"}');
+    const client = session({ sendBufferLimit: payload.length - 1 });
+    client.deliverStatus({ payload, frame: realWriter.encode(payload) });
+    expect(events).toEqual(['slow']);
+    expect(await closeCode()).toBe(CloseCode.SlowConsumer);
+  });
+
   it('closes a client with 4005 when its unsent bytes pass the limit', async () => {
     const held = heldWriter();
     const first = outgoing(1, 100);

@@ -13,7 +13,7 @@ function setup() {
     clearInterval: () => intervals.splice(0),
   };
   const state = { ready: false, snapshot: null as unknown };
-  const feed = { subscribe: async () => null, isReady: () => state.ready, close: async () => undefined };
+  const feed = { subscribe: async () => null, watchHeartbeat: async () => null, isReady: () => state.ready, close: async () => undefined };
   const hub = { snapshot: () => state.snapshot } as unknown as SnapshotHub;
   const log = capturedLogger('info');
   const readiness = new FirstReadiness({ feed, hub, siteIds: [1], clock, logger: log.logger, alertAfterMs: 10_000 });

@@ -1,5 +1,5 @@
 import Redis, { type Cluster } from 'ioredis';
-import { createRedisClient, encodeSnapshot, loadGatewayConfig, redisNames } from '@matomo-live/shared';
+import { createRedisClient, encodeHeartbeat, encodeSnapshot, loadGatewayConfig, redisNames, type SiteHeartbeat } from '@matomo-live/shared';
 import { RedisSnapshotFeed, createRedisClients } from '@matomo-live/gateway';
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '@matomo-live/test-support/redis';
 import { startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
@@ -9,6 +9,9 @@ import { waitFor } from '@matomo-live/test-support/wait-for';
 import { content, TestClient, TestPublisher, testConfig, TOKEN } from '../support/harness';
 
 const describeHa = describeWithRedisHa('the Redis Cluster tests of the feed');
+
+const heartbeat = (site: number, over: Partial<SiteHeartbeat> = {}): Buffer =>
+  encodeHeartbeat({ site, fetch_interval_ms: 2000, data_age_ms: 100, trouble: null, ...over });
 
 describe('RedisSnapshotFeed', () => {
   let redis: SpawnedRedis;
@@ -181,6 +184,68 @@ describe('RedisSnapshotFeed', () => {
     });
   });
 
+  describe('heartbeats (watchHeartbeat)', () => {
+    async function feedOn(prefix: string) {
+      const clients = createRedisClients(singleNode(redis.url), { logger: silentLogger });
+      const feed = new RedisSnapshotFeed({ ...clients, prefix, logger: silentLogger, seqCheckIntervalMs: 0 });
+      cleanup.push(async () => {
+        await feed.close();
+        await clients.close();
+      });
+      return feed;
+    }
+
+    it('returns the stored heartbeat (null when none or expired) and delivers each published one, on the same subscriber', async () => {
+      const prefix = uniquePrefix('heartbeat');
+      const publisher = publisherFor(prefix);
+      const stored = heartbeat(1);
+      await publisher.publishHeartbeat(1, stored);
+      await publisher.publishHeartbeat(3, heartbeat(3), 1);
+      const feed = await feedOn(prefix);
+      const snapshots: Buffer[] = [];
+      const heard: Buffer[] = [];
+      await feed.subscribe(1, (b) => snapshots.push(b));
+      expect(await feed.watchHeartbeat(1, (b) => heard.push(b))).toEqual(stored);
+      expect(await feed.watchHeartbeat(2, () => undefined)).toBeNull();
+      await waitFor(async () => (await publisher.redis.exists(redisNames(prefix, 3).heartbeatKey)) === 0, 'the 1 ms heartbeat to expire');
+      expect(await feed.watchHeartbeat(3, () => undefined)).toBeNull();
+      const [, subscribers] = (await publisher.redis.pubsub('NUMSUB', redisNames(prefix, 1).heartbeatChannel)) as [string, number];
+      expect(subscribers).toBe(1);
+      expect(feed.isReady()).toBe(true);
+
+      const next = heartbeat(1, { trouble: 'matomo_unreachable', data_age_ms: 4000 });
+      await publisher.publishHeartbeat(1, next);
+      await waitFor(() => heard.some((b) => b.equals(next)), 'the published heartbeat');
+      // Heartbeats go to their watcher only, snapshots to theirs.
+      const snapshot = await publisher.publish(1, 7);
+      await waitFor(() => snapshots.some((b) => b.equals(snapshot)), 'the snapshot');
+      expect(snapshots.every((b) => !b.equals(next))).toBe(true);
+      expect(heard.every((b) => !b.equals(snapshot))).toBe(true);
+    });
+
+    it('re-reads the stored heartbeat after the subscriber connection is killed, and delivers it', async () => {
+      const prefix = uniquePrefix('heartbeat-kill');
+      const publisher = publisherFor(prefix);
+      const feed = await feedOn(prefix);
+      const heard: Buffer[] = [];
+      await feed.subscribe(1, () => undefined);
+      expect(await feed.watchHeartbeat(1, (b) => heard.push(b))).toBeNull();
+      // Drop the subscription and store a heartbeat without publishing it: only the re-read can deliver it.
+      const missed = heartbeat(1, { trouble: 'auth_refused' });
+      await publisher.redis
+        .multi()
+        .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+        .set(redisNames(prefix, 1).heartbeatKey, missed, 'PX', 15_000)
+        .exec();
+      await waitFor(() => heard.some((b) => b.equals(missed)), 'the stored heartbeat, re-read after the reconnect', 20_000);
+      await waitFor(() => feed.isReady(), 'subscribed again');
+      // And the channel works again.
+      const next = heartbeat(1, { data_age_ms: 5 });
+      await publisher.publishHeartbeat(1, next);
+      await waitFor(() => heard.some((b) => b.equals(next)), 'a heartbeat published after the reconnect');
+    });
+  });
+
   it('retries a feed that never reached Redis quietly: no warning per retry, one info line once subscribed', async () => {
     const prefix = uniquePrefix('quiet');
     await redis.stop();
@@ -239,6 +304,30 @@ describeHa('RedisSnapshotFeed in a Redis Cluster (SSUBSCRIBE on each slot owner)
     if (!silently) await publisher.spublish(names.snapshotChannel, bytes);
     return bytes;
   }
+
+  it('watches heartbeats with SSUBSCRIBE on each slot owner: the stored one, then each SPUBLISHed one', async () => {
+    const prefix = uniquePrefix('cluster-heartbeat');
+    const clients = createRedisClients(cluster.connection, { logger: silentLogger });
+    const feed = new RedisSnapshotFeed({ ...clients, prefix, logger: silentLogger, seqCheckIntervalMs: 0 });
+    try {
+      /** As RedisSnapshotPublisher.publishHeartbeat does in Cluster mode. */
+      const publishHeartbeat = async (site: number, bytes: Buffer) => {
+        const names = redisNames(prefix, site);
+        await publisher.set(names.heartbeatKey, bytes, 'PX', 15_000);
+        await publisher.spublish(names.heartbeatChannel, bytes);
+      };
+      const heard = new Map<number, Buffer[]>(sites.map((site) => [site, []]));
+      for (const site of sites) await publishHeartbeat(site, heartbeat(site));
+      for (const site of sites) expect(await feed.watchHeartbeat(site, (b) => heard.get(site)!.push(b))).toEqual(heartbeat(site));
+      const next = sites.map((site) => heartbeat(site, { trouble: 'matomo_error', data_age_ms: site }));
+      for (const [i, site] of sites.entries()) await publishHeartbeat(site, next[i]!);
+      for (const [i, site] of sites.entries())
+        await waitFor(() => heard.get(site)!.some((b) => b.equals(next[i]!)), `site ${site}'s heartbeat`, 10_000);
+    } finally {
+      await feed.close();
+      await clients.close();
+    }
+  });
 
   it('delivers every site, healing a lost message by the seq check', async () => {
     const prefix = uniquePrefix('cluster-feed');

@@ -53,6 +53,13 @@ export class TestPublisher {
     await stored.publish(names.snapshotChannel, bytes).exec();
   }
 
+  /** As the poller's RedisSnapshotPublisher.publishHeartbeat does: SET the key with PX, then PUBLISH the same bytes. */
+  async publishHeartbeat(site: number, heartbeat: Buffer | string, ttlMs = 15_000): Promise<void> {
+    const { heartbeatKey, heartbeatChannel } = redisNames(this.prefix, site);
+    await this.redis.set(heartbeatKey, heartbeat, 'PX', ttlMs);
+    await this.redis.publish(heartbeatChannel, heartbeat);
+  }
+
   async store(site: number, seq: number): Promise<Buffer> {
     const bytes = encodeSnapshot(content(site, seq), seq, new Date());
     await this.redis.set(redisNames(this.prefix, site).snapshotKey, bytes);

@@ -1,6 +1,6 @@
 /** Real parts for poller tests: the simulator over HTTP, a real Redis with a private prefix, a hand-driven clock. */
 import Redis from 'ioredis';
-import { loadPollerConfig, redisNames, type PollerConfig } from '@matomo-live/shared';
+import { decodeHeartbeat, loadPollerConfig, redisNames, type PollerConfig, type SiteHeartbeat } from '@matomo-live/shared';
 import type { PollerStatus } from '../../src/poller';
 import type { MatomoSim } from '@matomo-live/matomo-sim';
 import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
@@ -30,24 +30,37 @@ export function testConfig(sim: MatomoSim, redisUrl: string, prefix: string, env
 export interface RedisWatch extends RedisScope {
   /** Every message published on site `siteId`'s snapshot channel since watch() was called. */
   messages(siteId?: number): Buffer[];
+  /** Every heartbeat published on site `siteId`'s heartbeat channel since watch() was called, decoded. */
+  heartbeats(siteId?: number): SiteHeartbeat[];
 }
 
-/** A Redis scope on the shared test Redis, subscribed to the snapshot channels of `siteIds` under its prefix. */
+/** A Redis scope on the shared test Redis, subscribed to the snapshot and heartbeat channels of `siteIds` under its prefix. */
 export async function watchRedis(siteIds: number[] = [1]): Promise<RedisWatch> {
   const scope = await redisScope('poller');
   const { prefix } = scope;
   const subscriber = new Redis(scope.url);
   const received = new Map<number, Buffer[]>();
-  for (const id of siteIds) received.set(id, []);
+  const heartbeats = new Map<number, SiteHeartbeat[]>();
+  for (const id of siteIds) {
+    received.set(id, []);
+    heartbeats.set(id, []);
+  }
   const channels = new Map(siteIds.map((id) => [redisNames(prefix, id).snapshotChannel, id]));
+  const heartbeatChannels = new Map(siteIds.map((id) => [redisNames(prefix, id).heartbeatChannel, id]));
   subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
     const id = channels.get(channel.toString());
     if (id !== undefined) received.get(id)!.push(message);
+    const beatOf = heartbeatChannels.get(channel.toString());
+    if (beatOf === undefined) return;
+    // Bytes that are not a heartbeat are left out: a test waiting for one then fails saying which it waited for.
+    const decoded = decodeHeartbeat(message);
+    if ('heartbeat' in decoded) heartbeats.get(beatOf)!.push(decoded.heartbeat);
   });
-  await subscriber.subscribe(...channels.keys());
+  await subscriber.subscribe(...channels.keys(), ...heartbeatChannels.keys());
   return {
     ...scope,
     messages: (siteId = siteIds[0]!) => received.get(siteId)!,
+    heartbeats: (siteId = siteIds[0]!) => heartbeats.get(siteId)!,
     async close() {
       subscriber.disconnect();
       await scope.close();
