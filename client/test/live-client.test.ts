@@ -11,7 +11,7 @@ import {
   type WebSocketConstructor,
 } from '@matomo-live/client';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
-import { contentDigest, encodeSnapshot } from '@matomo-live/shared';
+import { contentDigest, encodeHeartbeat, encodeSnapshot } from '@matomo-live/shared';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { ManualClock } from './support/manual-clock';
 import { frame, ScriptedServer } from './support/scripted-server';
@@ -436,6 +436,27 @@ describe('LiveClient against the real gateway', () => {
       }
     };
   }
+
+  it("receives the site's status from the gateway's heartbeat watch: stale with the poller's trouble, then live", async () => {
+    const bus = new MemorySnapshots();
+    await publish(bus, 1);
+    const heartbeat = (trouble: 'matomo_unreachable' | null, dataAgeMs: number) =>
+      bus.publishHeartbeat(1, encodeHeartbeat({ site: 1, fetch_interval_ms: 1000, data_age_ms: dataAgeMs, trouble }), 15_000);
+    await heartbeat('matomo_unreachable', 4_000);
+    const port = await gatewayOn(bus);
+    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok' });
+    client = run.client;
+    const received: StatusMessage[] = [];
+    client.on('site_status', (message) => received.push(message));
+    await waitFor(() => received.length === 1, 'the status on join');
+    expect(received[0]).toMatchObject({ type: 'status', site: 1, state: 'stale', reason: 'matomo_unreachable', stale_after_ms: 15_000 });
+    expect(client.siteStatus()?.data_age_ms).toBeGreaterThanOrEqual(4_000);
+    await heartbeat(null, 200);
+    await waitFor(() => received.length === 2, 'the live status');
+    expect(received[1]).toMatchObject({ state: 'live', reason: null });
+    expect(client.siteStatus(1)?.state).toBe('live');
+    expect(run.seqs).toEqual([1]);
+  });
 
   it('survives a gateway restart on the same port, drops the resent snapshot, and follows a stream reset', async () => {
     const bus = new MemorySnapshots();
