@@ -11,7 +11,9 @@ export type {
   EventVisit,
   LiveClientOptions,
   Snapshot,
+  StaleReason,
   StatusEvent,
+  StatusMessage,
   VisitEventMessage,
 } from './live-client';
 

@@ -1,4 +1,4 @@
-import { PROTOCOL_NAME, TOKEN_PROTOCOL_PREFIX, type EventStream, type SelectableField } from '@matomo-live/protocol';
+import { PROTOCOL_NAME, STATUS_PARAM, TOKEN_PROTOCOL_PREFIX, type EventStream, type SelectableField } from '@matomo-live/protocol';
 
 /** Top-level snapshot keys a connection can ask for (`site`, `seq`, `updated_at` always come). */
 export type SnapshotField = SelectableField;
@@ -17,6 +17,8 @@ export interface ConnectTarget {
   since?: string;
   /** With `events` and no `since`: replay up to this many of the latest retained events first. */
   rewind?: number;
+  /** Ask for the site's status messages (`status=1`): whether its data is current. */
+  status?: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export function connectRequest(target: ConnectTarget): { url: string; protocols:
     if (target.since !== undefined) url.searchParams.set('since', target.since);
     else if (target.rewind !== undefined) url.searchParams.set('rewind', String(target.rewind));
   }
+  if (target.status) url.searchParams.set(STATUS_PARAM, '1');
   const protocols = [PROTOCOL_NAME];
   if (target.token !== undefined && target.token !== '') {
     if (target.tokenTransport === 'query') {

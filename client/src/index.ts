@@ -1,12 +1,21 @@
 import WebSocket from 'ws';
 import { LiveClient, type LiveClientOptions, type WebSocketConstructor } from './live-client';
 
-export { backoffDelay, PROTOCOL_NAME, systemClock, type BackoffOptions, type Clock } from '@matomo-live/protocol';
+export {
+  backoffDelay,
+  PROTOCOL_NAME,
+  STALE_REASON_TEXT,
+  STALE_REASONS,
+  systemClock,
+  type BackoffOptions,
+  type Clock,
+} from '@matomo-live/protocol';
 export * from './close-codes';
 export * from './connect-url';
 export * from './event-tracker';
 export * from './live-client';
 export * from './seq-filter';
+export * from './site-status';
 export * from './token-keeper';
 
 /**

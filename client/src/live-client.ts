@@ -1,5 +1,6 @@
 import {
   asEventMessage,
+  asStatusMessage,
   backoffDelay,
   closeRule,
   parseReconnectHint,
@@ -9,16 +10,18 @@ import {
   type EventsResetMessage,
   type EventStream,
   type Snapshot,
+  type StatusMessage,
   type VisitEventMessage,
 } from '@matomo-live/protocol';
 import { ClientCloseCode, CloseCode } from './close-codes';
 import { connectRequest, type SnapshotField } from './connect-url';
 import { EventTracker, checkEventOptions } from './event-tracker';
 import { SeqFilter } from './seq-filter';
+import { SiteStatuses } from './site-status';
 import { TokenKeeper, type TokenSource } from './token-keeper';
 import { TypedEmitter } from './typed-emitter';
 
-export type { EventsResetMessage, EventVisit, Snapshot, VisitEventMessage } from '@matomo-live/protocol';
+export type { EventsResetMessage, EventVisit, Snapshot, StaleReason, StatusMessage, VisitEventMessage } from '@matomo-live/protocol';
 
 /**
  * The part of a WebSocket the client uses: the browser's and `ws`'s both fit.
@@ -60,6 +63,8 @@ export interface ClientEvents extends Record<string, unknown> {
   visit: VisitEventMessage;
   /** The event state cannot be continued (a first connection, a `since` too old, events lost upstream): resync from here. */
   events_reset: EventsResetMessage;
+  /** Whether a site's data is current (`live`) or old (`stale`, with a reason), as the gateway says: on connect, then on each change. */
+  site_status: StatusMessage;
 }
 
 export interface LiveClientOptions {
@@ -85,6 +90,8 @@ export interface LiveClientOptions {
   since?: string;
   /** With `events` and no `since`: the first connection replays up to this many of the latest retained events. Default: none. */
   rewind?: number;
+  /** Ask for the site's status messages (`status=1`), emitted as `site_status` events. Default true; false opts out. */
+  status?: boolean;
   /** Upper bound of the first retry's delay, ms. Default 1000. */
   initialBackoffMs?: number;
   /** Upper bound of any retry delay, ms. Default 10000. */
@@ -109,6 +116,7 @@ function resolveOptions(options: LiveClientOptions): ResolvedOptions {
   if (!WebSocketImpl) throw new TypeError('matomo-live: no WebSocket implementation; pass options.WebSocket');
   return {
     tokenTransport: 'subprotocol',
+    status: true,
     initialBackoffMs: 1000,
     maxBackoffMs: 10_000,
     idleTimeoutMs: 35_000,
@@ -148,6 +156,7 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   private latest: Snapshot | null = null;
   private readonly eventTracker: EventTracker;
   private readonly tokens: TokenKeeper;
+  private readonly siteStatuses: SiteStatuses;
   /** Bumped by each attempt and by close(): a provider's late answer for an abandoned attempt is dropped. */
   private attemptId = 0;
 
@@ -157,6 +166,8 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
     checkEventOptions(this.options);
     this.eventTracker = new EventTracker(this.options.since);
     this.tokens = new TokenKeeper(this.options.token, this.options.clock);
+    const { clock } = this.options;
+    this.siteStatuses = new SiteStatuses(() => clock.now());
     // Fail on a bad URL or token now, not on the first attempt.
     connectRequest(this.target(this.tokens.token));
   }
@@ -168,6 +179,14 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
 
   get status(): StatusEvent {
     return this.current;
+  }
+
+  /**
+   * The latest status of the site (default: the one received last), kept while disconnected, with a stale
+   * site's `data_age_ms` advanced by the time since it arrived. Undefined before the first (or with `status: false`).
+   */
+  siteStatus(site?: number): StatusMessage | undefined {
+    return this.siteStatuses.get(site);
   }
 
   /** The id of the last visit event (or reset) delivered: save it to resume later with the `since` option. */
@@ -210,10 +229,10 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
   }
 
   private target(token: string | undefined) {
-    const { url, tokenTransport, site, fields, events, rewind } = this.options;
+    const { url, tokenTransport, site, fields, events, rewind, status } = this.options;
     // Once anything was delivered, every connection resumes after it; a rewind is only for the very first.
     const since = this.eventTracker.lastId;
-    return { url, token, tokenTransport, site, fields, events, since, rewind: since === undefined ? rewind : undefined };
+    return { url, token, tokenTransport, site, fields, events, since, rewind: since === undefined ? rewind : undefined, status };
   }
 
   /** A fixed token connects at once; a provider is asked first (a failure counts as a failed attempt). */
@@ -276,7 +295,13 @@ export class LiveClient extends TypedEmitter<ClientEvents> {
     if (message === null || typeof message !== 'object') return;
     const record = message as Record<string, unknown>;
     if (record['type'] !== undefined) {
-      // Visit events when asked for; other control frames (such as {"type":"pong"}) are liveness only.
+      // Status and visit events when asked for; other control frames (such as {"type":"pong"}) are liveness only.
+      const status = this.options.status ? asStatusMessage(record) : undefined;
+      if (status) {
+        this.siteStatuses.keep(status);
+        this.emit('site_status', status);
+        return;
+      }
       const event = this.options.events === undefined ? undefined : asEventMessage(record);
       if (event && this.eventTracker.accept(event)) {
         if (event.type === 'visit') this.emit('visit', event);

@@ -13,6 +13,13 @@ describe('connectRequest', () => {
     expect(request.url).toBe('wss://live.example.org/ws?site=2&fields=summary');
   });
 
+  it('asks for status messages with status=1 only when told to', () => {
+    const base = { url: 'ws://h/ws', tokenTransport: 'subprotocol' as const, site: 1 };
+    expect(connectRequest({ ...base, status: true }).url).toBe('ws://h/ws?site=1&status=1');
+    expect(connectRequest({ ...base, status: false }).url).toBe('ws://h/ws?site=1');
+    expect(connectRequest(base).url).toBe('ws://h/ws?site=1');
+  });
+
   it("puts the token in the reference's ?token= when asked, URL-encoded", () => {
     const request = connectRequest({ url: 'ws://127.0.0.1:8080/', token: 'a b&c', tokenTransport: 'query' });
     expect(request.url).toBe('ws://127.0.0.1:8080/?token=a+b%26c');

@@ -7,10 +7,11 @@ import {
   type LiveClientOptions,
   type Snapshot,
   type StatusEvent,
+  type StatusMessage,
   type WebSocketConstructor,
 } from '@matomo-live/client';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
-import { contentDigest, encodeSnapshot } from '@matomo-live/shared';
+import { contentDigest, encodeHeartbeat, encodeSnapshot } from '@matomo-live/shared';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { ManualClock } from './support/manual-clock';
 import { frame, ScriptedServer } from './support/scripted-server';
@@ -45,7 +46,7 @@ describe('LiveClient against a scripted ws server', () => {
     await waitFor(() => run.seqs.length === 1, 'the first snapshot');
     const [connection] = server.connections;
     expect(connection?.protocols).toEqual(['matomo-live.v1', 'token.tok']);
-    expect(connection?.url).toBe('/ws?site=3&fields=summary%2Ccounters');
+    expect(connection?.url).toBe('/ws?site=3&fields=summary%2Ccounters&status=1');
     expect(run.statuses.map((s) => s.state)).toEqual(['connecting', 'live']);
   });
 
@@ -241,9 +242,9 @@ describe('LiveClient against a scripted ws server', () => {
     expect(client.lastEventId).toBe('13-0');
     // The first connection rewinds; every later one resumes after the last event delivered.
     expect(server.connections.map((c) => c.url)).toEqual([
-      '/ws?events=visits&rewind=50',
-      '/ws?events=visits&since=11-0',
-      '/ws?events=visits&since=12-0',
+      '/ws?events=visits&rewind=50&status=1',
+      '/ws?events=visits&since=11-0&status=1',
+      '/ws?events=visits&since=12-0&status=1',
     ]);
   });
 
@@ -258,7 +259,7 @@ describe('LiveClient against a scripted ws server', () => {
     client.on('visit', (e) => visits.push(e));
     await waitFor(() => run.seqs.length === 1, 'the snapshot');
     expect(visits).toEqual([]);
-    expect(server.connections[0]?.url).toBe('/ws');
+    expect(server.connections[0]?.url).toBe('/ws?status=1');
   });
 
   it('close() stops for good', async () => {
@@ -270,6 +271,129 @@ describe('LiveClient against a scripted ws server', () => {
     client.close();
     expect(await closedByServer).toBe(1000);
     expect(run.statuses.at(-1)).toMatchObject({ state: 'closed', code: 1000 });
+  });
+});
+
+describe("LiveClient and the site's status messages", () => {
+  let server: ScriptedServer | undefined;
+  let client: LiveClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    await server?.close();
+    client = server = undefined;
+  });
+
+  const status = (fields: Partial<StatusMessage> = {}): StatusMessage => ({
+    type: 'status',
+    site: 1,
+    state: 'stale',
+    reason: 'matomo_unreachable',
+    data_age_ms: 20_000,
+    stale_after_ms: 15_000,
+    ...fields,
+  });
+
+  /** A started client that records its site_status events. */
+  function statusClient(options: Omit<LiveClientOptions, 'url'> & { url: string }) {
+    const run = recordingClient(options);
+    const received: StatusMessage[] = [];
+    run.client.on('site_status', (message) => received.push(message));
+    return { ...run, received };
+  }
+
+  it('asks for status=1 by default, and not with status: false', async () => {
+    server = await ScriptedServer.start((c) => c.socket.send(frame(1)));
+    const asking = recordingClient({ url: server.url, token: 'tok', site: 2 });
+    client = asking.client;
+    await waitFor(() => asking.seqs.length === 1, 'the first snapshot');
+    client.close();
+    const optedOut = recordingClient({ url: server.url, token: 'tok', site: 2, status: false });
+    client = optedOut.client;
+    await waitFor(() => optedOut.seqs.length === 1, 'the opted-out snapshot');
+    expect(server.connections.map((c) => c.url)).toEqual(['/ws?site=2&status=1', '/ws?site=2']);
+  });
+
+  it('emits each well-formed status as a site_status event and ignores malformed ones', async () => {
+    const malformed: unknown[] = [
+      { ...status(), reason: null }, // stale without a reason
+      { ...status(), reason: 'gremlins' },
+      { ...status(), state: 'unknown' },
+      { ...status(), site: 0 },
+      { ...status(), data_age_ms: -1 },
+      { ...status(), data_age_ms: '20000' },
+      { ...status(), stale_after_ms: 0 },
+      { ...status(), stale_after_ms: undefined },
+    ];
+    const good = [status(), status({ state: 'live', reason: null, data_age_ms: 300 })];
+    server = await ScriptedServer.start((c) => {
+      c.socket.send(frame(1));
+      c.socket.send(JSON.stringify(good[0]));
+      for (const message of malformed) c.socket.send(JSON.stringify(message));
+      c.socket.send('{"type":"status"');
+      c.socket.send(frame(2));
+      c.socket.send(JSON.stringify(good[1]));
+    });
+    const clock = new ManualClock();
+    const run = statusClient({ url: server.url, token: 'tok', clock });
+    client = run.client;
+    await waitFor(() => run.received.length === 2, 'two status messages');
+    expect(run.received).toEqual(good);
+    // A status message is not a snapshot, and snapshots around it still flow.
+    expect(run.seqs).toEqual([1, 2]);
+    expect(client.siteStatus(1)).toEqual(good[1]);
+  });
+
+  it("keeps the latest status per site and advances a stale site's age on the client's clock", async () => {
+    server = await ScriptedServer.start((c) => {
+      c.socket.send(JSON.stringify(status({ site: 1, data_age_ms: 20_000 })));
+      c.socket.send(JSON.stringify(status({ site: 2, reason: 'poller_silent', data_age_ms: null })));
+    });
+    const clock = new ManualClock();
+    const run = statusClient({ url: server.url, token: 'tok', clock });
+    client = run.client;
+    expect(client.siteStatus()).toBeUndefined();
+    await waitFor(() => run.received.length === 2, 'both sites');
+    clock.advance(40_000);
+    expect(client.siteStatus(1)).toEqual(status({ site: 1, data_age_ms: 60_000 }));
+    expect(client.siteStatus(2)).toEqual(status({ site: 2, reason: 'poller_silent', data_age_ms: null }));
+    // Without a site: the one received last.
+    expect(client.siteStatus()?.site).toBe(2);
+    expect(client.siteStatus(3)).toBeUndefined();
+    // The event carries the message as it arrived.
+    expect(run.received[0]?.data_age_ms).toBe(20_000);
+  });
+
+  it("keeps the last status while disconnected and replaces it with the next connection's", async () => {
+    server = await ScriptedServer.start((c, index) => {
+      if (index === 0) {
+        c.socket.send(JSON.stringify(status({ reason: 'poller_silent', data_age_ms: 16_000 })));
+        setImmediate(() => c.socket.close(CloseCode.GoingAway, 'restart'));
+      } else {
+        c.socket.send(JSON.stringify(status({ state: 'live', reason: null, data_age_ms: 500 })));
+      }
+    });
+    const clock = new ManualClock();
+    const run = statusClient({ url: server.url, token: 'tok', clock, random: () => 0.5 });
+    client = run.client;
+    await waitFor(() => run.statuses.some((s) => s.state === 'reconnecting'), 'the disconnection');
+    clock.advance(4_000);
+    expect(client.status.state).toBe('reconnecting');
+    expect(client.siteStatus(1)).toEqual(status({ reason: 'poller_silent', data_age_ms: 20_000 }));
+    clock.runNext((ms) => ms === 500);
+    await waitFor(() => run.received.length === 2, 'the status on the new connection');
+    expect(client.siteStatus(1)).toEqual(status({ state: 'live', reason: null, data_age_ms: 500 }));
+  });
+
+  it('with status: false, ignores status messages', async () => {
+    server = await ScriptedServer.start((c) => {
+      c.socket.send(JSON.stringify(status()));
+      c.socket.send(frame(1));
+    });
+    const run = statusClient({ url: server.url, token: 'tok', status: false });
+    client = run.client;
+    await waitFor(() => run.seqs.length === 1, 'the snapshot');
+    expect(run.received).toEqual([]);
+    expect(client.siteStatus()).toBeUndefined();
   });
 });
 
@@ -312,6 +436,27 @@ describe('LiveClient against the real gateway', () => {
       }
     };
   }
+
+  it("receives the site's status from the gateway's heartbeat watch: stale with the poller's trouble, then live", async () => {
+    const bus = new MemorySnapshots();
+    await publish(bus, 1);
+    const heartbeat = (trouble: 'matomo_unreachable' | null, dataAgeMs: number) =>
+      bus.publishHeartbeat(1, encodeHeartbeat({ site: 1, fetch_interval_ms: 1000, data_age_ms: dataAgeMs, trouble }), 15_000);
+    await heartbeat('matomo_unreachable', 4_000);
+    const port = await gatewayOn(bus);
+    const run = recordingClient({ url: `ws://127.0.0.1:${port}/ws`, token: 'tok' });
+    client = run.client;
+    const received: StatusMessage[] = [];
+    client.on('site_status', (message) => received.push(message));
+    await waitFor(() => received.length === 1, 'the status on join');
+    expect(received[0]).toMatchObject({ type: 'status', site: 1, state: 'stale', reason: 'matomo_unreachable', stale_after_ms: 15_000 });
+    expect(client.siteStatus()?.data_age_ms).toBeGreaterThanOrEqual(4_000);
+    await heartbeat(null, 200);
+    await waitFor(() => received.length === 2, 'the live status');
+    expect(received[1]).toMatchObject({ state: 'live', reason: null });
+    expect(client.siteStatus(1)?.state).toBe('live');
+    expect(run.seqs).toEqual([1]);
+  });
 
   it('survives a gateway restart on the same port, drops the resent snapshot, and follows a stream reset', async () => {
     const bus = new MemorySnapshots();

@@ -27,6 +27,9 @@ function boot(): void {
 
   const connect = (token: TokenSource, site: number | undefined) => {
     client?.close();
+    client = null;
+    // The site's freshness as the new client knows it: none until its first status (on join) shows or hides the banner.
+    view.showSiteStatus(() => client?.siteStatus(site));
     view.showTokenForm(false);
     try {
       client = new LiveClient({ url: gatewayUrlFor(location.href), token, site, events: 'visits', rewind: MAP_DOTS });
@@ -39,6 +42,7 @@ function boot(): void {
       view.showTokenForm(true);
       return;
     }
+    client.on('site_status', () => view.showSiteStatus());
     client.on('snapshot', (snapshot) => view.showSnapshot(snapshot));
     client.on('events_reset', () => {
       historyUntil = Date.now() + HISTORY_MS;

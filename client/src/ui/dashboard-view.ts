@@ -1,6 +1,7 @@
-import type { DaySummary, EventVisit, LiveVisit, Snapshot } from '@matomo-live/protocol';
+import type { DaySummary, EventVisit, LiveVisit, Snapshot, StatusMessage } from '@matomo-live/protocol';
 import type { StatusEvent } from '../live-client';
 import { formatCount, siteTimeOfDay, statusClass, statusText, timeOfDay } from './format';
+import { StaleBanner } from './stale-banner';
 import { VisitMap, type VisitMapOptions } from './visit-map';
 
 const DAYS = ['today', 'yesterday', 'day_before'] as const;
@@ -17,6 +18,11 @@ export class DashboardView {
   private readonly map: VisitMap;
   /** Visit events arrived: from then on they alone draw the map. */
   private eventsSeen = false;
+  private connection: StatusEvent = { state: 'connecting', attempt: 0 };
+  /** The site's data is stale: the indicator says "Delayed" while connected, and the banner says why. */
+  private delayed = false;
+  private readSiteStatus: () => StatusMessage | undefined = () => undefined;
+  private readonly banner: StaleBanner;
 
   constructor(
     private readonly doc: Document,
@@ -38,12 +44,22 @@ export class DashboardView {
       (card.querySelector('[data-field="label"]') as HTMLElement).textContent = DAY_LABELS[day];
       template.before(card);
     }
+    this.banner = new StaleBanner({ banner: this.byId('stale-banner'), text: this.byId('stale-text') }, () => this.readSiteStatus(), {
+      setInterval: (callback, ms) => setInterval(callback, ms),
+      clearInterval: (handle) => clearInterval(handle as number),
+    });
   }
 
   showStatus(status: StatusEvent): void {
-    const element = this.byId('status');
-    element.className = `status ${statusClass(status.state)}`;
-    this.byId('status-text').textContent = statusText(status);
+    this.connection = status;
+    this.showIndicator();
+  }
+
+  /** The site's freshness from `read` (the client's siteStatus; from now on when given): the banner and the indicator. */
+  showSiteStatus(read?: () => StatusMessage | undefined): void {
+    if (read) this.readSiteStatus = read;
+    this.delayed = this.banner.update();
+    this.showIndicator();
   }
 
   showTokenForm(visible: boolean): void {
@@ -138,6 +154,13 @@ export class DashboardView {
     }
     cell.title = [main, detail].filter(Boolean).join(' — ');
     return cell;
+  }
+
+  /** Connected but stale is "Delayed"; otherwise the connection's own state. */
+  private showIndicator(): void {
+    const delayed = this.delayed && this.connection.state === 'live';
+    this.byId('status').className = `status ${delayed ? 'status--delayed' : statusClass(this.connection.state)}`;
+    this.byId('status-text').textContent = delayed ? 'Delayed' : statusText(this.connection);
   }
 
   private byId(id: string): HTMLElement {

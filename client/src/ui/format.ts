@@ -1,5 +1,5 @@
 import type { ConnectionState, StatusEvent } from '../live-client';
-import { closeRule, fixedOffsetMinutes } from '@matomo-live/protocol';
+import { closeRule, fixedOffsetMinutes, STALE_REASON_TEXT, type StatusMessage } from '@matomo-live/protocol';
 
 const counts = new Intl.NumberFormat('en-US');
 
@@ -65,4 +65,20 @@ export function statusText(status: StatusEvent): string {
 /** CSS modifier of the indicator for a state. */
 export function statusClass(state: ConnectionState): string {
   return `status--${state}`;
+}
+
+/** How long ago the data was read: "just now", "42 s ago", "3 min ago", "2 h ago"; "no data yet" without any. */
+export function lastUpdateText(ageMs: number | null): string {
+  if (ageMs === null) return 'no data yet';
+  const seconds = Math.floor(ageMs / 1000);
+  if (seconds < 5) return 'last update just now';
+  if (seconds < 60) return `last update ${seconds} s ago`;
+  if (seconds < 3600) return `last update ${Math.floor(seconds / 60)} min ago`;
+  return `last update ${Math.floor(seconds / 3600)} h ago`;
+}
+
+/** The stale banner's line: "Data delayed — last update 3 min ago: Matomo unreachable". */
+export function staleText(status: StatusMessage): string {
+  const why = status.reason === null ? '' : `: ${STALE_REASON_TEXT[status.reason]}`;
+  return `Data delayed — ${lastUpdateText(status.data_age_ms)}${why}`;
 }

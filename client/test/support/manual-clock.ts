@@ -22,6 +22,11 @@ export class ManualClock implements Clock {
     this.pending.delete(handle as number);
   }
 
+  /** Moves the time forward without running any timer (time passing between events). */
+  advance(ms: number): void {
+    this.time += ms;
+  }
+
   /** Delays of the timers still pending. */
   pendingDelays(): number[] {
     return [...this.pending.values()].map((t) => t.ms);

@@ -1,4 +1,5 @@
-import { formatCount, siteTimeOfDay, statusText, timeOfDay } from '../../src/ui/format';
+import { STALE_REASON_TEXT, STALE_REASONS, type StatusMessage } from '@matomo-live/protocol';
+import { formatCount, lastUpdateText, siteTimeOfDay, staleText, statusText, timeOfDay } from '../../src/ui/format';
 
 describe('dashboard formatting', () => {
   it('groups counts and shows a dash for missing ones', () => {
@@ -40,5 +41,34 @@ describe('dashboard formatting', () => {
     expect(statusText({ state: 'closed', attempt: 0, code: 4003, authFailed: true })).toBe('Disconnected: Site not allowed for this token');
     expect(statusText({ state: 'closed', attempt: 0, code: 1000, reason: 'client closed' })).toBe('Disconnected');
     expect(statusText({ state: 'closed', attempt: 0, reason: 'Waiting for a token' })).toBe('Waiting for a token');
+  });
+
+  it('says how long ago the data was read, like the rest of the page: just now, s, min, h', () => {
+    expect(lastUpdateText(null)).toBe('no data yet');
+    expect(lastUpdateText(0)).toBe('last update just now');
+    expect(lastUpdateText(4_999)).toBe('last update just now');
+    expect(lastUpdateText(5_000)).toBe('last update 5 s ago');
+    expect(lastUpdateText(59_999)).toBe('last update 59 s ago');
+    expect(lastUpdateText(60_000)).toBe('last update 1 min ago');
+    expect(lastUpdateText(3 * 60_000 + 59_000)).toBe('last update 3 min ago');
+    expect(lastUpdateText(3_600_000)).toBe('last update 1 h ago');
+    expect(lastUpdateText(50 * 3_600_000)).toBe('last update 50 h ago');
+  });
+
+  it("writes the stale banner's line with the reason's text", () => {
+    const stale = (fields: Partial<StatusMessage>): StatusMessage => ({
+      type: 'status',
+      site: 1,
+      state: 'stale',
+      reason: 'matomo_unreachable',
+      data_age_ms: 180_000,
+      stale_after_ms: 15_000,
+      ...fields,
+    });
+    expect(staleText(stale({}))).toBe('Data delayed — last update 3 min ago: Matomo unreachable');
+    expect(staleText(stale({ reason: 'poller_silent', data_age_ms: null }))).toBe(
+      'Data delayed — no data yet: the poller is not reporting',
+    );
+    for (const reason of STALE_REASONS) expect(staleText(stale({ reason }))).toContain(`: ${STALE_REASON_TEXT[reason]}`);
   });
 });
