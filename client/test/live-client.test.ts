@@ -316,7 +316,7 @@ describe("LiveClient and the site's status messages", () => {
   it('emits each well-formed status as a site_status event and ignores malformed ones', async () => {
     const malformed: unknown[] = [
       { ...status(), reason: null }, // stale without a reason
-      { ...status(), reason: 'gremlins' },
+      { ...status(), reason: 7 }, // a reason that is not text (an unknown text is a later version's reason: kept)
       { ...status(), state: 'unknown' },
       { ...status(), site: 0 },
       { ...status(), data_age_ms: -1 },

@@ -44,6 +44,11 @@ export const STALE_REASON_TEXT: Readonly<Record<StaleReason, string>> = {
   data_old: 'no new data from Matomo',
 };
 
+/** The text of a reason; a generic one for a reason this version does not know. */
+export function staleReasonText(reason: string): string {
+  return (STALE_REASON_TEXT as Readonly<Record<string, string | undefined>>)[reason] ?? 'for a reason this screen does not know';
+}
+
 /**
  * Sent when a connection that asked for it opens (once the site's state is
  * known) and whenever the site's state or reason changes.
@@ -53,7 +58,10 @@ export interface StatusMessage {
   site: number;
   /** `live`: the data is current (even when nothing changed). `stale`: it is not. */
   state: 'live' | 'stale';
-  /** Why it is stale; null when live. */
+  /**
+   * Why it is stale; null when live. A later version may send a reason not in
+   * StaleReason: a client shows it as stale with a generic text (staleReasonText).
+   */
   reason: StaleReason | null;
   /**
    * How old the data was when the gateway sent this message, ms: since the
@@ -81,7 +89,7 @@ export function asStatusMessage(value: unknown): StatusMessage | undefined {
   if (m.type !== 'status') return undefined;
   if (!Number.isSafeInteger(m.site) || (m.site as number) < 1) return undefined;
   if (m.state !== 'live' && m.state !== 'stale') return undefined;
-  if (m.reason !== null && !(STALE_REASONS as readonly unknown[]).includes(m.reason)) return undefined;
+  if (m.reason !== null && typeof m.reason !== 'string') return undefined;
   if (m.state === 'stale' && m.reason === null) return undefined;
   if (m.data_age_ms !== null && !(typeof m.data_age_ms === 'number' && Number.isFinite(m.data_age_ms) && m.data_age_ms >= 0))
     return undefined;

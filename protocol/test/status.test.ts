@@ -1,4 +1,4 @@
-import { asStatusMessage, STALE_REASON_TEXT, STALE_REASONS, staleAfterMs, type StatusMessage } from '../src/status';
+import { asStatusMessage, STALE_REASON_TEXT, STALE_REASONS, staleAfterMs, staleReasonText, type StatusMessage } from '../src/status';
 
 const live: StatusMessage = { type: 'status', site: 1, state: 'live', reason: null, data_age_ms: 1200, stale_after_ms: 15_000 };
 
@@ -25,7 +25,7 @@ describe('status messages', () => {
       { ...live, site: 1.5 },
       { ...live, state: 'dead' },
       { ...live, state: 'stale', reason: null },
-      { ...live, reason: 'unknown_reason' },
+      { ...live, state: 'stale', reason: 42 },
       { ...live, data_age_ms: -1 },
       { ...live, data_age_ms: '5' },
       { ...live, stale_after_ms: 0 },
@@ -33,6 +33,13 @@ describe('status messages', () => {
     ]) {
       expect(asStatusMessage(bad)).toBeUndefined();
     }
+  });
+
+  it("accept a later version's reason, shown with a generic text", () => {
+    const later = { ...live, state: 'stale', reason: 'matomo_on_fire' };
+    expect(asStatusMessage(later)).toEqual(later);
+    expect(staleReasonText('matomo_on_fire')).toBe('for a reason this screen does not know');
+    expect(staleReasonText('auth_refused')).toBe(STALE_REASON_TEXT.auth_refused);
   });
 
   it('have a text for every reason', () => {

@@ -1,5 +1,5 @@
 import type { ConnectionState, StatusEvent } from '../live-client';
-import { closeRule, fixedOffsetMinutes, STALE_REASON_TEXT, type StatusMessage } from '@matomo-live/protocol';
+import { closeRule, fixedOffsetMinutes, staleReasonText, type StatusMessage } from '@matomo-live/protocol';
 
 const counts = new Intl.NumberFormat('en-US');
 
@@ -79,6 +79,6 @@ export function lastUpdateText(ageMs: number | null): string {
 
 /** The stale banner's line: "Data delayed — last update 3 min ago: Matomo unreachable". */
 export function staleText(status: StatusMessage): string {
-  const why = status.reason === null ? '' : `: ${STALE_REASON_TEXT[status.reason]}`;
+  const why = status.reason === null ? '' : `: ${staleReasonText(status.reason)}`;
   return `Data delayed — ${lastUpdateText(status.data_age_ms)}${why}`;
 }
