@@ -490,8 +490,8 @@ describe('a gateway that never reached Redis', () => {
       clearInterval: () => undefined,
     };
     // A feed that never subscribes: Redis unreachable from the start.
-    const never = () => new Promise<Buffer | null>(() => undefined);
-    const feed = { subscribe: never, watchHeartbeat: never, isReady: () => false, close: async () => undefined };
+    const never = <T>() => new Promise<T>(() => undefined);
+    const feed = { subscribe: never<Buffer | null>, watchHeartbeat: never<null>, isReady: () => false, close: async () => undefined };
     const config = loadGatewayConfig(
       { PORT: '0', HOST: '127.0.0.1', VALID_TOKENS: TOKEN, DASHBOARD_DIR: 'off' },
       { dotenv: false, requireRedis: false },

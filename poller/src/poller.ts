@@ -165,6 +165,8 @@ class SnapshotPoller implements Poller {
       'poller starting',
     );
     if (this.leaseLoop) await this.leaseLoop.run();
+    // stop() may have come during the first lease round: it stopped a loop that had not started yet.
+    if (!this.running) return;
     this.heartbeats.start();
     this.scheduleTick(0);
   }

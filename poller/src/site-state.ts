@@ -81,6 +81,10 @@ export function forgetLeadState(state: SiteState): void {
   state.latest.clear();
   state.catchingUp = false;
   state.lastAttempt = undefined;
+  // Reads from an earlier stint as leader say nothing of the data now (another poller kept it fresh): the
+  // heartbeat must not report their age. The next attempt makes a full read anyway.
+  state.visits.fetchedAt = undefined;
+  state.cursor.fetchedAt = undefined;
 }
 
 /** Records how the latest attempt at the site ended: `failure` undefined when it was published. */

@@ -34,8 +34,13 @@ describe('site state', () => {
     s.cursorState = freshCursor(100, 0);
     s.catchingUp = true;
     noteAttempt(s, 100, { kind: 'http', message: 'HTTP 503' });
+    s.visits.succeed(true, 50);
+    s.cursor.succeed(true, 90);
     forgetLeadState(s);
     expect([s.latest.seeded, s.cursorState, s.catchingUp, s.lastAttempt]).toEqual([false, undefined, false, undefined]);
+    // Reads of an earlier stint as leader: their age is not the data's (another poller kept it fresh).
+    expect([s.visits.fetchedAt, s.cursor.fetchedAt]).toEqual([undefined, undefined]);
+    expect(s.visits.due(200, 60_000, 1000)).toBe(true);
   });
 });
 

@@ -68,6 +68,19 @@ export interface PublishRequest {
   events?: EventsWrite;
 }
 
+/**
+ * A heartbeat read from the store, not just published: it was stored with a TTL of
+ * staleAfterMs(fetch_interval_ms), so it is that minus `ttlLeftMs` old. A gateway that
+ * counted it as heard now would restart the silence count of a dead poller.
+ */
+export interface StoredHeartbeat {
+  bytes: Buffer;
+  ttlLeftMs: number;
+}
+
+/** Receives each heartbeat: `ttlLeftMs` when it was read from the store (see StoredHeartbeat), undefined when just published. */
+export type HeartbeatHandler = (bytes: Buffer, ttlLeftMs?: number) => void;
+
 /** The poller's side. */
 export interface SnapshotPublisher {
   /** The stored state of a site, or null when nothing is stored. */
@@ -103,9 +116,10 @@ export interface SnapshotFeed {
    * Starts delivering the site's heartbeats to `onHeartbeat` and resolves with
    * the stored one (null when none, or expired). Like `subscribe`, the key is
    * read after the subscription is in place; after a reconnect the feed reads
-   * it again and delivers it (the same heartbeat may arrive more than once).
+   * it again and delivers it with its `ttlLeftMs` (the same heartbeat may
+   * arrive more than once). A heartbeat just published comes without it.
    */
-  watchHeartbeat(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null>;
+  watchHeartbeat(siteId: number, onHeartbeat: HeartbeatHandler): Promise<StoredHeartbeat | null>;
   /** True while subscribed and connected (readiness). */
   isReady(): boolean;
   /** Counters of the feed's repairs, for metrics; absent where nothing can be lost (in memory). */
@@ -132,7 +146,7 @@ export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
   private readonly stored = new Map<number, { bytes: Buffer; state: StoredState }>();
   private readonly listeners = new Map<number, (bytes: Buffer) => void>();
   private readonly heartbeats = new Map<number, { bytes: Buffer; expiresAt: number }>();
-  private readonly heartbeatListeners = new Map<number, (bytes: Buffer) => void>();
+  private readonly heartbeatListeners = new Map<number, HeartbeatHandler>();
   /** Heartbeat TTLs count on this clock (ms). */
   constructor(private readonly now: () => number = Date.now) {}
   /** The gateway's EventSource in this process. */
@@ -172,10 +186,11 @@ export class InMemorySnapshotBus implements SnapshotPublisher, SnapshotFeed {
     this.heartbeatListeners.get(siteId)?.(bytes);
   }
 
-  async watchHeartbeat(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null> {
+  async watchHeartbeat(siteId: number, onHeartbeat: HeartbeatHandler): Promise<StoredHeartbeat | null> {
     this.heartbeatListeners.set(siteId, onHeartbeat);
     const stored = this.heartbeats.get(siteId);
-    return stored !== undefined && this.now() < stored.expiresAt ? stored.bytes : null;
+    const ttlLeftMs = stored === undefined ? 0 : stored.expiresAt - this.now();
+    return stored !== undefined && ttlLeftMs > 0 ? { bytes: stored.bytes, ttlLeftMs } : null;
   }
 
   isReady(): boolean {

@@ -62,11 +62,17 @@ describe('InMemorySnapshotBus (both sides of the snapshot contract in one proces
     expect(await bus.watchHeartbeat(1, () => undefined)).toBeNull();
     const heard: string[] = [];
     await bus.publishHeartbeat(1, Buffer.from('h1'), 15_000);
-    expect((await bus.watchHeartbeat(1, (b) => heard.push(b.toString())))?.toString()).toBe('h1');
+    now += 5_000;
+    expect(await bus.watchHeartbeat(1, (b) => heard.push(b.toString()))).toEqual({ bytes: Buffer.from('h1'), ttlLeftMs: 10_000 });
     await bus.publishHeartbeat(1, Buffer.from('h2'), 15_000);
     await bus.publishHeartbeat(2, Buffer.from('other site'), 15_000);
     expect(heard).toEqual(['h2']);
     now += 15_000;
     expect(await bus.watchHeartbeat(1, () => undefined)).toBeNull();
+    // A heartbeat just published comes without a TTL: it is heard now.
+    const args: unknown[][] = [];
+    await bus.watchHeartbeat(1, (...a) => args.push(a));
+    await bus.publishHeartbeat(1, Buffer.from('h3'), 15_000);
+    expect(args).toEqual([[Buffer.from('h3')]]);
   });
 });

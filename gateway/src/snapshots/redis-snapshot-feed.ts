@@ -6,10 +6,12 @@ import {
   siteIdOfHeartbeatChannel,
   snapshotSeq,
   type FeedStats,
+  type HeartbeatHandler,
   type Logger,
   type RedisChannelSubscriber,
   type RedisClient,
   type SnapshotFeed,
+  type StoredHeartbeat,
 } from '@matomo-live/shared';
 import { LOG_DOCS } from '../log-docs';
 
@@ -39,7 +41,7 @@ interface SiteFeed {
 
 /** A site whose heartbeats are watched (watchHeartbeat). */
 interface HeartbeatWatch {
-  handler: (bytes: Buffer) => void;
+  handler: HeartbeatHandler;
 }
 
 /**
@@ -112,7 +114,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     return this.takeIfNewer(site, cached) ? cached : null;
   }
 
-  async watchHeartbeat(siteId: number, onHeartbeat: (bytes: Buffer) => void): Promise<Buffer | null> {
+  async watchHeartbeat(siteId: number, onHeartbeat: HeartbeatHandler): Promise<StoredHeartbeat | null> {
     this.heartbeats.set(siteId, { handler: onHeartbeat });
     try {
       return await this.syncHeartbeat(siteId);
@@ -152,11 +154,13 @@ export class RedisSnapshotFeed implements SnapshotFeed {
   }
 
   /** The same for a heartbeat: subscribe, then read the stored one. */
-  private async syncHeartbeat(siteId: number): Promise<Buffer | null> {
+  private async syncHeartbeat(siteId: number): Promise<StoredHeartbeat | null> {
     const names = redisNames(this.prefix, siteId);
     await this.subscriber.subscribe(names.heartbeatChannel);
     if (!this.heartbeats.has(siteId)) return null;
-    return this.command.getBuffer(names.heartbeatKey);
+    // Its age comes from the TTL left (the poller stores it for the stale threshold).
+    const [bytes, ttlLeftMs] = await Promise.all([this.command.getBuffer(names.heartbeatKey), this.command.pttl(names.heartbeatKey)]);
+    return bytes === null || ttlLeftMs <= 0 ? null : { bytes, ttlLeftMs };
   }
 
   private readonly onMessage = (channel: string, message: Buffer): void => {
@@ -216,7 +220,7 @@ export class RedisSnapshotFeed implements SnapshotFeed {
           ...[...this.heartbeats.keys()].map(async (siteId) => {
             try {
               const stored = await this.syncHeartbeat(siteId);
-              if (stored !== null) this.heartbeats.get(siteId)?.handler(stored);
+              if (stored !== null) this.heartbeats.get(siteId)?.handler(stored.bytes, stored.ttlLeftMs);
             } catch (error) {
               failures.push({ site: siteId, err: error });
             }
@@ -310,9 +314,11 @@ export class RedisSnapshotFeed implements SnapshotFeed {
     site.healsWithoutMessage = 0;
     this.counters.resubscribes++;
     this.logger.warn({ site: siteId, channel: names.snapshotChannel }, 'gaps keep appearing on this subscription; subscribing again');
-    await this.subscriber
-      .resubscribe(names.snapshotChannel)
-      .catch((error: Error) => this.logger.warn({ site: siteId, err: error }, 'subscribing again failed; the next check retries'));
+    // The heartbeat channel shares the tag, so the shard: whatever dropped one subscription dropped the other.
+    const channels = this.heartbeats.has(siteId) ? [names.snapshotChannel, names.heartbeatChannel] : [names.snapshotChannel];
+    await Promise.all(channels.map((channel) => this.subscriber.resubscribe(channel))).catch((error: Error) =>
+      this.logger.warn({ site: siteId, err: error }, 'subscribing again failed; the next check retries'),
+    );
   }
 
   private readonly onDown = (): void => {

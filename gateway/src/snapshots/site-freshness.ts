@@ -1,4 +1,4 @@
-import type { Clock, StatusMessage } from '@matomo-live/protocol';
+import { staleAfterMs, type Clock, type StatusMessage } from '@matomo-live/protocol';
 import { decodeHeartbeat, judgeFreshness, type HeartbeatSighting, type Logger } from '@matomo-live/shared';
 
 export interface SiteFreshnessOptions {
@@ -42,14 +42,19 @@ export class SiteFreshness {
     return this.closed ? this.reported : this.judge();
   }
 
-  /** Takes a heartbeat's bytes (published or read from the store); malformed ones are logged and ignored, never thrown. */
-  heard(bytes: Buffer): void {
+  /**
+   * Takes a heartbeat's bytes: just published, or read from the store with the TTL it has left (then it was
+   * heard staleAfterMs − ttlLeftMs ago, when the poller stored it). Malformed ones are logged and ignored, never thrown.
+   */
+  heard(bytes: Buffer, ttlLeftMs?: number): void {
     if (this.closed) return;
     const { siteId } = this.options;
     const decoded = decodeHeartbeat(bytes);
     if ('error' in decoded) return this.malformed(decoded.error, bytes);
     if (decoded.heartbeat.site !== siteId) return this.malformed(`a heartbeat of site ${decoded.heartbeat.site}`, bytes);
-    this.sighting = { heartbeat: decoded.heartbeat, heardAt: this.options.clock.now(), since: this.sighting.since };
+    const now = this.options.clock.now();
+    const storedFor = ttlLeftMs === undefined ? 0 : Math.max(0, staleAfterMs(decoded.heartbeat.fetch_interval_ms) - ttlLeftMs);
+    this.sighting = { heartbeat: decoded.heartbeat, heardAt: now - storedFor, since: this.sighting.since };
     this.judge();
   }
 

@@ -70,14 +70,14 @@ export class StatusHub {
       site.freshness = freshness;
       let heardLive = false;
       feed
-        .watchHeartbeat(siteId, (bytes) => {
+        .watchHeartbeat(siteId, (bytes, ttlLeftMs) => {
           heardLive = true;
-          freshness.heard(bytes);
+          freshness.heard(bytes, ttlLeftMs);
         })
         .then(
           // A heartbeat that overtook the read is newer than the stored one.
           (stored) => {
-            if (stored !== null && !heardLive) freshness.heard(stored);
+            if (stored !== null && !heardLive) freshness.heard(stored.bytes, stored.ttlLeftMs);
           },
           (error: Error) => this.logger.warn({ site: siteId, err: error }, 'watching heartbeats failed; the feed retries on reconnect'),
         );

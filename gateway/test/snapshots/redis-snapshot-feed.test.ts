@@ -215,7 +215,11 @@ describe('RedisSnapshotFeed', () => {
       const snapshots: Buffer[] = [];
       const heard: Buffer[] = [];
       await feed.subscribe(1, (b) => snapshots.push(b));
-      expect(await feed.watchHeartbeat(1, (b) => heard.push(b))).toEqual(stored);
+      // With the TTL it has left: a gateway must not count a stored heartbeat as heard just now.
+      const read = await feed.watchHeartbeat(1, (b) => heard.push(b));
+      expect(read?.bytes).toEqual(stored);
+      expect(read?.ttlLeftMs).toBeGreaterThan(0);
+      expect(read?.ttlLeftMs).toBeLessThanOrEqual(15_000);
       expect(await feed.watchHeartbeat(2, () => undefined)).toBeNull();
       await waitFor(async () => (await publisher.redis.exists(redisNames(prefix, 3).heartbeatKey)) === 0, 'the 1 ms heartbeat to expire');
       expect(await feed.watchHeartbeat(3, () => undefined)).toBeNull();
@@ -238,8 +242,14 @@ describe('RedisSnapshotFeed', () => {
       const publisher = publisherFor(prefix);
       const feed = await feedOn(prefix);
       const heard: Buffer[] = [];
+      const ttls: Array<number | undefined> = [];
       await feed.subscribe(1, () => undefined);
-      expect(await feed.watchHeartbeat(1, (b) => heard.push(b))).toBeNull();
+      expect(
+        await feed.watchHeartbeat(1, (b, ttlLeftMs) => {
+          heard.push(b);
+          ttls.push(ttlLeftMs);
+        }),
+      ).toBeNull();
       // Drop the subscription and store a heartbeat without publishing it: only the re-read can deliver it.
       const missed = heartbeat(1, { trouble: 'auth_refused' });
       await publisher.redis
@@ -248,6 +258,9 @@ describe('RedisSnapshotFeed', () => {
         .set(redisNames(prefix, 1).heartbeatKey, missed, 'PX', 15_000)
         .exec();
       await waitFor(() => heard.some((b) => b.equals(missed)), 'the stored heartbeat, re-read after the reconnect', 20_000);
+      const reread = ttls[heard.findIndex((b) => b.equals(missed))];
+      expect(reread).toBeGreaterThan(0);
+      expect(reread).toBeLessThanOrEqual(15_000);
       await waitFor(() => feed.isReady(), 'subscribed again');
       // And the channel works again.
       const next = heartbeat(1, { data_age_ms: 5 });
@@ -330,7 +343,7 @@ describeHa('RedisSnapshotFeed in a Redis Cluster (SSUBSCRIBE on each slot owner)
       };
       const heard = new Map<number, Buffer[]>(sites.map((site) => [site, []]));
       for (const site of sites) await publishHeartbeat(site, heartbeat(site));
-      for (const site of sites) expect(await feed.watchHeartbeat(site, (b) => heard.get(site)!.push(b))).toEqual(heartbeat(site));
+      for (const site of sites) expect((await feed.watchHeartbeat(site, (b) => heard.get(site)!.push(b)))?.bytes).toEqual(heartbeat(site));
       const next = sites.map((site) => heartbeat(site, { trouble: 'matomo_error', data_age_ms: site }));
       for (const [i, site] of sites.entries()) await publishHeartbeat(site, next[i]!);
       for (const [i, site] of sites.entries())

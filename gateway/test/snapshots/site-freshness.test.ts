@@ -130,6 +130,21 @@ describe('SiteFreshness', () => {
     ]);
   });
 
+  it('counts a heartbeat read from the store as heard when it was stored, not now (a restarted gateway, a dead poller)', () => {
+    const clock = new ManualClock(100_000);
+    const { freshness, reported } = tracker(clock);
+    // Stored with a 15 s TTL, 11 s left: the poller stored it 4 s ago.
+    freshness.heard(beat({ data_age_ms: 1_000 }), 11_000);
+    expect(reported.map((s) => [s.state, s.data_age_ms])).toEqual([['live', 5_000]]);
+    clock.advance(10_999);
+    expect(reported).toHaveLength(1);
+    clock.advance(1);
+    expect(reported[1]).toMatchObject({ state: 'stale', reason: 'poller_silent', data_age_ms: 16_000 });
+    // A live heartbeat (no TTL given) is heard now.
+    freshness.heard(beat({ data_age_ms: 1_000 }));
+    expect(reported[2]).toMatchObject({ state: 'live', data_age_ms: 1_000 });
+  });
+
   it('keeps one timer however many heartbeats come, and none after close()', () => {
     const clock = new ManualClock(0);
     const { freshness, reported } = tracker(clock);
