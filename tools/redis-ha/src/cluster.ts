@@ -168,10 +168,9 @@ export async function startCluster({
       return (await probe(live().port, ['CLUSTER', 'KEYSLOT', key])) as number;
     },
     async masterOf(slot) {
-      const slots = (await probe(live().port, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, string]]>;
-      const range = slots.find(([a, b]) => a <= slot && slot <= b);
-      if (!range) throw new Error(`slot ${slot} is not served`);
-      return byId(range[2][2]);
+      const id = await slotMasterSeenBy(live().port, slot);
+      if (id === undefined) throw new Error(`slot ${slot} is not served`);
+      return byId(id);
     },
     async replicasOf(masterId) {
       const text = (await probe(live().port, ['CLUSTER', 'NODES'])) as string;
@@ -197,14 +196,17 @@ export async function startCluster({
         timeoutMs,
       );
       const promotedAt = Date.now();
+      // cluster_state:ok alone is not enough: a node that has not heard of the failover yet still maps the
+      // slot to the dead master (and is "ok" until it marks it failed). Every live node must name the replica.
       await pollUntil(
         async () => {
           for (const n of nodes.filter((x) => x.alive())) {
             if (!((await probe(n.port, ['CLUSTER', 'INFO'])) as string).includes('cluster_state:ok')) return false;
+            if ((await slotMasterSeenBy(n.port, slot)) !== replica.id) return false;
           }
           return true;
         },
-        'cluster_state:ok on every live node',
+        `cluster_state:ok and replica ${replica.port} owning slot ${slot} on every live node`,
         timeoutMs,
       );
       return { killed, promoted: replica, killedAt, promotedAt, promotedMs: promotedAt - killedAt, clusterOkMs: Date.now() - killedAt };
@@ -244,4 +246,10 @@ export async function waitClusterStable(nodes: ClusterNode[], masters: number, t
     'the cluster to be stable (state ok, one slot map, replicas in sync)',
     timeoutMs,
   );
+}
+
+/** The node id that the node on `port` names as the master of `slot` (CLUSTER SLOTS), or undefined when none. */
+async function slotMasterSeenBy(port: number, slot: number): Promise<string | undefined> {
+  const slots = (await probe(port, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, string]]>;
+  return slots.find(([a, b]) => a <= slot && slot <= b)?.[2][2];
 }
