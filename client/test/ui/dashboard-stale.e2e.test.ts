@@ -11,20 +11,15 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { freePort } from '@matomo-live/test-support/net';
 import { REPO_ROOT, startService, waitForHttpOk, type ServiceProcess } from '@matomo-live/test-support/processes';
 import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
 import { buildAssets } from '../../scripts/build-assets';
+import { describeWithChromium, launchChromium, layoutProblems } from '../support/chromium';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  // Loud on purpose: CI installs chromium, so a skip there is a broken setup.
-  console.warn(`\n*** SKIPPING the dashboard staleness browser test: ${CHROMIUM} is missing (apt-get install chromium) ***\n`);
-}
-const describeWithBrowser = haveChromium ? describe : describe.skip;
+const describeWithBrowser = describeWithChromium('the dashboard staleness browser test');
 
 jest.setTimeout(120_000);
 
@@ -124,18 +119,7 @@ describeWithBrowser('dashboard staleness in headless Chromium', () => {
     });
     await waitForHttpOk(`http://127.0.0.1:${gatewayPort}/healthz`, gateway);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
     page.on('console', (message) => {
@@ -260,31 +244,4 @@ describeWithBrowser('dashboard staleness in headless Chromium', () => {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** In the page: sideways overflow, boxes sticking out, text clipped or cut off (as dashboard-main.e2e.test.ts checks). */
-function layoutProblems(): string[] {
-  const found: string[] = [];
-  const viewport = document.documentElement.clientWidth;
-  if (document.documentElement.scrollWidth > viewport)
-    found.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${viewport} px`);
-  const name = (e: Element) =>
-    `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className && typeof e.className === 'string' ? `.${e.className.split(' ').join('.')}` : ''}`;
-  for (const element of Array.from(document.querySelectorAll('body *'))) {
-    if (element.closest('svg') && element.tagName.toLowerCase() !== 'svg') continue;
-    const box = element.getBoundingClientRect();
-    if (box.width === 0 && box.height === 0) continue;
-    if (box.right > viewport + 0.5 || box.left < -0.5)
-      found.push(`${name(element)} sticks out: ${box.left.toFixed(0)}–${box.right.toFixed(0)} of ${viewport} px`);
-    const style = getComputedStyle(element);
-    if (
-      ['hidden', 'clip', 'auto', 'scroll'].includes(style.overflowX) &&
-      element.scrollWidth > element.clientWidth + 1 &&
-      !element.classList.contains('visually-hidden')
-    )
-      found.push(`${name(element)} hides ${element.scrollWidth - element.clientWidth} px of its content`);
-    if (style.textOverflow === 'ellipsis' && element.scrollWidth > element.clientWidth)
-      found.push(`${name(element)} is cut off with an ellipsis`);
-  }
-  return found;
 }

@@ -5,23 +5,18 @@
  * and a reload still connects (sessionStorage), and a page given a token
  * provider stays connected past its signed tokens' `exp` (issue 20, item 10).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { gatewayConfigFrom, MemorySnapshots, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { buildAssets } from '../../scripts/build-assets';
+import { describeWithChromium, launchChromium } from '../support/chromium';
 import { snapshotContent } from '../support/snapshot-content';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  // Loud on purpose: CI installs chromium, so a skip there is a broken setup.
-  console.warn(`\n*** SKIPPING the dashboard token browser test: ${CHROMIUM} is missing (apt-get install chromium) ***\n`);
-}
-const describeWithBrowser = haveChromium ? describe : describe.skip;
+const describeWithBrowser = describeWithChromium('the dashboard token browser test');
 const SECRET = 'dashboard-token-test-secret-32-bytes-or-more';
 
 jest.setTimeout(60_000);
@@ -48,7 +43,7 @@ describeWithBrowser('the dashboard’s token in headless Chromium', () => {
       LOG_LEVEL: 'silent',
     });
     running = await startGateway(config, { feed: bus });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    browser = await launchChromium();
   });
 
   beforeEach(async () => {
