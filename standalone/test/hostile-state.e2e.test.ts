@@ -14,16 +14,15 @@
  */
 import { connectLive, type LiveClient, type Snapshot } from '@matomo-live/client';
 import { type VisitEventMessage } from '@matomo-live/protocol';
-import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
-import { createRedisPoller, type RedisPoller } from '@matomo-live/poller';
-import { loadPollerConfig, redisNames } from '@matomo-live/shared';
+import type { MatomoSim } from '@matomo-live/matomo-sim';
+import { redisNames } from '@matomo-live/shared';
 import { nonEventsOf, visitsOf } from '@matomo-live/test-support/events';
-import { gatewayConfigFrom, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
+import type { RunningGateway } from '@matomo-live/test-support/gateway';
 import { capturedLogger } from '@matomo-live/test-support/logger';
-import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
-import { singleNode } from '@matomo-live/test-support/redis-ha';
+import type { RedisScope } from '@matomo-live/test-support/redis';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { TestClient } from '@matomo-live/test-support/ws-client';
+import { startSplitPipeline, type SplitPipeline } from './support/split-pipeline';
 
 const TOKEN = 'hostile-token-0123456789';
 const SIM_TOKEN = 'hostile-sim-token';
@@ -33,8 +32,8 @@ jest.setTimeout(60_000);
 describe('a hostile world, poller side: poisoned Redis state, huge Matomo fields, Redis back empty', () => {
   let sim: MatomoSim;
   let redis: RedisScope;
-  let poller: RedisPoller;
   let gateway: RunningGateway;
+  let pipeline: SplitPipeline | undefined;
   const log = capturedLogger('info');
   const raw: TestClient[] = [];
   const live: LiveClient[] = [];
@@ -58,45 +57,15 @@ describe('a hostile world, poller side: poisoned Redis state, huge Matomo fields
   const cityIn = (snapshot: Snapshot | undefined, city: string) => snapshot?.visits_live.some((v) => v.city === city) ?? false;
 
   beforeAll(async () => {
-    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], timezone: 'Europe/Paris' });
-    sim.setSummary({ today: { nb_visits: 3, sum_visit_length: 30 } });
-    redis = await redisScope('hostile');
+    pipeline = await startSplitPipeline({ scope: 'hostile', simToken: SIM_TOKEN, token: TOKEN, logger: log.logger });
+    ({ sim, redis, gateway } = pipeline);
     names = redisNames(redis.prefix, 1);
-    const config = loadPollerConfig(
-      {
-        MATOMO_URL: sim.url,
-        MATOMO_TOKEN: SIM_TOKEN,
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: redis.prefix,
-        FETCH_INTERVAL: '150',
-        LEASE_TTL: '2000',
-        POLLER_HEALTH_PORT: '0',
-      },
-      { dotenv: false },
-    );
-    poller = createRedisPoller({ config, redis: singleNode(redis.url), logger: log.logger });
-    await poller.poller.start();
-    gateway = await startGateway(
-      gatewayConfigFrom({
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: redis.prefix,
-        VALID_TOKENS: TOKEN,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DASHBOARD_DIR: 'off',
-      }),
-    );
-    await waitFor(() => gateway.gateway.isReady(), 'the gateway subscribed to Redis');
   });
 
   afterAll(async () => {
     for (const client of live) client.close();
     for (const client of raw) client.ws.terminate();
-    await gateway?.stop();
-    await poller?.poller.stop();
-    await poller?.close();
-    await sim?.close();
-    await redis?.close();
+    await pipeline?.stop();
   });
 
   it.each(['9007199254740991', 'abc', '-5'])(

@@ -10,12 +10,13 @@ import { startMatomoSim, type MatomoSim } from '@matomo-live/matomo-sim';
 import { createRedisPoller, type RedisPoller } from '@matomo-live/poller';
 import { loadPollerConfig, redisNames } from '@matomo-live/shared';
 import { eventsOf, nonEventsOf, resetsOf, untilVisits, visitsOf } from '@matomo-live/test-support/events';
-import { gatewayConfigFrom, startGateway, type RunningGateway } from '@matomo-live/test-support/gateway';
+import type { RunningGateway } from '@matomo-live/test-support/gateway';
 import { silentLogger } from '@matomo-live/test-support/logger';
-import { redisScope, type RedisScope } from '@matomo-live/test-support/redis';
+import type { RedisScope } from '@matomo-live/test-support/redis';
 import { singleNode } from '@matomo-live/test-support/redis-ha';
 import { waitFor } from '@matomo-live/test-support/wait-for';
 import { TestClient } from '@matomo-live/test-support/ws-client';
+import { startSplitPipeline, type SplitPipeline } from './support/split-pipeline';
 import { startSingleProcess, type SingleProcess } from '../src/single-process';
 
 const TOKEN = 'events-token-0123456789';
@@ -35,6 +36,7 @@ describe('visit events over Redis: poller, gateway, clients', () => {
   let redis: RedisScope;
   let poller: RedisPoller;
   let gateway: RunningGateway;
+  let pipeline: SplitPipeline | undefined;
   const clients: TestClient[] = [];
 
   const connect = (query = '') => {
@@ -44,44 +46,13 @@ describe('visit events over Redis: poller, gateway, clients', () => {
   };
 
   beforeAll(async () => {
-    sim = await startMatomoSim({ token: SIM_TOKEN, siteIds: [1], timezone: 'Europe/Paris' });
-    sim.setSummary({ today: { nb_visits: 3, sum_visit_length: 30 } });
-    redis = await redisScope('events');
-    const config = loadPollerConfig(
-      {
-        MATOMO_URL: sim.url,
-        MATOMO_TOKEN: SIM_TOKEN,
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: redis.prefix,
-        FETCH_INTERVAL: '150',
-        LEASE_TTL: '2000',
-        POLLER_HEALTH_PORT: '0',
-      },
-      { dotenv: false },
-    );
-    poller = createRedisPoller({ config, redis: singleNode(redis.url), logger: silentLogger });
-    await poller.poller.start();
-    gateway = await startGateway(
-      gatewayConfigFrom({
-        REDIS_URL: redis.url,
-        REDIS_PREFIX: redis.prefix,
-        VALID_TOKENS: TOKEN,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DASHBOARD_DIR: 'off',
-      }),
-    );
-    // A gateway refuses upgrades (503) until its feed has reached Redis once (issue 14).
-    await waitFor(() => gateway.gateway.isReady(), 'the gateway subscribed to Redis');
+    pipeline = await startSplitPipeline({ scope: 'events', simToken: SIM_TOKEN, token: TOKEN, logger: silentLogger });
+    ({ sim, redis, poller, gateway } = pipeline);
   });
 
   afterAll(async () => {
     for (const client of clients) client.ws.terminate();
-    await gateway?.stop();
-    await poller?.poller.stop();
-    await poller?.close();
-    await sim?.close();
-    await redis?.close();
+    await pipeline?.stop();
   });
 
   it('brings a burst of 12 visits inside one poll to an events client as 12 visit events; a plain client sees only snapshots', async () => {
@@ -219,6 +190,7 @@ describe('visit events over Redis: poller, gateway, clients', () => {
       redis: singleNode(redis.url),
       logger: silentLogger,
     });
+    pipeline!.poller = poller;
     await poller.poller.start();
     const after = burst(sim, 'after-restart', 1);
     await untilVisits(client, 3);
