@@ -1,5 +1,5 @@
-import { staleAfterMs, type Clock } from '@matomo-live/protocol';
-import { encodeHeartbeat, type Logger, type SiteHeartbeat, type SnapshotPublisher } from '@matomo-live/shared';
+import type { Clock } from '@matomo-live/protocol';
+import { encodeHeartbeat, heartbeatTtlMs, type Logger, type SiteHeartbeat, type SnapshotPublisher } from '@matomo-live/shared';
 import { siteHeartbeat } from './site-heartbeat-step';
 import type { SiteState } from './site-state';
 
@@ -9,7 +9,7 @@ export interface HeartbeatLoopDeps {
   sites: ReadonlyMap<number, SiteState>;
   clock: Clock;
   log: Logger;
-  /** FETCH_INTERVAL, ms: sent in every heartbeat; the key's TTL is staleAfterMs of it. */
+  /** FETCH_INTERVAL, ms: sent in every heartbeat; the key's TTL is heartbeatTtlMs of it. */
   fetchIntervalMs: number;
   /** At least one round per this long, ms (PollerTiming.heartbeatMs); 0: rounds after ticks only. */
   periodMs: number;
@@ -83,7 +83,7 @@ export class HeartbeatLoop {
       if (heartbeat) beats.push(heartbeat);
     }
     if (beats.length === 0) return;
-    const ttlMs = staleAfterMs(fetchIntervalMs);
+    const ttlMs = heartbeatTtlMs(fetchIntervalMs);
     // Promise.resolve().then: a publisher that throws synchronously fails its publish, not the round.
     const results = await Promise.allSettled(
       beats.map((h) => Promise.resolve().then(() => publisher.publishHeartbeat(h.site, encodeHeartbeat(h), ttlMs))),

@@ -6,7 +6,7 @@ export type PollerTrouble = Exclude<StaleReason, 'poller_silent' | 'data_old'>;
 /**
  * What the poller leading a site reports about it every few seconds, whether
  * or not the snapshot changed (published on `{…site:N}:heartbeat` and stored
- * under the same name with a TTL of staleAfterMs(fetch_interval_ms)).
+ * under the same name with a TTL of heartbeatTtlMs(fetch_interval_ms)).
  */
 export interface SiteHeartbeat {
   site: number;
@@ -16,6 +16,16 @@ export interface SiteHeartbeat {
   data_age_ms: number | null;
   /** What keeps the poller from reading or publishing the site now; null when nothing does. */
   trouble: PollerTrouble | null;
+}
+
+/** How long the stored heartbeat lives: the stale threshold, so an expired key means a silent poller. */
+export function heartbeatTtlMs(fetchIntervalMs: number): number {
+  return staleAfterMs(fetchIntervalMs);
+}
+
+/** How long ago a heartbeat read from the store was stored, from the TTL it has left (it was stored with heartbeatTtlMs). */
+export function storedHeartbeatAgeMs(heartbeat: SiteHeartbeat, ttlLeftMs: number): number {
+  return Math.max(0, heartbeatTtlMs(heartbeat.fetch_interval_ms) - ttlLeftMs);
 }
 
 export function encodeHeartbeat(heartbeat: SiteHeartbeat): Buffer {

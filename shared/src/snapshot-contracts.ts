@@ -70,7 +70,7 @@ export interface PublishRequest {
 
 /**
  * A heartbeat read from the store, not just published: it was stored with a TTL of
- * staleAfterMs(fetch_interval_ms), so it is that minus `ttlLeftMs` old. A gateway that
+ * heartbeatTtlMs(fetch_interval_ms), so it is that minus `ttlLeftMs` old (storedHeartbeatAgeMs). A gateway that
  * counted it as heard now would restart the silence count of a dead poller.
  */
 export interface StoredHeartbeat {

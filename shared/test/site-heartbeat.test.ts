@@ -1,4 +1,11 @@
-import { decodeHeartbeat, encodeHeartbeat, judgeFreshness, type SiteHeartbeat } from '../src/site-heartbeat';
+import {
+  decodeHeartbeat,
+  encodeHeartbeat,
+  heartbeatTtlMs,
+  judgeFreshness,
+  storedHeartbeatAgeMs,
+  type SiteHeartbeat,
+} from '../src/site-heartbeat';
 
 const fine: SiteHeartbeat = { site: 3, fetch_interval_ms: 5_000, data_age_ms: 2_000, trouble: null };
 
@@ -63,5 +70,16 @@ describe('judgeFreshness', () => {
     const slow = { heartbeat: { ...fine, fetch_interval_ms: 60_000 }, heardAt: since, since };
     expect(judgeFreshness(3, slow, since + 100_000).status).toMatchObject({ state: 'live', stale_after_ms: 180_000 });
     expect(judgeFreshness(3, slow, since + 180_000).status).toMatchObject({ state: 'stale', reason: 'poller_silent' });
+  });
+});
+
+describe('the stored heartbeat', () => {
+  it('lives for the stale threshold, and its age comes from the TTL it has left', () => {
+    expect(heartbeatTtlMs(5_000)).toBe(15_000);
+    expect(heartbeatTtlMs(60_000)).toBe(180_000);
+    expect(storedHeartbeatAgeMs(fine, 11_000)).toBe(4_000);
+    expect(storedHeartbeatAgeMs({ ...fine, fetch_interval_ms: 60_000 }, 30_000)).toBe(150_000);
+    // A TTL longer than expected (clock rounding, an older poller's TTL) is no negative age.
+    expect(storedHeartbeatAgeMs(fine, 16_000)).toBe(0);
   });
 });

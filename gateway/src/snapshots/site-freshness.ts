@@ -1,5 +1,5 @@
-import { staleAfterMs, type Clock, type StatusMessage } from '@matomo-live/protocol';
-import { decodeHeartbeat, judgeFreshness, type HeartbeatSighting, type Logger } from '@matomo-live/shared';
+import type { Clock, StatusMessage } from '@matomo-live/protocol';
+import { decodeHeartbeat, judgeFreshness, storedHeartbeatAgeMs, type HeartbeatSighting, type Logger } from '@matomo-live/shared';
 
 export interface SiteFreshnessOptions {
   siteId: number;
@@ -44,7 +44,7 @@ export class SiteFreshness {
 
   /**
    * Takes a heartbeat's bytes: just published, or read from the store with the TTL it has left (then it was
-   * heard staleAfterMs − ttlLeftMs ago, when the poller stored it). Malformed ones are logged and ignored, never thrown.
+   * heard storedHeartbeatAgeMs ago, when the poller stored it). Malformed ones are logged and ignored, never thrown.
    */
   heard(bytes: Buffer, ttlLeftMs?: number): void {
     if (this.closed) return;
@@ -53,7 +53,7 @@ export class SiteFreshness {
     if ('error' in decoded) return this.malformed(decoded.error, bytes);
     if (decoded.heartbeat.site !== siteId) return this.malformed(`a heartbeat of site ${decoded.heartbeat.site}`, bytes);
     const now = this.options.clock.now();
-    const storedFor = ttlLeftMs === undefined ? 0 : Math.max(0, staleAfterMs(decoded.heartbeat.fetch_interval_ms) - ttlLeftMs);
+    const storedFor = ttlLeftMs === undefined ? 0 : storedHeartbeatAgeMs(decoded.heartbeat, ttlLeftMs);
     this.sighting = { heartbeat: decoded.heartbeat, heardAt: now - storedFor, since: this.sighting.since };
     this.judge();
   }
